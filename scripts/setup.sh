@@ -35,4 +35,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
 fi
+# An editable install skips data_files: put the ament index marker, package.xml, launch/, config/,
+# models/ and the lib/disdepth launcher into the venv prefix (AMENT_PREFIX_PATH=.venv finds them).
+.venv/bin/python setup.py -q install_data --install-dir .venv --force >/dev/null 2>&1
+rm -rf build
 echo "disdepth setup: ready (.venv/bin/disdepth, .venv/bin/depth_node)" >&2
