@@ -48,7 +48,6 @@ setup(
     maintainer_email="maintainers@disdepth.dev",
     description="Fast metric monocular depth for ROS 2 via cross-architecture knowledge distillation.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "disdepth = disdepth_core.cli.main:main",
