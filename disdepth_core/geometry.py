@@ -1,0 +1,128 @@
+"""Pinhole camera intrinsics and depth back-projection (no ROS imports).
+
+Conventions:
+- Pixel coordinates follow OpenCV / `sensor_msgs/CameraInfo`: the centre of the top-left pixel is
+  (0, 0), u to the right, v down. Points are in the camera optical frame (REP 103 `_optical`: x right,
+  y down, z forward), in metres; depth is z along the optical axis (REP 118).
+- Resizing an image by (sx, sy) maps a pixel centre u to (u + 0.5) * sx - 0.5, so
+  cx' = (cx + 0.5) * sx - 0.5 and fx' = fx * sx (likewise for y). This keeps the same ray through the
+  same scene point when the image is resized with `cv2.resize` (which uses the same pixel-centre model).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CameraIntrinsics", "depth_to_points"]
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics of a `width` x `height` image (focal lengths and principal point in pixels)."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        values = (self.fx, self.fy, self.cx, self.cy)
+        if not all(math.isfinite(float(v)) for v in values):
+            raise ValueError(
+                f"intrinsics must be finite, got fx={self.fx} fy={self.fy} cx={self.cx} cy={self.cy}"
+            )
+        if self.fx <= 0 or self.fy <= 0:
+            raise ValueError(f"focal lengths must be positive, got fx={self.fx} fy={self.fy}")
+        if (
+            int(self.width) != self.width
+            or int(self.height) != self.height
+            or self.width <= 0
+            or self.height <= 0
+        ):
+            raise ValueError(f"image size must be positive integers, got {self.width}x{self.height}")
+
+    @property
+    def K(self) -> np.ndarray:  # noqa: N802 (the conventional name of the camera matrix)
+        """The 3x3 camera matrix (float64)."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
+    @classmethod
+    def from_K(cls, K: np.ndarray | list[float], width: int, height: int) -> CameraIntrinsics:  # noqa: N802, N803
+        """Build from a 3x3 camera matrix (or its 9 row-major values, as in `CameraInfo.k`).
+
+        A 3x4 projection matrix (`CameraInfo.p`, 12 values) is accepted too: its left 3x3 block is used.
+        """
+        matrix = np.asarray(K, dtype=np.float64)
+        if matrix.size == 12:
+            matrix = matrix.reshape(3, 4)[:, :3]
+        if matrix.size != 9:
+            raise ValueError(f"expected a 3x3 camera matrix (or 3x4 projection), got shape {matrix.shape}")
+        matrix = matrix.reshape(3, 3)
+        return cls(
+            fx=float(matrix[0, 0]),
+            fy=float(matrix[1, 1]),
+            cx=float(matrix[0, 2]),
+            cy=float(matrix[1, 2]),
+            width=int(width),
+            height=int(height),
+        )
+
+    def scaled(self, width: int, height: int) -> CameraIntrinsics:
+        """Intrinsics after resizing the image to `width` x `height` (pixel-centre model, module doc)."""
+        sx = width / self.width
+        sy = height / self.height
+        return CameraIntrinsics(
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            cx=(self.cx + 0.5) * sx - 0.5,
+            cy=(self.cy + 0.5) * sy - 0.5,
+            width=int(width),
+            height=int(height),
+        )
+
+
+def depth_to_points(
+    depth: np.ndarray, intrinsics: CameraIntrinsics, stride: int = 1, max_range: float | None = None
+) -> np.ndarray:
+    """Back-project a depth image (metres along z) to an organized H' x W' x 3 float32 point grid.
+
+    Pixel (v, u) with depth z maps to ((u - cx) z / fx, (v - cy) z / fy, z) in the optical frame; only
+    every `stride`-th row and column is kept (H' = ceil(H / stride)). Points with a non-finite or
+    non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates.
+    `depth` must have the intrinsics' size: scale the intrinsics first (`intrinsics.scaled`).
+    """
+    if depth.ndim != 2:
+        raise ValueError(f"depth must be H x W, got shape {depth.shape}")
+    if depth.shape != (intrinsics.height, intrinsics.width):
+        raise ValueError(
+            f"depth is {depth.shape[1]}x{depth.shape[0]} but intrinsics are for "
+            f"{intrinsics.width}x{intrinsics.height}; use intrinsics.scaled(width, height)"
+        )
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    if max_range is not None and not max_range > 0:
+        raise ValueError(f"max_range must be positive (or None), got {max_range}")
+
+    z = np.asarray(depth[::stride, ::stride], dtype=np.float32)
+    u = np.arange(0, intrinsics.width, stride, dtype=np.float32)
+    v = np.arange(0, intrinsics.height, stride, dtype=np.float32)
+    x_ray = (u - np.float32(intrinsics.cx)) / np.float32(intrinsics.fx)
+    y_ray = (v - np.float32(intrinsics.cy)) / np.float32(intrinsics.fy)
+
+    points = np.empty((*z.shape, 3), dtype=np.float32)
+    np.multiply(x_ray[None, :], z, out=points[..., 0])
+    np.multiply(y_ray[:, None], z, out=points[..., 1])
+    points[..., 2] = z
+    with np.errstate(invalid="ignore"):
+        invalid = ~(z > 0) | ~np.isfinite(z)
+        if max_range is not None:
+            # |p| = z * sqrt(1 + x_ray^2 + y_ray^2): compare without materialising the norm per axis.
+            ray_norm = np.sqrt(1.0 + x_ray[None, :] ** 2 + y_ray[:, None] ** 2, dtype=np.float32)
+            invalid |= z * ray_norm > np.float32(max_range)
+    points[invalid] = np.nan
+    return points

@@ -1,0 +1,101 @@
+"""disdepth_core.geometry: intrinsics validation/scaling and vectorised back-projection."""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from disdepth_core.geometry import CameraIntrinsics, depth_to_points
+
+INTR = CameraIntrinsics(fx=100.0, fy=110.0, cx=63.5, cy=47.5, width=128, height=96)
+
+
+def _reference_points(depth, intr, stride=1, max_range=None):
+    """Straightforward per-pixel back-projection (the definition the vectorised code must match)."""
+    rows = []
+    for v in range(0, depth.shape[0], stride):
+        row = []
+        for u in range(0, depth.shape[1], stride):
+            z = float(depth[v, u])
+            p = [(u - intr.cx) * z / intr.fx, (v - intr.cy) * z / intr.fy, z]
+            if not (math.isfinite(z) and z > 0) or (max_range is not None and math.hypot(*p) > max_range):
+                p = [math.nan] * 3
+            row.append(p)
+        rows.append(row)
+    return np.array(rows, dtype=np.float32)
+
+
+def test_K_and_from_K_roundtrip():
+    K = INTR.K
+    assert K.shape == (3, 3) and K[0, 0] == 100.0 and K[1, 2] == 47.5 and K[2, 2] == 1.0
+    assert CameraIntrinsics.from_K(K, 128, 96) == INTR
+    assert CameraIntrinsics.from_K(K.ravel().tolist(), 128, 96) == INTR
+    P = np.hstack([K, np.array([[5.0], [0.0], [0.0]])])
+    assert CameraIntrinsics.from_K(P.ravel(), 128, 96) == INTR
+    with pytest.raises(ValueError, match="3x3"):
+        CameraIntrinsics.from_K(np.eye(2), 128, 96)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fx": math.nan},
+        {"cy": math.inf},
+        {"fx": 0.0},
+        {"fy": -5.0},
+        {"width": 0},
+        {"height": -1},
+    ],
+)
+def test_validation(kwargs):
+    values = {"fx": 100.0, "fy": 100.0, "cx": 10.0, "cy": 10.0, "width": 20, "height": 20, **kwargs}
+    with pytest.raises(ValueError):
+        CameraIntrinsics(**values)
+
+
+def test_scaled_pixel_centre_convention():
+    half = INTR.scaled(64, 48)
+    assert (half.width, half.height) == (64, 48)
+    assert half.fx == pytest.approx(50.0) and half.fy == pytest.approx(55.0)
+    # The image centre stays the image centre: (127/2 + 0.5) / 2 - 0.5 = 31.5 = (64 - 1) / 2.
+    assert half.cx == pytest.approx(31.5) and half.cy == pytest.approx(23.5)
+    back = half.scaled(128, 96)
+    assert (back.fx, back.cx, back.cy) == pytest.approx((INTR.fx, INTR.cx, INTR.cy))
+
+
+def test_scaled_matches_cv2_resize_geometry():
+    # A single bright column at u=40 in the big image lands at (40 + 0.5) * 0.5 - 0.5 after INTER_AREA x0.5.
+    image = np.zeros((96, 128), np.float32)
+    image[:, 40:42] = 1.0
+    small = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
+    assert np.argmax(small[0]) == 20  # pixels 40, 41 -> 20 (centre 40.5 -> 20.0)
+
+
+def test_depth_to_points_matches_reference():
+    rng = np.random.default_rng(1)
+    depth = rng.uniform(0.5, 8.0, (96, 128)).astype(np.float32)
+    depth[3, 5] = np.nan
+    depth[10, 10] = 0.0
+    depth[11, 11] = -1.0
+    depth[12, 12] = np.inf
+    for stride, max_range in [(1, None), (3, None), (4, 5.0)]:
+        points = depth_to_points(depth, INTR, stride=stride, max_range=max_range)
+        reference = _reference_points(depth, INTR, stride, max_range)
+        assert points.dtype == np.float32 and points.shape == reference.shape
+        np.testing.assert_allclose(points, reference, rtol=1e-5, atol=1e-6, equal_nan=True)
+        assert np.array_equal(np.isnan(points).any(-1), np.isnan(points).all(-1))
+    points = depth_to_points(depth, INTR)
+    assert np.isnan(points[3, 5]).all() and np.isnan(points[10, 10]).all() and np.isnan(points[12, 12]).all()
+    assert points.shape == (96, 128, 3)
+
+
+def test_depth_to_points_errors():
+    with pytest.raises(ValueError, match="scaled"):
+        depth_to_points(np.ones((48, 64), np.float32), INTR)
+    with pytest.raises(ValueError, match="stride"):
+        depth_to_points(np.ones((96, 128), np.float32), INTR, stride=0)
+    with pytest.raises(ValueError, match="max_range"):
+        depth_to_points(np.ones((96, 128), np.float32), INTR, max_range=-1.0)
+    with pytest.raises(ValueError, match="H x W"):
+        depth_to_points(np.ones((96, 128, 1), np.float32), INTR)
