@@ -1,0 +1,101 @@
+"""Model checkpoints: safetensors weights with the architecture in the header, plus a JSON sidecar.
+
+``save_model(path, model, metadata)`` writes ``path`` (safetensors; header metadata
+``{"disdepth": json}`` holding the format version, model name, config and user metadata) and
+``path.with_suffix(".json")`` (the same JSON, indented, for humans and tools). Both are written to a
+temporary file in the same directory and moved into place with ``os.replace`` (atomic on POSIX).
+``load_model(path)`` rebuilds the architecture from the header alone and never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .depth_model import DepthModel
+from .registry import build_model
+
+HEADER_KEY = "disdepth"
+FORMAT_VERSION = 1
+
+
+def save_model(path: str | os.PathLike[str], model: DepthModel, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``path`` (``.safetensors``) and its JSON sidecar; returns the weights path."""
+    path = Path(path)
+    header = {
+        "format_version": FORMAT_VERSION,
+        "model": model.name,
+        "config": model.config,
+        "metadata": dict(metadata or {}),
+    }
+    try:
+        header_json = json.dumps(header, sort_keys=True)
+    except TypeError as error:
+        raise ValueError(f"save_model({path}): config and metadata must be JSON-serialisable: {error}") from None
+    tensors = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={HEADER_KEY: header_json}))
+    sidecar = json.dumps(header, indent=2, sort_keys=True) + "\n"
+    _atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(sidecar, encoding="utf-8"))
+    return path
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``disdepth`` header (model, config, metadata) of a checkpoint, without loading weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get(HEADER_KEY)
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path}: not a readable safetensors checkpoint ({error})") from None
+    if raw is None:
+        raise ValueError(f"{path}: safetensors file has no '{HEADER_KEY}' header; not a disdepth checkpoint")
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: corrupt '{HEADER_KEY}' header ({error})") from None
+    if not isinstance(header, dict) or "model" not in header or "config" not in header:
+        raise ValueError(f"{path}: '{HEADER_KEY}' header lacks 'model'/'config'; not a disdepth checkpoint")
+    return header
+
+
+def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[DepthModel, dict[str, Any]]:
+    """Rebuild the model named in the header, load its weights (strict); returns ``(model.eval(), metadata)``."""
+    path = Path(path)
+    header = read_header(path)
+    try:
+        model = build_model(header["model"], **header["config"])
+    except ValueError as error:
+        raise ValueError(f"{path}: cannot rebuild the model from its header: {error}") from None
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as handle:
+            state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open API)
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path}: corrupt checkpoint weights ({error})") from None
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: weights do not match model {header['model']!r}: {error}") from None
+    return model.to(device).eval(), dict(header.get("metadata", {}))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

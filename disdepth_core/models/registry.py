@@ -1,0 +1,93 @@
+"""Model registry: named configs and `build_model` (timm-style `register_model` / `list_models`).
+
+A registered entry is an encoder factory plus its default config. `build_model` merges overrides into
+the defaults (unknown keys are an error), builds the encoder, then the decoder and bins head named by
+the config, and returns a :class:`DepthModel` whose ``config`` is the full merged dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from .decoder import DECODERS
+from .depth_model import DepthModel
+from .heads import BinsHead
+
+EncoderFactory = Callable[[dict[str, Any]], nn.Module]
+
+# Keys every model config has: the decoder and head settings (ARCHITECTURE.md overrides).
+HEAD_DEFAULTS: dict[str, Any] = {
+    "min_depth": 0.1,
+    "max_depth": 10.0,
+    "n_bins": 64,
+    "bins_hidden": 128,
+    "decoder": "fusion",
+    "decoder_width": 128,
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    factory: EncoderFactory
+    defaults: dict[str, Any]
+    description: str
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(
+    name: str, defaults: Mapping[str, Any], description: str = ""
+) -> Callable[[EncoderFactory], EncoderFactory]:
+    """Decorator registering an encoder factory ``f(config) -> encoder`` under ``name``."""
+
+    def decorator(factory: EncoderFactory) -> EncoderFactory:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults}, description or (factory.__doc__ or ""))
+        return factory
+
+    return decorator
+
+
+def list_models() -> list[str]:
+    """Names accepted by :func:`build_model`, sorted."""
+    return sorted(_REGISTRY)
+
+
+def model_description(name: str) -> str:
+    """One-line description of a registered model."""
+    return _entry(name).description.strip().splitlines()[0]
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """A copy of the default config of ``name``."""
+    return dict(_entry(name).defaults)
+
+
+def build_model(name: str, **overrides: Any) -> DepthModel:
+    """Build the registered model ``name`` with config ``overrides`` (e.g. ``max_depth=80.0``)."""
+    entry = _entry(name)
+    unknown = sorted(set(overrides) - set(entry.defaults))
+    if unknown:
+        raise ValueError(f"build_model({name!r}): unknown config keys {unknown}; valid: {sorted(entry.defaults)}")
+    config = {**entry.defaults, **overrides}
+    if config["decoder"] not in DECODERS:
+        raise ValueError(f"build_model({name!r}): decoder must be one of {sorted(DECODERS)}, got {config['decoder']!r}")
+    encoder = entry.factory(config)
+    decoder = DECODERS[config["decoder"]](encoder.channels, encoder.strides, width=config["decoder_width"])
+    head = BinsHead(
+        decoder.out_channels, config["n_bins"], config["min_depth"], config["max_depth"], config["bins_hidden"]
+    )
+    return DepthModel(name, config, encoder, decoder, head)
+
+
+def _entry(name: str) -> ModelEntry:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(list_models())}") from None

@@ -1,0 +1,91 @@
+"""Model zoo contract: shapes, depth range, uncertainty, LG-Conv behaviour, gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from disdepth_core.models import DepthPrediction, build_model, insert_lgconv, list_models
+from disdepth_core.models.lgconv import LGConv
+from disdepth_core.models.mobilenetv2 import build_mobilenetv2
+from disdepth_core.models.resnet import build_resnet
+
+STUDENTS = ["disdepth-b0", "disdepth-mbv2", "disdepth-r18", "disdepth-r34", "disdepth-r50", "hu-lite"]
+
+
+def test_registry_lists_contract_names() -> None:
+    assert set(STUDENTS) <= set(list_models())
+
+
+@pytest.mark.parametrize("name", STUDENTS)
+def test_student_contract(name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name, max_depth=80.0, n_bins=8).eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        pred = model(x)
+        features = model.encode(x)
+    assert isinstance(pred, DepthPrediction)
+    assert pred.depth.shape == (1, 1, 64, 96) and pred.uncertainty.shape == (1, 1, 64, 96)
+    assert pred.bin_centers.shape == (1, 8)
+    assert model.min_depth == 0.1 and model.max_depth == 80.0
+    assert torch.all(pred.depth >= model.min_depth) and torch.all(pred.depth <= model.max_depth)
+    assert torch.all(pred.uncertainty >= 0)
+    assert [f.shape[1] for f in features] == list(model.feature_channels)
+    assert [64 // f.shape[2] for f in features] == list(model.feature_strides)
+    rebuilt = build_model(model.name, **model.config)
+    assert rebuilt.config == model.config
+
+
+def test_unknown_override_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown config keys"):
+        build_model("hu-lite", not_a_key=1)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("no-such-model")
+
+
+def test_hu_lite_parameter_budget() -> None:
+    params = sum(p.numel() for p in build_model("hu-lite").parameters())
+    assert 1.6e6 < params < 1.8e6  # Hu et al. (2021): 1.7M
+
+
+@pytest.mark.parametrize("make", [lambda: build_resnet("resnet18"), lambda: build_mobilenetv2(0.5)])
+def test_lgconv_is_identity_at_init_and_adds_params(make) -> None:
+    torch.manual_seed(0)
+    backbone = make().eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        before = backbone(x)
+    n_before = sum(p.numel() for p in backbone.parameters())
+    wrapped = insert_lgconv(backbone, pool_size=4)
+    assert wrapped > 0
+    assert insert_lgconv(backbone) == 0  # idempotent
+    assert sum(p.numel() for p in backbone.parameters() if p.requires_grad) > n_before
+    with torch.no_grad():
+        after = backbone(x)
+    for a, b in zip(before, after, strict=True):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_lgconv_depthwise_switch() -> None:
+    with_dw = build_mobilenetv2(0.5)
+    without_dw = build_mobilenetv2(0.5)
+    assert insert_lgconv(with_dw) > insert_lgconv(without_dw, include_depthwise=False)
+
+
+def test_gradients_reach_lgconv_and_head() -> None:
+    torch.manual_seed(0)
+    model = build_model("disdepth-mbv2", width_mult=0.5, decoder_width=32, n_bins=8)
+    model.train()
+    pred = model(torch.randn(2, 3, 64, 64))
+    (pred.depth.mean() + pred.uncertainty.mean()).backward()
+    lgconvs = [m for m in model.modules() if isinstance(m, LGConv)]
+    assert lgconvs
+    assert all(m.project.weight.grad is not None and m.project.weight.grad.abs().sum() > 0 for m in lgconvs[:3])
+    assert model.head.logits[-1].weight.grad.abs().sum() > 0
+    assert model.head.widths[-1].weight.grad.abs().sum() > 0
+
+
+def test_lgconv_off() -> None:
+    model = build_model("disdepth-b0", lgconv=False)
+    assert not any(isinstance(m, LGConv) for m in model.modules())
