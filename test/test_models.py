@@ -81,7 +81,9 @@ def test_gradients_reach_lgconv_and_head() -> None:
     (pred.depth.mean() + pred.uncertainty.mean()).backward()
     lgconvs = [m for m in model.modules() if isinstance(m, LGConv)]
     assert lgconvs
-    assert all(m.project.weight.grad is not None and m.project.weight.grad.abs().sum() > 0 for m in lgconvs[:3])
+    assert all(
+        m.project.weight.grad is not None and m.project.weight.grad.abs().sum() > 0 for m in lgconvs[:3]
+    )
     assert model.head.logits[-1].weight.grad.abs().sum() > 0
     assert model.head.widths[-1].weight.grad.abs().sum() > 0
 

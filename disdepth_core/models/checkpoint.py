@@ -27,7 +27,9 @@ HEADER_KEY = "disdepth"
 FORMAT_VERSION = 1
 
 
-def save_model(path: str | os.PathLike[str], model: DepthModel, metadata: Mapping[str, Any] | None = None) -> Path:
+def save_model(
+    path: str | os.PathLike[str], model: DepthModel, metadata: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``model`` to ``path`` (``.safetensors``) and its JSON sidecar; returns the weights path."""
     path = Path(path)
     header = {
@@ -39,7 +41,9 @@ def save_model(path: str | os.PathLike[str], model: DepthModel, metadata: Mappin
     try:
         header_json = json.dumps(header, sort_keys=True)
     except TypeError as error:
-        raise ValueError(f"save_model({path}): config and metadata must be JSON-serialisable: {error}") from None
+        raise ValueError(
+            f"save_model({path}): config and metadata must be JSON-serialisable: {error}"
+        ) from None
     tensors = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={HEADER_KEY: header_json}))
@@ -69,8 +73,10 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     return header
 
 
-def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> tuple[DepthModel, dict[str, Any]]:
-    """Rebuild the model named in the header, load its weights (strict); returns ``(model.eval(), metadata)``."""
+def load_model(
+    path: str | os.PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[DepthModel, dict[str, Any]]:
+    """Rebuild the model named in the header and load its weights (strict): ``(model.eval(), metadata)``."""
     path = Path(path)
     header = read_header(path)
     try:

@@ -41,7 +41,8 @@ class FusionDecoder(nn.Module):
         widths = _level_widths(len(in_channels), width, min_width)
         self.lateral = ConvNormAct(in_channels[-1], widths[-1], 1)
         self.fuse = nn.ModuleList(
-            ConvNormAct(widths[i + 1] + in_channels[i], widths[i], 3) for i in reversed(range(len(widths) - 1))
+            ConvNormAct(widths[i + 1] + in_channels[i], widths[i], 3)
+            for i in reversed(range(len(widths) - 1))
         )
         extra = []
         stride = in_strides[0]
@@ -91,7 +92,9 @@ class MFFDecoder(nn.Module):
         for conv in self.up:
             x = conv(resize_to(x, (x.shape[-2] * 2, x.shape[-1] * 2)))
         size = x.shape[-2:]
-        mff = self.mff_fuse(cat([conv(resize_to(f, size)) for conv, f in zip(self.mff, features, strict=True)], 1))
+        mff = self.mff_fuse(
+            cat([conv(resize_to(f, size)) for conv, f in zip(self.mff, features, strict=True)], 1)
+        )
         return self.refine(cat([x, mff], dim=1))
 
 

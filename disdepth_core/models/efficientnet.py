@@ -57,7 +57,9 @@ class SqueezeExcitation(nn.Module):
 class MBConv(nn.Module):
     """Mobile inverted bottleneck with squeeze-excitation (torchvision ``MBConv`` layout)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, expand_ratio: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int, stride: int, expand_ratio: int
+    ) -> None:
         super().__init__()
         hidden = in_channels * expand_ratio
         self.use_residual = stride == 1 and in_channels == out_channels

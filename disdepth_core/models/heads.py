@@ -23,7 +23,12 @@ class BinsHead(nn.Module):
     """Adaptive bins over ``[min_depth, max_depth]``: per-image centres + per-pixel probabilities."""
 
     def __init__(
-        self, in_channels: int, n_bins: int = 64, min_depth: float = 0.1, max_depth: float = 10.0, hidden: int = 128
+        self,
+        in_channels: int,
+        n_bins: int = 64,
+        min_depth: float = 0.1,
+        max_depth: float = 10.0,
+        hidden: int = 128,
     ) -> None:
         super().__init__()
         if not 0.0 < min_depth < max_depth:
@@ -33,9 +38,13 @@ class BinsHead(nn.Module):
         self.min_depth = float(min_depth)
         self.max_depth = float(max_depth)
         self.n_bins = n_bins
-        self.widths = nn.Sequential(nn.Linear(in_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_bins))
+        self.widths = nn.Sequential(
+            nn.Linear(in_channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, n_bins)
+        )
         self.logits = nn.Sequential(
-            nn.Conv2d(in_channels, in_channels, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(in_channels, n_bins, 1)
+            nn.Conv2d(in_channels, in_channels, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(in_channels, n_bins, 1),
         )
 
     def bin_centers(self, x: Tensor) -> Tensor:

@@ -57,7 +57,9 @@ class MobileNetV2Backbone(nn.Module):
     def __init__(self, width_mult: float = 1.0, num_blocks: int = MOBILENETV2_BLOCKS) -> None:
         super().__init__()
         if not 14 <= num_blocks <= MOBILENETV2_BLOCKS:
-            raise ValueError(f"MobileNetV2: num_blocks must be in 14..17 (stride 32 starts at 14), got {num_blocks}")
+            raise ValueError(
+                f"MobileNetV2: num_blocks must be in 14..17 (stride 32 starts at 14), got {num_blocks}"
+            )
         stem = make_divisible(32 * width_mult)
         layers: list[nn.Module] = [ConvNormAct(3, stem, 3, 2, activation=nn.ReLU6)]
         in_channels = stem

@@ -48,7 +48,9 @@ def register_model(
     def decorator(factory: EncoderFactory) -> EncoderFactory:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults}, description or (factory.__doc__ or ""))
+        _REGISTRY[name] = ModelEntry(
+            factory, {**HEAD_DEFAULTS, **defaults}, description or (factory.__doc__ or "")
+        )
         return factory
 
     return decorator
@@ -74,14 +76,22 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
     entry = _entry(name)
     unknown = sorted(set(overrides) - set(entry.defaults))
     if unknown:
-        raise ValueError(f"build_model({name!r}): unknown config keys {unknown}; valid: {sorted(entry.defaults)}")
+        raise ValueError(
+            f"build_model({name!r}): unknown config keys {unknown}; valid: {sorted(entry.defaults)}"
+        )
     config = {**entry.defaults, **overrides}
     if config["decoder"] not in DECODERS:
-        raise ValueError(f"build_model({name!r}): decoder must be one of {sorted(DECODERS)}, got {config['decoder']!r}")
+        raise ValueError(
+            f"build_model({name!r}): decoder must be one of {sorted(DECODERS)}, got {config['decoder']!r}"
+        )
     encoder = entry.factory(config)
     decoder = DECODERS[config["decoder"]](encoder.channels, encoder.strides, width=config["decoder_width"])
     head = BinsHead(
-        decoder.out_channels, config["n_bins"], config["min_depth"], config["max_depth"], config["bins_hidden"]
+        decoder.out_channels,
+        config["n_bins"],
+        config["min_depth"],
+        config["max_depth"],
+        config["bins_hidden"],
     )
     return DepthModel(name, config, encoder, decoder, head)
 
