@@ -1,0 +1,192 @@
+"""numpy <-> sensor_msgs conversions for the depth node (our own numpy code: no cv_bridge, DESIGN lesson 10).
+
+- Colour input: `sensor_msgs/Image` via `disdepth_core.image_encodings.decode_image` (cv_bridge is tried
+  only for encodings we do not decode, when it is importable), `CompressedImage` via `decode_compressed`.
+- Depth output follows REP 118: 32FC1 metres with NaN invalid, or 16UC1 millimetres with 0 invalid.
+- Point clouds are organized `PointCloud2` in the PCL layout: `x y z` float32 at offsets 0/4/8 with
+  point_step 16 (PointXYZ), or with a packed `rgb` float32 at offset 16 and point_step 32 (PointXYZRGB);
+  NaN for invalid points and `is_dense = False`.
+- Intrinsics come from `P` when it is non-zero (rectified image), else from `K` (REP 104 / CameraInfo).
+
+`msg.data` is always assigned from a byte buffer (an `array.array('B')` filled from the numpy memory):
+assigning a numpy array goes through a per-element check and is about 60x slower.
+"""
+
+from __future__ import annotations
+
+import array
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
+from std_msgs.msg import Header
+
+from disdepth_core.geometry import CameraIntrinsics
+from disdepth_core.image_encodings import decode_compressed, decode_image, encode_image
+
+__all__ = [
+    "array_to_image_msg",
+    "camera_info_to_intrinsics",
+    "compressed_msg_to_rgb",
+    "depth_to_image_msg",
+    "depth_to_mm_image_msg",
+    "image_msg_to_rgb",
+    "points_to_cloud_msg",
+    "scaled_camera_info",
+]
+
+_MAX_MM = np.iinfo(np.uint16).max
+
+
+def _set_data(msg: Image | PointCloud2, buffer: bytes | memoryview | np.ndarray) -> None:
+    """Assign a bytes-like buffer to `msg.data` with one copy and no per-element Python work."""
+    data = array.array("B")
+    data.frombytes(
+        buffer
+        if not isinstance(buffer, np.ndarray)
+        else np.ascontiguousarray(buffer).reshape(-1).view(np.uint8)
+    )
+    msg.data = data
+
+
+def image_msg_to_rgb(msg: Image) -> np.ndarray:
+    """Decode a colour/mono `sensor_msgs/Image` to RGB uint8 H x W x 3 (ValueError on bad input).
+
+    Encodings `image_encodings` does not know are handed to cv_bridge when it is installed.
+    """
+    try:
+        return decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
+    except ValueError as error:
+        if not str(error).startswith("unsupported image encoding"):
+            raise
+        return _cv_bridge_rgb(msg, error)
+
+
+def _cv_bridge_rgb(msg: Image, error: ValueError) -> np.ndarray:
+    try:
+        from cv_bridge import CvBridge, CvBridgeError
+    except ImportError:
+        raise error from None
+    try:
+        return np.asarray(CvBridge().imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+    except (CvBridgeError, TypeError) as bridge_error:
+        raise ValueError(f"{error}; cv_bridge could not convert it either: {bridge_error}") from None
+
+
+def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
+    """Decode a jpeg/png `sensor_msgs/CompressedImage` to RGB uint8 H x W x 3 (ValueError on bad input)."""
+    return decode_compressed(msg.format, msg.data)
+
+
+def array_to_image_msg(array_: np.ndarray, encoding: str, header: Header) -> Image:
+    """Build a little-endian `sensor_msgs/Image` from `array_` (see `encode_image` for the encodings)."""
+    step, data = encode_image(array_, encoding)
+    msg = Image(header=header, height=array_.shape[0], width=array_.shape[1], encoding=encoding, step=step)
+    msg.is_bigendian = 0
+    _set_data(msg, data)
+    return msg
+
+
+def depth_to_image_msg(depth: np.ndarray, header: Header) -> Image:
+    """Depth in metres (NaN invalid) -> 32FC1 `Image` (REP 118)."""
+    return array_to_image_msg(depth.astype(np.float32, copy=False), "32FC1", header)
+
+
+def depth_to_mm_image_msg(depth: np.ndarray, header: Header) -> Image:
+    """Depth in metres -> 16UC1 millimetres (REP 118); NaN, <= 0 and beyond 65.535 m become 0 (invalid)."""
+    with np.errstate(invalid="ignore"):
+        millimetres = np.rint(depth * 1000.0)
+        valid = (millimetres > 0) & (millimetres <= _MAX_MM)
+    mm = np.where(valid, millimetres, 0).astype(np.uint16)
+    return array_to_image_msg(mm, "16UC1", header)
+
+
+_XYZ_FIELDS = [
+    PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1) for i, n in enumerate("xyz")
+]
+_RGB_FIELD = PointField(name="rgb", offset=16, datatype=PointField.FLOAT32, count=1)
+
+
+def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | None = None) -> PointCloud2:
+    """Organized H x W `PointCloud2` from an H x W x 3 float32 point grid (NaN = invalid), PCL layout.
+
+    With `rgb` (uint8 H x W x 3, RGB order) the cloud is PointXYZRGB: the colour is packed as
+    0x00RRGGBB into the bits of a float32 `rgb` field at offset 16, point_step 32.
+    """
+    if points.ndim != 3 or points.shape[2] != 3:
+        raise ValueError(f"points must be H x W x 3, got shape {points.shape}")
+    height, width = points.shape[:2]
+    floats_per_point = 4 if rgb is None else 8
+    buffer = np.zeros((height, width, floats_per_point), dtype=np.float32)
+    buffer[..., :3] = points
+    fields = list(_XYZ_FIELDS)
+    if rgb is not None:
+        if rgb.shape != points.shape or rgb.dtype != np.uint8:
+            raise ValueError(f"rgb must be uint8 {points.shape}, got {rgb.dtype} {rgb.shape}")
+        packed = buffer[..., 4].view(np.uint32)
+        np.left_shift(rgb[..., 0], 16, out=packed, dtype=np.uint32)
+        packed |= rgb[..., 1].astype(np.uint32) << 8
+        packed |= rgb[..., 2]
+        fields.append(_RGB_FIELD)
+    point_step = 4 * floats_per_point
+    msg = PointCloud2(
+        header=header,
+        height=height,
+        width=width,
+        fields=fields,
+        is_bigendian=False,
+        point_step=point_step,
+        row_step=point_step * width,
+        is_dense=False,
+    )
+    _set_data(msg, buffer)
+    return msg
+
+
+def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
+    """Intrinsics of a `CameraInfo`: from `P` when it is non-zero (rectified image), else from `K`.
+
+    Raises ValueError for a zero-sized image, an all-zero K and P, or non-finite / non-positive focals.
+    """
+    if msg.width <= 0 or msg.height <= 0:
+        raise ValueError(f"camera_info has a zero image size ({msg.width}x{msg.height})")
+    p = np.asarray(msg.p, dtype=np.float64)
+    k = np.asarray(msg.k, dtype=np.float64)
+    matrix = p if np.any(p != 0) else k
+    if not np.any(matrix != 0):
+        raise ValueError("camera_info has all-zero K and P (uncalibrated camera)")
+    return CameraIntrinsics.from_K(matrix, msg.width, msg.height)
+
+
+def scaled_camera_info(msg: CameraInfo, width: int, height: int, header: Header | None = None) -> CameraInfo:
+    """A copy of `msg` for the image resized to `width` x `height`: K and P scaled, size updated.
+
+    Uses the pixel-centre convention of `CameraIntrinsics.scaled` (c' = (c + 0.5) s - 0.5, f' = f s);
+    P's Tx/Ty terms (fx * baseline) scale with fx/fy. Distortion, R and the model are carried over;
+    binning is reset and the ROI is cleared (full image), since both describe the original resolution.
+    """
+    if msg.width <= 0 or msg.height <= 0:
+        raise ValueError(f"camera_info has a zero image size ({msg.width}x{msg.height})")
+    sx = width / msg.width
+    sy = height / msg.height
+    out = CameraInfo(
+        header=header if header is not None else msg.header,
+        height=int(height),
+        width=int(width),
+        distortion_model=msg.distortion_model,
+        d=list(msg.d),
+        r=np.asarray(msg.r, dtype=np.float64).copy(),
+    )
+    out.k = _scale_projection(np.asarray(msg.k, dtype=np.float64).reshape(3, 3), sx, sy).ravel()
+    out.p = _scale_projection(np.asarray(msg.p, dtype=np.float64).reshape(3, 4), sx, sy).ravel()
+    return out
+
+
+def _scale_projection(matrix: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """Scale a 3x3 K or 3x4 P for an image resized by (sx, sy) (pixel-centre convention)."""
+    scaled = matrix.copy()
+    if not np.any(matrix != 0):
+        return scaled
+    # Rows scale like pixel coordinates: u' = sx u + 0.5 (sx - 1) w, where w is the homogeneous row.
+    scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
+    scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
+    return scaled

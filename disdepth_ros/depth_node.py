@@ -1,0 +1,340 @@
+"""disdepth depth node: camera image in, metric depth, camera_info, colorized depth and point cloud out.
+
+A plain `rclpy.node.Node` (not a lifecycle node) that is active as soon as it is constructed
+(autostart): the model is loaded in the constructor, so a bad model path fails at start-up with a clear
+message instead of at the first frame.
+
+Subscriptions (best-effort sensor-data QoS, depth 1; DESIGN lesson 1): `image` (sensor_msgs/Image) or
+`image/compressed` (CompressedImage) when `use_compressed` is true, and `camera_info` (latest one cached).
+Inference runs in a worker thread fed through a single-slot mailbox: the newest frame wins, frames
+replaced before processing are counted as dropped, so latency stays bounded.
+
+Publications (reliable by default, `qos_reliability` and per-topic `qos_overrides` apply), all with the
+input image's header (REP 118 depth, organized cloud in the optical frame): `depth/image` (32FC1 metres,
+NaN invalid), `depth/image_mm` (16UC1, 0 invalid), `depth/camera_info`, `depth/colorized` (bgr8),
+`depth/uncertainty` (32FC1 m^2), `points` (PointCloud2), and `/diagnostics` at 1 Hz.
+
+Run: `ros2 run disdepth depth_node --ros-args --params-file config/depth.yaml`
+or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+from disdepth_core.runtime import DepthEstimator, ModelFileError, load_estimator
+from disdepth_ros.conversions import camera_info_to_intrinsics, compressed_msg_to_rgb, image_msg_to_rgb
+from disdepth_ros.health import NodeHealth
+from disdepth_ros.mailbox import LatestMailbox
+from disdepth_ros.outputs import OutputSettings, build_outputs
+from disdepth_ros.params import PARAMETERS, descriptor, validate_parameters
+
+__all__ = ["DEFAULT_MODEL_FILE", "DepthNode", "main", "resolve_model_path"]
+
+DEFAULT_MODEL_FILE = "disdepth_default.onnx"
+INPUT_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.BEST_EFFORT,
+    durability=DurabilityPolicy.VOLATILE,
+)
+INPUT_QOS_TEXT = "best_effort, keep_last 1, volatile"
+# Output name -> (topic, message type) relative to the node's namespace.
+OUTPUT_TOPICS: dict[str, tuple[str, type]] = {
+    "depth": ("depth/image", Image),
+    "depth_mm": ("depth/image_mm", Image),
+    "camera_info": ("depth/camera_info", CameraInfo),
+    "colorized": ("depth/colorized", Image),
+    "uncertainty": ("depth/uncertainty", Image),
+    "points": ("points", PointCloud2),
+}
+_ON_DEMAND = ("colorized", "points")  # only computed when someone subscribes (DESIGN lesson 7)
+_LOG_THROTTLE_S = 5.0
+
+
+def resolve_model_path(model_path: str) -> Path:
+    """The model file to load: `model_path` if given, else the shipped default model.
+
+    The default is looked up in `share/disdepth/models/` (ament index), then in the source tree's
+    `models/`. Raises FileNotFoundError saying how to pass a model or export one.
+    """
+    how = (
+        "pass one with `--ros-args -p model_path:=/path/to/model.onnx` (launch: model_path:=...) or export "
+        "one with `disdepth export` into models/ and reinstall the package"
+    )
+    if model_path:
+        path = Path(model_path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"model_path {str(path)!r} does not exist; {how}")
+        return path
+    candidates = []
+    with contextlib.suppress(PackageNotFoundError, ValueError):
+        candidates.append(Path(get_package_share_directory("disdepth")) / "models" / DEFAULT_MODEL_FILE)
+    candidates.append(Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL_FILE)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise FileNotFoundError(f"no model_path given and no shipped model found (looked in {looked}); {how}")
+
+
+class DepthNode(Node):
+    """Monocular metric depth node (see the module docstring for topics, QoS and behaviour)."""
+
+    def __init__(self, node_name: str = "depth_node", **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for name, spec in PARAMETERS.items():
+            self.declare_parameter(name, spec.default, descriptor(name, spec))
+        values = {name: self.get_parameter(name).value for name in PARAMETERS}
+        problem = validate_parameters(values)
+        if problem:
+            raise ValueError(f"invalid parameter: {problem}")
+
+        self.model_path = resolve_model_path(values["model_path"])
+        self.estimator: DepthEstimator = load_estimator(
+            self.model_path,
+            backend=values["backend"],
+            device=values["device"],
+            precision=values["precision"],
+            threads=values["threads"] or None,
+            input_hw=_input_hw(values["input_height"], values["input_width"]),
+        )
+        self.get_logger().info(f"loaded {self.model_path}: {self.estimator.describe()}")
+        self._settings = self._output_settings(values)
+        self._stale_timeout = float(values["stale_input_timeout"])
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        self.health = NodeHealth()
+        self._started = time.monotonic()
+        self._mailbox: LatestMailbox[tuple[Image | CompressedImage, float]] = LatestMailbox()
+        self._camera_info: CameraInfo | None = None
+
+        reliability = (
+            ReliabilityPolicy.RELIABLE
+            if values["qos_reliability"] == "reliable"
+            else ReliabilityPolicy.BEST_EFFORT
+        )
+        output_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability)
+        self._publishers = {
+            name: self.create_publisher(
+                msg_type,
+                topic,
+                output_qos,
+                qos_overriding_options=QoSOverridingOptions.with_default_policies(),
+            )
+            for name, (topic, msg_type) in OUTPUT_TOPICS.items()
+        }
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+
+        self._use_compressed = bool(values["use_compressed"])
+        if self._use_compressed:
+            self._image_sub = self.create_subscription(
+                CompressedImage, "image/compressed", self._on_image, INPUT_QOS
+            )
+        else:
+            self._image_sub = self.create_subscription(Image, "image", self._on_image, INPUT_QOS)
+        self._info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, INPUT_QOS)
+        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._work, name="disdepth-inference", daemon=True)
+        self._worker.start()
+
+    # -- parameters -------------------------------------------------------------------------------
+    def _output_settings(self, values: dict[str, Any]) -> OutputSettings:
+        info = self.estimator.info
+        return OutputSettings(
+            min_depth=float(values["min_depth"]) or float(info.min_depth),
+            max_depth=float(values["max_depth"]) or float(info.max_depth),
+            publish_depth_mm=bool(values["publish_depth_mm"]),
+            publish_colorized=bool(values["publish_colorized"]),
+            publish_uncertainty=bool(values["publish_uncertainty"]),
+            publish_points=bool(values["publish_points"]),
+            points_rgb=bool(values["points_rgb"]),
+            cloud_stride=int(values["cloud_stride"]),
+            max_range=float(values["max_range"]),
+            colormap=str(values["colormap"]),
+        )
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        values = {name: self.get_parameter(name).value for name in PARAMETERS}
+        values.update({p.name: p.value for p in parameters if p.name in PARAMETERS})
+        problem = validate_parameters(values)
+        if problem is None:
+            settings = self._output_settings(values)
+            if not settings.max_depth > settings.min_depth:
+                problem = (
+                    f"effective max_depth {settings.max_depth} must exceed min_depth {settings.min_depth}"
+                )
+        if problem is not None:
+            return SetParametersResult(successful=False, reason=problem)
+        self._settings = settings
+        self._stale_timeout = float(values["stale_input_timeout"])
+        return SetParametersResult(successful=True)
+
+    # -- callbacks (executor thread) --------------------------------------------------------------
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        now = time.monotonic()
+        self.health.image_received(now)
+        self._mailbox.put((msg, now))
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self.health.camera_info_received(time.monotonic())
+        try:
+            camera_info_to_intrinsics(msg)
+        except ValueError as error:
+            self.health.count_bad_input()
+            self.get_logger().error(
+                f"ignoring camera_info on {self._info_sub.topic_name}: {error}",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+            return
+        self._camera_info = msg
+
+    # -- inference worker -------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._mailbox.get(timeout=0.5)
+            if item is None:
+                if self._mailbox.closed:
+                    return
+                continue
+            self._process(*item)
+
+    def _process(self, msg: Image | CompressedImage, received: float) -> None:
+        logger = self.get_logger()
+        try:
+            rgb = compressed_msg_to_rgb(msg) if self._use_compressed else image_msg_to_rgb(msg)
+        except ValueError as error:
+            self.health.count_bad_input()
+            logger.error(
+                f"dropping frame on {self._image_sub.topic_name}: {error}",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+            return
+        try:
+            result = self.estimator.predict(rgb)
+        except Exception as error:  # a backend failure must never kill the node
+            self.health.count_backend_error()
+            logger.error(
+                f"inference failed, dropping frame: {error!r}", throttle_duration_sec=_LOG_THROTTLE_S
+            )
+            return
+        camera_info = self._camera_info
+        if camera_info is None:
+            logger.warning(
+                f"no valid camera_info yet on {self._info_sub.topic_name}: publishing depth without "
+                "depth/camera_info and points",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+        subscribed = {name for name in _ON_DEMAND if self._publishers[name].get_subscription_count() > 0}
+        outputs = build_outputs(
+            rgb, result.depth, result.uncertainty, msg.header, camera_info, self._settings, subscribed
+        )
+        if outputs.camera_info_resized and camera_info is not None:
+            logger.warning(
+                f"camera_info is {camera_info.width}x{camera_info.height} but the image is "
+                f"{rgb.shape[1]}x{rgb.shape[0]}: scaling K and P to the image",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+        for name, out in outputs.messages.items():
+            self._publishers[name].publish(out)
+        now = time.monotonic()
+        self.health.frame_published(now, result.timings.inference_ms, (now - received) * 1e3)
+
+    # -- diagnostics ------------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        values = self.health.snapshot(now, self._mailbox.dropped)
+        info = self.estimator.info
+        values.update(
+            {
+                "model": info.name,
+                "model path": str(self.model_path),
+                "backend": self.estimator.backend.name,
+                "provider": str(self.estimator.backend.provider),
+                "image topic": self._image_sub.topic_name,
+                "camera_info topic": self._info_sub.topic_name,
+                "input QoS": INPUT_QOS_TEXT,
+            }
+        )
+        problems = []
+        for label, topic, last in (
+            ("image", self._image_sub.topic_name, self.health.last_image),
+            ("camera_info", self._info_sub.topic_name, self.health.last_camera_info),
+        ):
+            silent = NodeHealth.silence(last, self._started, now)
+            if silent > self._stale_timeout:
+                problems.append(
+                    f"no {label} on {topic} for {silent:.1f} s (subscribed {INPUT_QOS_TEXT}; "
+                    "check the topic name/remapping and that the camera publishes)"
+                )
+        if problems:
+            level, message = DiagnosticStatus.WARN, "; ".join(problems)
+        else:
+            level, message = DiagnosticStatus.OK, f"publishing depth at {values['output rate (Hz)']} Hz"
+        status = DiagnosticStatus(
+            level=level,
+            name=f"{self.get_name()}: depth estimation",
+            message=message,
+            hardware_id=info.name,
+            values=[KeyValue(key=key, value=value) for key, value in values.items()],
+        )
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics_pub.publish(array)
+
+    def destroy_node(self) -> None:
+        """Stop the inference worker, then destroy the node."""
+        self._mailbox.close()
+        if self._worker.is_alive():
+            self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def _input_hw(height: int, width: int) -> tuple[int, int] | None:
+    if height == 0 and width == 0:
+        return None
+    if height == 0 or width == 0:
+        raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")
+    return int(height), int(width)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point `depth_node`; returns a process exit code."""
+    rclpy.init(args=args)
+    try:
+        try:
+            node = DepthNode()
+        except (FileNotFoundError, ModelFileError, ValueError) as error:
+            rclpy.logging.get_logger("depth_node").fatal(str(error))
+            return 1
+        try:
+            rclpy.spin(node)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            node.destroy_node()
+    finally:
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
