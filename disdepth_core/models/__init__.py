@@ -3,8 +3,9 @@
 Contracts: docs/ARCHITECTURE.md (`disdepth_core.models`). Importing this package registers every model.
 """
 
-from . import students  # noqa: F401  (registers the students)
+from . import students, teachers  # noqa: F401  (register the zoo)
 from .depth_model import DepthModel
+from .ghost import FeatureAcclimation, GhostDecoder
 from .lgconv import LGConv, insert_lgconv
 from .normalization import IMAGENET_MEAN, IMAGENET_STD
 from .prediction import DepthPrediction
@@ -15,6 +16,8 @@ __all__ = [
     "IMAGENET_STD",
     "DepthModel",
     "DepthPrediction",
+    "FeatureAcclimation",
+    "GhostDecoder",
     "LGConv",
     "build_model",
     "default_config",
