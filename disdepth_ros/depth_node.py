@@ -131,7 +131,7 @@ class DepthNode(Node):
             else ReliabilityPolicy.BEST_EFFORT
         )
         output_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability)
-        self._publishers = {
+        self._output_pubs = {
             name: self.create_publisher(
                 msg_type,
                 topic,
@@ -242,7 +242,7 @@ class DepthNode(Node):
                 "depth/camera_info and points",
                 throttle_duration_sec=_LOG_THROTTLE_S,
             )
-        subscribed = {name for name in _ON_DEMAND if self._publishers[name].get_subscription_count() > 0}
+        subscribed = {name for name in _ON_DEMAND if self._output_pubs[name].get_subscription_count() > 0}
         outputs = build_outputs(
             rgb, result.depth, result.uncertainty, msg.header, camera_info, self._settings, subscribed
         )
@@ -253,7 +253,7 @@ class DepthNode(Node):
                 throttle_duration_sec=_LOG_THROTTLE_S,
             )
         for name, out in outputs.messages.items():
-            self._publishers[name].publish(out)
+            self._output_pubs[name].publish(out)
         now = time.monotonic()
         self.health.frame_published(now, result.timings.inference_ms, (now - received) * 1e3)
 
