@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from disdepth_core.models import DepthPrediction, build_model, insert_lgconv, list_models
+from disdepth_core.models import DepthPrediction, GhostDecoder, build_model, insert_lgconv, list_models
 from disdepth_core.models.lgconv import LGConv
 from disdepth_core.models.mobilenetv2 import build_mobilenetv2
 from disdepth_core.models.resnet import build_resnet
@@ -91,3 +91,51 @@ def test_gradients_reach_lgconv_and_head() -> None:
 def test_lgconv_off() -> None:
     model = build_model("disdepth-b0", lgconv=False)
     assert not any(isinstance(m, LGConv) for m in model.modules())
+
+
+TEACHERS = ["teacher-tiny", "teacher-small", "teacher-base", "teacher-large"]
+
+
+@pytest.mark.parametrize("name", TEACHERS)
+def test_teacher_contract(name: str) -> None:
+    model = build_model(name, n_bins=8).eval()
+    with torch.no_grad():
+        pred = model(torch.randn(1, 3, 32, 64))
+    assert model.feature_strides == (4, 8, 16, 32)
+    assert pred.depth.shape == (1, 1, 32, 64) and pred.bin_centers.shape == (1, 8)
+    assert torch.all(pred.depth >= model.min_depth) and torch.all(pred.depth <= model.max_depth)
+    assert torch.all(pred.uncertainty >= 0)
+
+
+def test_every_registered_model_is_covered() -> None:
+    assert set(list_models()) == set(STUDENTS) | set(TEACHERS)
+
+
+def test_ghost_decoder_trains_fam_only_and_stays_frozen() -> None:
+    torch.manual_seed(0)
+    student = build_model("disdepth-mbv2", width_mult=0.5, decoder_width=32, n_bins=8)
+    teacher = build_model("teacher-tiny", n_bins=8)
+    ghost = GhostDecoder(teacher, student).train()
+    assert not ghost.decoder.training and not ghost.head.training and not ghost.teacher.training
+    frozen = {k: v.clone() for k, v in ghost.state_dict().items() if not k.startswith("fam.")}
+    assert all(not p.requires_grad for n, p in ghost.named_parameters() if not n.startswith("fam."))
+    trainable = [p for p in ghost.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=0.1)
+    pred, acclimated = ghost(torch.randn(2, 3, 64, 64))
+    assert [f.shape[1] for f in acclimated] == list(student.feature_channels)
+    assert [64 // f.shape[-1] for f in acclimated] == [2, 4, 8, 16, 32]  # stride 2 upsampled from stride 4
+    pred.depth.mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in ghost.fam.adapters[0].parameters())
+    optimizer.step()
+    for key, value in ghost.state_dict().items():
+        if key in frozen:
+            assert torch.equal(value, frozen[key]), key
+
+
+def test_ghost_decoder_can_train_teacher_encoder() -> None:
+    student = build_model("hu-lite", n_bins=8)
+    ghost = GhostDecoder(build_model("teacher-tiny"), student, freeze_teacher_encoder=False).train()
+    pred, _ = ghost(torch.randn(1, 3, 64, 64))
+    pred.depth.mean().backward()
+    assert ghost.teacher.encoder.patch_embed[0].weight.grad is not None
+    assert all(p.grad is None for p in ghost.decoder.parameters())
