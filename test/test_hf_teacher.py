@@ -40,7 +40,9 @@ def test_depth_anything_round_trip(depth_anything_dir: str) -> None:
     assert pred.depth.shape == (2, 1, 64, 96) and pred.bin_centers.shape == (2, 8)
     assert torch.all(pred.depth >= teacher.min_depth) and torch.all(pred.depth <= teacher.max_depth)
     assert torch.all(pred.uncertainty >= 0)
-    for feature, channels, stride in zip(features, teacher.feature_channels, teacher.feature_strides, strict=True):
+    for feature, channels, stride in zip(
+        features, teacher.feature_channels, teacher.feature_strides, strict=True
+    ):
         assert feature.shape == (2, channels, 64 // stride, 96 // stride)
     reference = transformers.AutoModelForDepthEstimation.from_pretrained(depth_anything_dir).eval()
     with torch.no_grad():
@@ -59,7 +61,10 @@ def test_hf_teacher_drives_ghost_decoder(depth_anything_dir: str) -> None:
 
 def test_glpn_hidden_states(tmp_path) -> None:
     config = transformers.GLPNConfig(
-        hidden_sizes=[8, 16, 32, 32], depths=[1, 1, 1, 1], num_attention_heads=[1, 1, 2, 2], decoder_hidden_size=16
+        hidden_sizes=[8, 16, 32, 32],
+        depths=[1, 1, 1, 1],
+        num_attention_heads=[1, 1, 2, 2],
+        decoder_hidden_size=16,
     )
     teacher = HFDepthTeacher.from_pretrained(_save(config, tmp_path / "glpn"))
     assert teacher.feature_source == "hidden_states"
@@ -71,7 +76,8 @@ def test_glpn_hidden_states(tmp_path) -> None:
 def test_relative_teacher_needs_declared_scale(tmp_path) -> None:
     config = transformers.DPTConfig(
         hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64, image_size=64,
-        patch_size=16, neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16, backbone_out_indices=[0, 1, 2, 3],
+        patch_size=16, neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
+        backbone_out_indices=[0, 1, 2, 3],
     )  # fmt: skip
     directory = _save(config, tmp_path / "dpt")
     with pytest.raises(ValueError, match="metric"):

@@ -28,27 +28,30 @@ def test_round_trip_gives_same_outputs(tmp_path) -> None:
     assert loaded.name == "disdepth-mbv2" and loaded.config == model.config and loaded.max_depth == 80.0
     sidecar = json.loads(path.with_suffix(".json").read_text())
     assert sidecar["model"] == "disdepth-mbv2" and sidecar == read_header(path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["student.json", "student.safetensors"]  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "student.json",
+        "student.safetensors",
+    ]  # no temp files
 
 
 def test_corrupt_file_error_names_the_file(tmp_path) -> None:
     path = tmp_path / "broken.safetensors"
     path.write_bytes(b"\x10\x00\x00\x00not a safetensors file")
-    with pytest.raises(ValueError, match="broken.safetensors"):
+    with pytest.raises(ValueError, match=r"broken\.safetensors"):
         load_model(path)
 
 
 def test_truncated_checkpoint_error_names_the_file(tmp_path) -> None:
     path = save_model(tmp_path / "m.safetensors", build_model("hu-lite", n_bins=4))
     path.write_bytes(path.read_bytes()[:-1000])
-    with pytest.raises(ValueError, match="m.safetensors"):
+    with pytest.raises(ValueError, match=r"m\.safetensors"):
         load_model(path)
 
 
 def test_missing_and_foreign_files(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="absent.safetensors"):
+    with pytest.raises(FileNotFoundError, match=r"absent\.safetensors"):
         load_model(tmp_path / "absent.safetensors")
     foreign = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(2)}, str(foreign))
-    with pytest.raises(ValueError, match="foreign.safetensors.*not a disdepth checkpoint"):
+    with pytest.raises(ValueError, match=r"foreign\.safetensors.*not a disdepth checkpoint"):
         load_model(foreign)

@@ -19,7 +19,9 @@ from disdepth_core.models.weights import (
 
 def _random_like(reference) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
-    return {k: torch.randn(v.shape, generator=generator).to(v.dtype) for k, v in reference.state_dict().items()}
+    return {
+        k: torch.randn(v.shape, generator=generator).to(v.dtype) for k, v in reference.state_dict().items()
+    }
 
 
 LGCONV_BRANCH = (".global_conv.", ".attn_local.", ".attn_global.", ".project.")

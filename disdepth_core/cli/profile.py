@@ -13,7 +13,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Count parameters and GFLOPs of one forward pass (batch 1). FLOPs count a multiply-add "
         "as 2 (torch.utils.flop_counter); divide by 2 for MACs.",
     )
-    parser.add_argument("--model", required=True, help="registered model name, e.g. disdepth-b0, hu-lite, teacher-tiny")
+    parser.add_argument(
+        "--model", required=True, help="registered model name, e.g. disdepth-b0, hu-lite, teacher-tiny"
+    )
     parser.add_argument("--height", type=int, default=352, help="input height, multiple of 32")
     parser.add_argument("--width", type=int, default=1216, help="input width, multiple of 32")
     parser.add_argument("--json", action="store_true", help="print {model, params, gflops, ...} as JSON")

@@ -61,8 +61,8 @@ class HFDepthTeacher(nn.Module):
         metric = _declared_metric(config) if metric is None else metric
         if metric is None:
             raise ValueError(
-                f"{config.model_type} config does not say whether the model is metric: pass metric=True for a "
-                "metric checkpoint, or metric=False with depth_scale (and depth_shift) for a relative one"
+                f"{config.model_type} config does not say whether the model is metric: pass metric=True "
+                "for a metric checkpoint, or metric=False with depth_scale (and depth_shift) if relative"
             )
         if not metric and depth_scale is None:
             raise ValueError(
@@ -81,7 +81,9 @@ class HFDepthTeacher(nn.Module):
         ours_mean, ours_std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
         theirs_mean, theirs_std = torch.tensor(list(image_mean)), torch.tensor(list(image_std))
         self.register_buffer("_gain", (ours_std / theirs_std).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("_bias", ((ours_mean - theirs_mean) / theirs_std).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "_bias", ((ours_mean - theirs_mean) / theirs_std).view(1, 3, 1, 1), persistent=False
+        )
         self._captured: list[Tensor] = []
         neck = getattr(hf_model, "neck", None)
         self.feature_source = "neck" if neck is not None else "hidden_states"
@@ -120,7 +122,9 @@ class HFDepthTeacher(nn.Module):
         size = (max(m, round(h / m) * m), max(m, round(w / m) * m))
         pixels = resize_to(x * self._gain + self._bias, size)
         self._captured.clear()
-        outputs = self.hf_model(pixel_values=pixels, output_hidden_states=self.feature_source == "hidden_states")
+        outputs = self.hf_model(
+            pixel_values=pixels, output_hidden_states=self.feature_source == "hidden_states"
+        )
         features = list(self._captured) if self.feature_source == "neck" else list(outputs.hidden_states)
         self._captured.clear()
         return features, outputs.predicted_depth.unsqueeze(1)
