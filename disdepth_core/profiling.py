@@ -4,7 +4,8 @@ FLOPs are counted with ``torch.utils.flop_counter.FlopCounterMode``, which count
 **2 FLOPs** (a 3x3 conv producing C_out x H x W outputs from C_in channels costs
 2 * 9 * C_in * C_out * H * W). Papers often quote multiply-adds (MACs) as "FLOPs": divide by 2 to compare.
 Only the ops FlopCounterMode knows are counted (convolutions, matmuls/linear, attention); elementwise
-ops, pooling, normalisation and interpolation count 0.
+ops, pooling, normalisation and interpolation count 0. PyTorch's table lacks the CPU kernel of
+``scaled_dot_product_attention``; it is added here with PyTorch's own SDPA formula (QK^T + AV).
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+
+
+def _cpu_sdpa_flops(query, key, value, *args, out_shape=None, **kwargs) -> int:
+    return sdpa_flop_count(query.shape, key.shape, value.shape)
+
+
+# Kernels FlopCounterMode does not know (attention dispatches to this one on CPU).
+EXTRA_FLOP_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default: _cpu_sdpa_flops}
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ def count_flops(model: nn.Module, height: int, width: int, batch: int = 1) -> in
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad(), FlopCounterMode(display=False, custom_mapping=EXTRA_FLOP_FORMULAS) as counter:
             model(torch.zeros(batch, 3, height, width))
     finally:
         model.train(was_training)

@@ -75,3 +75,12 @@ def test_profile_cli_json(toy_model_registered, capsys) -> None:
 def test_profile_cli_rejects_bad_size(capsys) -> None:
     assert main(["profile", "--model", "hu-lite", "--height", "100", "--width", "96"]) == 2
     assert "multiples of 32" in capsys.readouterr().err
+
+
+def test_attention_flops_are_counted_on_cpu() -> None:
+    class Attend(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            tokens = x.flatten(2).transpose(1, 2)[:, None]  # 1 head, 64 tokens, 3 channels
+            return torch.nn.functional.scaled_dot_product_attention(tokens, tokens, tokens)
+
+    assert count_flops(Attend(), 8, 8) == 2 * (64 * 64 * 3) * 2  # QK^T and AV, multiply-add = 2
