@@ -87,7 +87,11 @@ class CameraIntrinsics:
 
 
 def depth_to_points(
-    depth: np.ndarray, intrinsics: CameraIntrinsics, stride: int = 1, max_range: float | None = None
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    stride: int = 1,
+    max_range: float | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Back-project a depth image (metres along z) to an organized H' x W' x 3 float32 point grid.
 
@@ -95,6 +99,8 @@ def depth_to_points(
     every `stride`-th row and column is kept (H' = ceil(H / stride)). Points with a non-finite or
     non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates.
     `depth` must have the intrinsics' size: scale the intrinsics first (`intrinsics.scaled`).
+    `out` (optional, numpy convention) is a float32 H' x W' x 3 array, possibly a strided view such as
+    the xyz columns of a point-cloud buffer, that receives the result.
     """
     if depth.ndim != 2:
         raise ValueError(f"depth must be H x W, got shape {depth.shape}")
@@ -109,20 +115,24 @@ def depth_to_points(
         raise ValueError(f"max_range must be positive (or None), got {max_range}")
 
     z = np.asarray(depth[::stride, ::stride], dtype=np.float32)
+    shape = (*z.shape, 3)
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32:
+        raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
     u = np.arange(0, intrinsics.width, stride, dtype=np.float32)
     v = np.arange(0, intrinsics.height, stride, dtype=np.float32)
     x_ray = (u - np.float32(intrinsics.cx)) / np.float32(intrinsics.fx)
     y_ray = (v - np.float32(intrinsics.cy)) / np.float32(intrinsics.fy)
 
-    points = np.empty((*z.shape, 3), dtype=np.float32)
-    np.multiply(x_ray[None, :], z, out=points[..., 0])
-    np.multiply(y_ray[:, None], z, out=points[..., 1])
-    points[..., 2] = z
     with np.errstate(invalid="ignore"):
-        invalid = ~(z > 0) | ~np.isfinite(z)
+        valid = (z > 0) & np.isfinite(z)
         if max_range is not None:
-            # |p| = z * sqrt(1 + x_ray^2 + y_ray^2): compare without materialising the norm per axis.
+            # |p| = z * sqrt(1 + x_ray^2 + y_ray^2)
             ray_norm = np.sqrt(1.0 + x_ray[None, :] ** 2 + y_ray[:, None] ** 2, dtype=np.float32)
-            invalid |= z * ray_norm > np.float32(max_range)
-    points[invalid] = np.nan
-    return points
+            valid &= z * ray_norm <= np.float32(max_range)
+    # NaN depth propagates through the products, so x and y need no separate masking.
+    np.copyto(out[..., 2], np.where(valid, z, np.float32(np.nan)))
+    np.multiply(x_ray[None, :], out[..., 2], out=out[..., 0])
+    np.multiply(y_ray[:, None], out[..., 2], out=out[..., 1])
+    return out

@@ -20,13 +20,14 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
-from disdepth_core.geometry import CameraIntrinsics
+from disdepth_core.geometry import CameraIntrinsics, depth_to_points
 from disdepth_core.image_encodings import decode_compressed, decode_image, encode_image
 
 __all__ = [
     "array_to_image_msg",
     "camera_info_to_intrinsics",
     "compressed_msg_to_rgb",
+    "depth_to_cloud_msg",
     "depth_to_image_msg",
     "depth_to_mm_image_msg",
     "image_msg_to_rgb",
@@ -106,26 +107,22 @@ _XYZ_FIELDS = [
 _RGB_FIELD = PointField(name="rgb", offset=16, datatype=PointField.FLOAT32, count=1)
 
 
-def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | None = None) -> PointCloud2:
-    """Organized H x W `PointCloud2` from an H x W x 3 float32 point grid (NaN = invalid), PCL layout.
+def _cloud_buffer(height: int, width: int, with_rgb: bool) -> np.ndarray:
+    """A zero-padded little-endian float32 H x W x (4 or 8) buffer in the PCL point layout."""
+    buffer = np.empty((height, width, 8 if with_rgb else 4), dtype="<f4")
+    buffer[..., 3:] = 0.0
+    return buffer
 
-    With `rgb` (uint8 H x W x 3, RGB order) the cloud is PointXYZRGB: the colour is packed as
-    0x00RRGGBB into the bits of a float32 `rgb` field at offset 16, point_step 32.
-    """
-    if points.ndim != 3 or points.shape[2] != 3:
-        raise ValueError(f"points must be H x W x 3, got shape {points.shape}")
-    height, width = points.shape[:2]
-    floats_per_point = 4 if rgb is None else 8
-    buffer = np.zeros((height, width, floats_per_point), dtype=np.float32)
-    buffer[..., :3] = points
+
+def _cloud_msg(buffer: np.ndarray, header: Header, rgb: np.ndarray | None) -> PointCloud2:
+    """Finish a cloud: pack `rgb` (uint8 H x W x 3) into bytes 16..19 as 0x00RRGGBB, build the message."""
+    height, width, floats_per_point = buffer.shape
     fields = list(_XYZ_FIELDS)
     if rgb is not None:
-        if rgb.shape != points.shape or rgb.dtype != np.uint8:
-            raise ValueError(f"rgb must be uint8 {points.shape}, got {rgb.dtype} {rgb.shape}")
-        packed = buffer[..., 4].view(np.uint32)
-        np.left_shift(rgb[..., 0], 16, out=packed, dtype=np.uint32)
-        packed |= rgb[..., 1].astype(np.uint32) << 8
-        packed |= rgb[..., 2]
+        if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
+            raise ValueError(f"rgb must be uint8 {(height, width, 3)}, got {rgb.dtype} {rgb.shape}")
+        # Little-endian uint32 0x00RRGGBB = bytes B, G, R, 0.
+        buffer.view(np.uint8).reshape(height, width, 4 * floats_per_point)[..., 16:19] = rgb[..., ::-1]
         fields.append(_RGB_FIELD)
     point_step = 4 * floats_per_point
     msg = PointCloud2(
@@ -140,6 +137,35 @@ def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | No
     )
     _set_data(msg, buffer)
     return msg
+
+
+def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | None = None) -> PointCloud2:
+    """Organized H x W `PointCloud2` from an H x W x 3 float32 point grid (NaN = invalid), PCL layout.
+
+    With `rgb` (uint8 H x W x 3, RGB order) the cloud is PointXYZRGB: the colour is packed as
+    0x00RRGGBB into the bits of a float32 `rgb` field at offset 16, point_step 32.
+    """
+    if points.ndim != 3 or points.shape[2] != 3:
+        raise ValueError(f"points must be H x W x 3, got shape {points.shape}")
+    buffer = _cloud_buffer(points.shape[0], points.shape[1], rgb is not None)
+    buffer[..., :3] = points
+    return _cloud_msg(buffer, header, rgb)
+
+
+def depth_to_cloud_msg(
+    depth: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    header: Header,
+    stride: int = 1,
+    max_range: float | None = None,
+    rgb: np.ndarray | None = None,
+) -> PointCloud2:
+    """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range), header, rgb)`,
+    back-projecting straight into the message buffer (one pass less). `rgb` is the full-size image."""
+    height, width = -(-depth.shape[0] // stride), -(-depth.shape[1] // stride)
+    buffer = _cloud_buffer(height, width, rgb is not None)
+    depth_to_points(depth, intrinsics, stride, max_range, out=buffer[..., :3])
+    return _cloud_msg(buffer, header, None if rgb is None else rgb[::stride, ::stride])
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:

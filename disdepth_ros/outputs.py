@@ -14,14 +14,14 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
-from disdepth_core.geometry import CameraIntrinsics, depth_to_points
+from disdepth_core.geometry import CameraIntrinsics
 from disdepth_ros.colorize import colorize_depth
 from disdepth_ros.conversions import (
     array_to_image_msg,
     camera_info_to_intrinsics,
+    depth_to_cloud_msg,
     depth_to_image_msg,
     depth_to_mm_image_msg,
-    points_to_cloud_msg,
     scaled_camera_info,
 )
 
@@ -123,8 +123,12 @@ def build_outputs(
         )
         messages["camera_info"] = info
         if settings.publish_points and "points" in subscribed:
-            stride = settings.cloud_stride
-            points = depth_to_points(depth, intrinsics, stride, settings.max_range or None)
-            colours = rgb[::stride, ::stride] if settings.points_rgb else None
-            messages["points"] = points_to_cloud_msg(points, header, colours)
+            messages["points"] = depth_to_cloud_msg(
+                depth,
+                intrinsics,
+                header,
+                settings.cloud_stride,
+                settings.max_range or None,
+                rgb if settings.points_rgb else None,
+            )
     return outputs

@@ -1,0 +1,257 @@
+"""Depth node benchmark at 640x480 (a script, not a test).
+
+Measures, in one run:
+1. per-frame node overhead excluding inference: Image decode, the estimator's pre- and post-processing,
+   and building depth/image, depth/camera_info, depth/colorized and the organized cloud (stride 1);
+2. the numpy cloud builder (`depth_to_points` + `points_to_cloud_msg`) against a straightforward
+   per-point Python construction (struct.pack_into per pixel) of the same message bytes;
+3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
+   publish-to-receive latency seen by a subscriber.
+
+    .venv/bin/python benchmarks/node.py [--model models/x.onnx] [--seconds 10] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import struct
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+H, W = 480, 640
+
+
+def _environment() -> None:
+    log_dir = tempfile.mkdtemp(prefix="disdepth-bench-")
+    os.environ.setdefault("ROS_LOG_DIR", log_dir)
+    os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
+    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 80))
+    os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+
+
+def _frame() -> tuple[np.ndarray, np.ndarray]:
+    from disdepth_core.data.synthetic import render_scene
+
+    sample = render_scene(0, H, W, "room")
+    return sample["image"], sample["K"].astype(np.float64)
+
+
+def _model(path: str | None) -> tuple[Path, str]:
+    """The model to run and a sentence saying where it came from."""
+    if path:
+        return Path(path), f"{path} (given)"
+    shipped = sorted((ROOT / "models").glob("*.onnx"))
+    if shipped:
+        return shipped[0], f"{shipped[0].relative_to(ROOT)} (shipped model)"
+    raise SystemExit("no models/*.onnx yet: pass --model PATH (e.g. an exported untrained student)")
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: float) -> bytes:
+    """Per-point Python construction of the same PointXYZ buffer (the baseline)."""
+    height, width = depth.shape
+    buffer = bytearray(height * width * 16)
+    nan = float("nan")
+    for v in range(height):
+        for u in range(width):
+            z = float(depth[v, u])
+            valid = z > 0 and z == z
+            point = ((u - cx) * z / fx, (v - cy) * z / fy, z) if valid else (nan, nan, nan)
+            struct.pack_into("<fff", buffer, (v * width + u) * 16, *point)
+    return bytes(buffer)
+
+
+def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int) -> dict[str, float]:
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from disdepth_core.geometry import depth_to_points
+    from disdepth_ros.conversions import camera_info_to_intrinsics, image_msg_to_rgb, points_to_cloud_msg
+    from disdepth_ros.outputs import OutputSettings, build_outputs
+
+    msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
+    msg.data = np.ascontiguousarray(rgb[..., ::-1]).tobytes()
+    msg.header.frame_id = "camera_optical_frame"
+    info = CameraInfo(width=W, height=H)
+    info.k = k.ravel().tolist()
+    info.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
+    settings = OutputSettings(
+        min_depth=estimator.info.min_depth, max_depth=estimator.info.max_depth, cloud_stride=1
+    )
+
+    decode: list[float] = []
+    pre_post, build = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        decoded = image_msg_to_rgb(msg)
+        decode.append((time.perf_counter() - start) * 1e3)
+        result = estimator.predict(decoded)
+        pre_post.append(result.timings.preprocess_ms + result.timings.postprocess_ms)
+        start = time.perf_counter()
+        build_outputs(decoded, result.depth, result.uncertainty, msg.header, info, settings)
+        build.append((time.perf_counter() - start) * 1e3)
+    totals = [d + p + b for d, p, b in zip(decode, pre_post, build, strict=True)]
+    depth = result.depth
+    intrinsics = camera_info_to_intrinsics(info)
+    vectorised = _median_ms(
+        lambda: points_to_cloud_msg(depth_to_points(depth, intrinsics), msg.header), max(repeats, 10)
+    )
+    naive = _median_ms(
+        lambda: _naive_cloud_bytes(depth, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy), 3
+    )
+    reference = np.frombuffer(
+        _naive_cloud_bytes(depth, *[getattr(intrinsics, a) for a in ("fx", "fy", "cx", "cy")]), np.float32
+    )
+    built = np.frombuffer(
+        bytes(points_to_cloud_msg(depth_to_points(depth, intrinsics), msg.header).data), np.float32
+    )
+    assert np.allclose(
+        built.reshape(-1, 4)[:, :3], reference.reshape(-1, 4)[:, :3], rtol=1e-5, equal_nan=True
+    )
+    return {
+        "decode_ms": statistics.median(decode),
+        "pre_post_ms": statistics.median(pre_post),
+        "build_outputs_ms": statistics.median(build),
+        "overhead_ms": statistics.median(totals),
+        "cloud_numpy_ms": vectorised,
+        "cloud_python_ms": naive,
+    }
+
+
+def bench_end_to_end(
+    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, threads: int
+) -> dict[str, float]:
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+    from disdepth_ros.depth_node import DepthNode
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = DepthNode(
+        context=context,
+        parameter_overrides=[
+            Parameter("model_path", value=str(model)),
+            Parameter("device", value="cpu"),
+            Parameter("threads", value=threads),
+        ],
+    )
+    probe = rclpy.create_node("bench_probe", context=context)
+    image_pub = probe.create_publisher(Image, "image", qos_profile_sensor_data)
+    info_pub = probe.create_publisher(CameraInfo, "camera_info", qos_profile_sensor_data)
+    sent: dict[int, float] = {}
+    latencies: list[float] = []
+    received: list[float] = []
+    clouds: list[float] = []
+
+    def on_depth(msg: Image) -> None:
+        now = time.monotonic()
+        received.append(now)
+        if msg.header.stamp.nanosec in sent:
+            latencies.append((now - sent[msg.header.stamp.nanosec]) * 1e3)
+
+    probe.create_subscription(Image, "depth/image", on_depth, 5)
+    probe.create_subscription(Image, "depth/colorized", lambda _m: None, 5)
+    probe.create_subscription(PointCloud2, "points", lambda _m: clouds.append(time.monotonic()), 5)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor.add_node(node)
+    executor.add_node(probe)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+
+    image = Image(height=H, width=W, encoding="bgr8", step=W * 3)
+    image.data = np.ascontiguousarray(rgb[..., ::-1]).tobytes()
+    image.header.frame_id = "camera_optical_frame"
+    info = CameraInfo(width=W, height=H)
+    info.header.frame_id = "camera_optical_frame"
+    info.k = k.ravel().tolist()
+    time.sleep(1.0)  # discovery
+    period = 1.0 / 30.0
+    start = time.monotonic()
+    count = 0
+    while time.monotonic() - start < seconds:
+        count += 1
+        image.header.stamp.sec, image.header.stamp.nanosec = 1, count
+        info.header.stamp = image.header.stamp
+        sent[count] = time.monotonic()
+        info_pub.publish(info)
+        image_pub.publish(image)
+        next_time = start + count * period
+        time.sleep(max(0.0, next_time - time.monotonic()))
+    elapsed = time.monotonic() - start
+    time.sleep(1.0)
+    inference = node.health.inference_ms.percentile(50)
+    dropped = node._mailbox.dropped
+    executor.shutdown()
+    node.destroy_node()
+    probe.destroy_node()
+    rclpy.shutdown(context=context)
+    in_window = [t for t in received if t - start <= elapsed]
+    return {
+        "sent_hz": count / elapsed,
+        "depth_hz": len(in_window) / elapsed,
+        "cloud_hz": len([t for t in clouds if t - start <= elapsed]) / elapsed,
+        "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else float("nan"),
+        "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else float("nan"),
+        "inference_p50_ms": inference,
+        "dropped": float(dropped),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", help="model file (default: models/*.onnx, else an exported untrained student)"
+    )
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    args = parser.parse_args()
+    _environment()
+    from disdepth_core.runtime import load_estimator
+
+    rgb, k = _frame()
+    model, origin = _model(args.model)
+    estimator = load_estimator(model, device="cpu", threads=args.threads)
+    print(f"model: {origin}\n  {estimator.describe()}")
+    print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}")
+    for stride in (1, 2):
+        overhead = bench_overhead(estimator, rgb, k, args.repeats, stride)
+        print(
+            f"per-frame overhead at {W}x{H} excluding inference, cloud stride {stride} "
+            f"(median of {args.repeats}; outputs: depth, camera_info, colorized, points):"
+        )
+        for key in ("decode_ms", "pre_post_ms", "build_outputs_ms", "overhead_ms"):
+            print(f"  {key:18s} {overhead[key]:8.2f}")
+    ratio = overhead["cloud_python_ms"] / overhead["cloud_numpy_ms"]
+    print(
+        f"cloud {W}x{H} stride 1: numpy {overhead['cloud_numpy_ms']:.2f} ms, per-point Python "
+        f"{overhead['cloud_python_ms']:.0f} ms -> {ratio:.0f}x faster"
+    )
+    e2e = bench_end_to_end(model, rgb, k, args.seconds, args.threads)
+    print(f"end-to-end, fed at 30 Hz for {args.seconds:g} s (load average {os.getloadavg()}):")
+    for key, value in e2e.items():
+        print(f"  {key:18s} {value:8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
