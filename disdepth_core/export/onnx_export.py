@@ -1,0 +1,214 @@
+"""Export a DepthModel to one self-contained ONNX file with disdepth metadata, verified against PyTorch.
+
+Exporter choice: ``torch.onnx.export(..., dynamo=True)`` (the torch.export-based exporter). The legacy
+TorchScript exporter is deprecated in torch >= 2.9 and cannot export the LG-Conv adaptive pooling with
+dynamic spatial sizes; the dynamo exporter handles every student statically and dynamic sizes where the
+model's shape code is symbolic. ``external_data=False`` keeps weights inside the file (students are far
+below the 2 GB protobuf limit). Graph I/O: input ``image`` (B x 3 x H x W, normalised RGB, see
+ARCHITECTURE.md "Model input"), outputs ``depth`` and ``uncertainty`` (B x 1 x H x W).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import subprocess
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, UNCERTAINTY_OUTPUT, ModelInfo
+
+DEFAULT_OPSET = 18
+"""ONNX opset 18: supported by onnxruntime and by the TensorRT 10.3 (JetPack 6) ONNX parser."""
+MAX_DYNAMIC_SIDE = 4096
+MAX_DYNAMIC_BATCH = 16
+
+
+class _ExportWrapper(nn.Module):
+    """Return ``(depth, uncertainty)`` instead of the DepthPrediction tuple (bin centres not exported)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        prediction = self.model(image)
+        return prediction.depth, prediction.uncertainty
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """Where the model went, what it says about itself, and how closely ONNX Runtime matches PyTorch."""
+
+    path: Path
+    info: ModelInfo
+    max_abs_error: dict[str, float]
+    seconds: float
+
+
+def current_git_hash() -> str:
+    """HEAD of the repository this package lives in ("" outside a git checkout)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip()
+
+
+def export_info(
+    model: nn.Module,
+    height: int,
+    width: int,
+    *,
+    dynamic: bool = False,
+    trained: bool = True,
+    recipe: str = "",
+    precision: str = "fp32",
+) -> ModelInfo:
+    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``."""
+    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+
+    return ModelInfo(
+        name=model.name,
+        input_height=height,
+        input_width=width,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        min_depth=float(model.min_depth),
+        max_depth=float(model.max_depth),
+        dynamic=dynamic,
+        trained=trained,
+        precision=precision,
+        recipe=recipe,
+        git_hash=current_git_hash(),
+    )
+
+
+def write_metadata(path: Path, info: ModelInfo) -> None:
+    """Replace the ONNX file's ``metadata_props`` with ``info`` and save it as a single file."""
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, info.to_props())
+    proto.doc_string = f"disdepth {info.name}: {info.output_meaning}"
+    onnx.save(proto, str(path), save_as_external_data=False)
+
+
+def _dynamic_shapes() -> tuple[dict[int, object], ...]:
+    dim = torch.export.Dim
+    side = MAX_DYNAMIC_SIDE // 32
+    return (
+        {
+            0: dim("batch", min=1, max=MAX_DYNAMIC_BATCH),
+            2: dim("h32", min=1, max=side) * 32,
+            3: dim("w32", min=1, max=side) * 32,
+        },
+    )
+
+
+def _torch_export(model: nn.Module, path: Path, height: int, width: int, dynamic: bool, opset: int) -> None:
+    example = torch.zeros(1, 3, height, width)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+        torch.onnx.export(
+            _ExportWrapper(model).eval(),
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=[DEPTH_OUTPUT, UNCERTAINTY_OUTPUT],
+            opset_version=opset,
+            dynamo=True,
+            external_data=False,
+            dynamic_shapes=_dynamic_shapes() if dynamic else None,
+            verbose=False,
+        )
+
+
+def verification_batches(height: int, width: int, count: int = 2, seed: int = 0) -> list[np.ndarray]:
+    """Normalised 1 x 3 x H x W inputs: random noise plus synthetic scenes when the renderer exists."""
+    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+    from disdepth_core.runtime.image_ops import ResizePlan, preprocess
+
+    rng = np.random.default_rng(seed)
+    images = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
+    try:
+        from disdepth_core.data.synthetic import render_scene
+    except ImportError:
+        render_scene = None
+    if render_scene is not None:
+        images += [render_scene(seed + i, height, width, "room")["image"] for i in range(count)]
+    plan = ResizePlan.create((height, width), (height, width), "resize")
+    return [preprocess(image, plan, IMAGENET_MEAN, IMAGENET_STD) for image in images]
+
+
+@torch.inference_mode()
+def compare_with_torch(model: nn.Module, path: Path, batches: list[np.ndarray]) -> dict[str, float]:
+    """Max abs difference of ``depth`` (m) and ``uncertainty`` between ONNX Runtime (CPU) and PyTorch."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    errors = {DEPTH_OUTPUT: 0.0, UNCERTAINTY_OUTPUT: 0.0}
+    for batch in batches:
+        reference = model(torch.from_numpy(batch))
+        depth, uncertainty = session.run([DEPTH_OUTPUT, UNCERTAINTY_OUTPUT], {INPUT_NAME: batch})
+        errors[DEPTH_OUTPUT] = max(errors[DEPTH_OUTPUT], float(np.abs(depth - reference.depth.numpy()).max()))
+        errors[UNCERTAINTY_OUTPUT] = max(
+            errors[UNCERTAINTY_OUTPUT], float(np.abs(uncertainty - reference.uncertainty.numpy()).max())
+        )
+    return errors
+
+
+def export_onnx(
+    model: nn.Module,
+    output: str | Path,
+    height: int,
+    width: int,
+    *,
+    dynamic: bool = False,
+    trained: bool = True,
+    recipe: str = "",
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = 1e-3,
+) -> ExportReport:
+    """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
+
+    A dynamic export is verified at the export size and at a second size (H+32, W+64), so a model whose
+    shape code is not symbolic fails here instead of on the robot. The file is deleted on failure.
+    """
+    if height % 32 or width % 32 or height <= 0 or width <= 0:
+        raise ValueError(f"height and width must be positive multiples of 32, got {height}x{width}")
+    if opset < DEFAULT_OPSET:
+        raise ValueError(f"opset must be >= {DEFAULT_OPSET}, got {opset}")
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    model = model.eval()
+    _torch_export(model, path, height, width, dynamic, opset)
+    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe)
+    write_metadata(path, info)
+    batches = verification_batches(height, width)
+    if dynamic:
+        batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7))]
+    errors = compare_with_torch(model, path, batches)
+    if not errors[DEPTH_OUTPUT] <= tolerance:
+        path.unlink(missing_ok=True)
+        raise RuntimeError(
+            f"{path}: ONNX Runtime depth differs from PyTorch by {errors[DEPTH_OUTPUT]:.3g} m "
+            f"(tolerance {tolerance:g} m); the export is wrong and was deleted"
+        )
+    return ExportReport(path, info, errors, time.perf_counter() - start)

@@ -1,0 +1,22 @@
+"""Inference runtime: one :class:`DepthEstimator` over onnxruntime, torch and TensorRT backends.
+
+Importing this package needs only numpy and OpenCV; each backend imports its own dependency when
+it is chosen (DESIGN.md, lesson 6).
+"""
+
+from disdepth_core.runtime.errors import ModelFileError
+from disdepth_core.runtime.estimator import DepthEstimator, DepthResult, Timings
+from disdepth_core.runtime.image_ops import ResizePlan
+from disdepth_core.runtime.loader import load_estimator, select_backend
+from disdepth_core.runtime.model_info import ModelInfo
+
+__all__ = [
+    "DepthEstimator",
+    "DepthResult",
+    "ModelFileError",
+    "ModelInfo",
+    "ResizePlan",
+    "Timings",
+    "load_estimator",
+    "select_backend",
+]

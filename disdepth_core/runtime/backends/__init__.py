@@ -1,0 +1,1 @@
+"""Inference backends, one module each, imported lazily by :mod:`disdepth_core.runtime.loader`."""

@@ -1,0 +1,136 @@
+"""ONNX Runtime backend: TensorRT EP > CUDA EP > CPU EP, whichever this onnxruntime build offers.
+
+Uses the public onnxruntime API (``InferenceSession``, ``SessionOptions.intra_op_num_threads``,
+``get_modelmeta().custom_metadata_map``). The TensorRT EP gets an engine cache directory next to the
+model so engines are not rebuilt at every launch (DESIGN.md, lesson 4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+TENSORRT = "TensorrtExecutionProvider"
+_NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+def choose_providers(
+    available: list[str], device: str, precision: str, model_path: Path
+) -> tuple[list[Any], str]:
+    """Pick execution providers (with options) for ``device`` ("auto", "cpu", "cuda", "cuda:N").
+
+    Returns the provider list for ``InferenceSession`` and a sentence explaining the choice.
+    """
+    if device == "cpu":
+        return [CPU], "device=cpu requested"
+    device_id = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
+    gpu = [name for name in (TENSORRT, CUDA) if name in available]
+    if not gpu:
+        if device.startswith("cuda"):
+            raise RuntimeError(
+                f"device={device} requested but this onnxruntime build has no GPU provider "
+                f"(available: {', '.join(available)}); install onnxruntime-gpu or use device=cpu"
+            )
+        return [CPU], f"no GPU provider in this onnxruntime build (available: {', '.join(available)})"
+    providers: list[Any] = []
+    if TENSORRT in gpu:
+        cache = model_path.parent / ".ort_trt_cache"
+        providers.append(
+            (
+                TENSORRT,
+                {
+                    "device_id": device_id,
+                    "trt_fp16_enable": precision == "fp16",
+                    "trt_engine_cache_enable": True,
+                    "trt_engine_cache_path": str(cache),
+                    "trt_timing_cache_enable": True,
+                },
+            )
+        )
+    if CUDA in gpu:
+        providers.append((CUDA, {"device_id": device_id}))
+    providers.append(CPU)
+    return providers, f"GPU providers available ({', '.join(gpu)}), preferred over CPU"
+
+
+class OnnxRuntimeBackend:
+    """Runs an exported disdepth ONNX model with ONNX Runtime."""
+
+    name = "onnxruntime"
+
+    def __init__(
+        self, path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None
+    ) -> None:
+        import onnxruntime as ort
+
+        self.path = require_file(path)
+        providers, self.reason = choose_providers(ort.get_available_providers(), device, precision, self.path)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
+            raise ModelFileError(
+                self.path, f"not a valid ONNX model (corrupted or truncated?): {error}"
+            ) from error
+        self.info = ModelInfo.from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
+        self.provider = self.session.get_providers()[0]
+        if precision == "fp16" and self.provider != TENSORRT:
+            raise ValueError(
+                f"{self.path}: onnxruntime runs the precision stored in the file ({self.info.precision}); "
+                "fp16 needs the TensorRT execution provider (use backend=tensorrt or precision=fp32)"
+            )
+        if precision == "int8" and self.info.precision != "int8":
+            raise ValueError(
+                f"{self.path}: this file is {self.info.precision}; make an int8 model with "
+                "`disdepth export ... --precision int8` and load that file"
+            )
+        self.precision = self.info.precision if precision == "fp32" else precision
+        self.fixed_input_hw, self._input_name, self._input_type = self._check_io()
+        outputs = [output.name for output in self.session.get_outputs()]
+        self._outputs = [DEPTH_OUTPUT] + ([UNCERTAINTY_OUTPUT] if UNCERTAINTY_OUTPUT in outputs else [])
+        self.threads = threads
+
+    def _check_io(self) -> tuple[tuple[int, int] | None, str, Any]:
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ModelFileError(self.path, f"expected one image input, found {[i.name for i in inputs]}")
+        shape = inputs[0].shape
+        if len(shape) != 4 or shape[1] != 3:
+            raise ModelFileError(
+                self.path, f"input {inputs[0].name!r} has shape {shape}; expected B x 3 x H x W (RGB)"
+            )
+        if inputs[0].type not in _NUMPY_TYPES:
+            raise ModelFileError(self.path, f"input type {inputs[0].type} is not float32/float16")
+        outputs = [output.name for output in self.session.get_outputs()]
+        if DEPTH_OUTPUT not in outputs:
+            raise ModelFileError(self.path, f"no {DEPTH_OUTPUT!r} output (outputs: {outputs})")
+        height, width = shape[2], shape[3]
+        if isinstance(height, int) and isinstance(width, int):
+            if (height, width) != (self.info.input_height, self.info.input_width):
+                raise ModelFileError(
+                    self.path,
+                    f"input is {height}x{width} but metadata says "
+                    f"{self.info.input_height}x{self.info.input_width}",
+                )
+            return (height, width), inputs[0].name, _NUMPY_TYPES[inputs[0].type]
+        return None, inputs[0].name, _NUMPY_TYPES[inputs[0].type]
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Run one normalised batch; returns float32 (depth, uncertainty or None)."""
+        results = self.session.run(
+            self._outputs, {self._input_name: batch.astype(self._input_type, copy=False)}
+        )
+        depth = np.asarray(results[0], dtype=np.float32)
+        uncertainty = np.asarray(results[1], dtype=np.float32) if len(results) > 1 else None
+        return depth, uncertainty

@@ -1,0 +1,22 @@
+"""Errors raised when a model file cannot be used; every message names the file and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ModelFileError(ValueError):
+    """A model file exists but is unusable (corrupted, truncated, wrong inputs/outputs, stale engine)."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def require_file(path: str | Path) -> Path:
+    """Return ``path`` as a Path, raising FileNotFoundError naming it when it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file not found: {path}")
+    return path

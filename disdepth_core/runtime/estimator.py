@@ -1,0 +1,112 @@
+"""One inference interface for every backend: image in, metric depth out (ARCHITECTURE.md, runtime)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from disdepth_core.runtime.backends.base import Backend
+from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
+from disdepth_core.runtime.model_info import ModelInfo
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Milliseconds spent in each stage of one :meth:`DepthEstimator.predict` call."""
+
+    preprocess_ms: float
+    inference_ms: float
+    postprocess_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """Depth (float32 H x W metres at the input resolution, NaN = invalid), its uncertainty (variance, m^2,
+    NaN where depth is invalid; ``None`` if the model has none) and the stage timings."""
+
+    depth: np.ndarray
+    uncertainty: np.ndarray | None
+    timings: Timings
+
+
+class DepthEstimator:
+    """Pre-process, run a backend, post-process. Build it with :func:`disdepth_core.runtime.load_estimator`.
+
+    ``resize_mode`` is "resize" (stretch to the model input) or "letterbox" (keep the aspect ratio, pad,
+    crop back); ``input_hw`` picks the inference size of a dynamic model (multiples of 32), defaulting to
+    the size stored in the model's metadata.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        selection_reason: str,
+        resize_mode: ResizeMode = "resize",
+        input_hw: tuple[int, int] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.selection_reason = selection_reason
+        self.resize_mode: ResizeMode = resize_mode
+        self.input_hw = self._choose_input_hw(backend, input_hw)
+        self._plans: dict[tuple[int, int], ResizePlan] = {}
+        ResizePlan.create(self.input_hw, self.input_hw, resize_mode)  # validates resize_mode early
+
+    @staticmethod
+    def _choose_input_hw(backend: Backend, requested: tuple[int, int] | None) -> tuple[int, int]:
+        fixed = backend.fixed_input_hw
+        if requested is None:
+            return fixed or (backend.info.input_height, backend.info.input_width)
+        requested = (int(requested[0]), int(requested[1]))
+        if fixed is not None and requested != fixed:
+            raise ValueError(
+                f"model {backend.info.name} has a static input {fixed[0]}x{fixed[1]}; cannot run at "
+                f"{requested[0]}x{requested[1]} (export with --dynamic or at that size)"
+            )
+        if requested[0] % 32 or requested[1] % 32:
+            raise ValueError(f"input size must be multiples of 32, got {requested[0]}x{requested[1]}")
+        return requested
+
+    @property
+    def info(self) -> ModelInfo:
+        return self.backend.info
+
+    def describe(self) -> str:
+        """One line naming the model, backend, provider, precision, input size and why it was chosen."""
+        info = self.info
+        trained = "" if info.trained else " (UNTRAINED weights)"
+        return (
+            f"{info.name}{trained}: backend={self.backend.name} provider={self.backend.provider} "
+            f"precision={self.backend.precision} input={self.input_hw[0]}x{self.input_hw[1]} "
+            f"{self.resize_mode} depth=[{info.min_depth:g}, {info.max_depth:g}] m; {self.selection_reason}"
+        )
+
+    def predict(self, image: np.ndarray) -> DepthResult:
+        """Metric depth for one uint8 H x W x 3 RGB (or H x W mono) image, at the image's resolution."""
+        start = time.perf_counter()
+        info = self.info
+        source_hw = (int(image.shape[0]), int(image.shape[1]))
+        plan = self._plans.get(source_hw)
+        if plan is None:
+            plan = self._plans[source_hw] = ResizePlan.create(source_hw, self.input_hw, self.resize_mode)
+        batch = preprocess(image, plan, info.mean, info.std, info.color_order)
+        after_pre = time.perf_counter()
+        depth_map, uncertainty_map = self.backend.infer(batch)
+        after_infer = time.perf_counter()
+        depth = invalidate(restore(depth_map[0, 0], plan), info.min_depth, info.max_depth)
+        uncertainty = None
+        if uncertainty_map is not None:
+            uncertainty = restore(uncertainty_map[0, 0], plan)
+            uncertainty[np.isnan(depth)] = np.nan
+        end = time.perf_counter()
+        timings = Timings(
+            preprocess_ms=(after_pre - start) * 1e3,
+            inference_ms=(after_infer - after_pre) * 1e3,
+            postprocess_ms=(end - after_infer) * 1e3,
+        )
+        return DepthResult(depth=depth, uncertainty=uncertainty, timings=timings)

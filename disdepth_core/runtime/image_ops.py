@@ -1,0 +1,106 @@
+"""Pre- and post-processing shared by every backend (ARCHITECTURE.md, "Model input" and runtime).
+
+Pre: uint8 RGB (or mono, replicated) -> resize or letterbox to the model size -> [0, 1] -> per-channel
+mean/std -> 1 x 3 x H x W float32 in the model's colour order. Post: crop the letterbox padding, resize
+back to the input resolution (bilinear), and mark non-finite or out-of-range depth as NaN (REP 118).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+
+ResizeMode = Literal["resize", "letterbox"]
+
+
+@dataclass(frozen=True)
+class ResizePlan:
+    """Where the input image lands inside the model input: rows ``top:top+height``, cols ``left:left+width``.
+
+    ``resize`` fills the whole model input (aspect ratio may change); ``letterbox`` keeps the aspect ratio
+    and pads symmetrically with the mean colour (zero after normalisation).
+    """
+
+    source_hw: tuple[int, int]
+    model_hw: tuple[int, int]
+    top: int
+    left: int
+    height: int
+    width: int
+
+    @classmethod
+    def create(cls, source_hw: tuple[int, int], model_hw: tuple[int, int], mode: ResizeMode) -> ResizePlan:
+        """Plan the mapping of a ``source_hw`` image into a ``model_hw`` input."""
+        src_h, src_w = source_hw
+        dst_h, dst_w = model_hw
+        if mode == "resize":
+            return cls(source_hw, model_hw, 0, 0, dst_h, dst_w)
+        if mode != "letterbox":
+            raise ValueError(f"resize mode must be 'resize' or 'letterbox', got {mode!r}")
+        scale = min(dst_h / src_h, dst_w / src_w)
+        height = min(dst_h, max(1, round(src_h * scale)))
+        width = min(dst_w, max(1, round(src_w * scale)))
+        return cls(source_hw, model_hw, (dst_h - height) // 2, (dst_w - width) // 2, height, width)
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Validate a uint8 H x W x 3 RGB image; a mono H x W (or H x W x 1) image is replicated to 3 channels."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        dtype = getattr(image, "dtype", type(image).__name__)
+        raise TypeError(f"expected a numpy uint8 image (H x W x 3 RGB or H x W mono), got {dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an H x W x 3 RGB or H x W mono image, got shape {image.shape}")
+    return image
+
+
+def preprocess(
+    image: np.ndarray,
+    plan: ResizePlan,
+    mean: tuple[float, float, float],
+    std: tuple[float, float, float],
+    color_order: str = "rgb",
+) -> np.ndarray:
+    """Turn a uint8 RGB image into a normalised 1 x 3 x H x W float32 model input following ``plan``."""
+    rgb = as_rgb(image)
+    if rgb.shape[:2] != plan.source_hw:
+        raise ValueError(f"image is {rgb.shape[:2]}, the plan was made for {plan.source_hw}")
+    shrinking = plan.height < rgb.shape[0] or plan.width < rgb.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    resized = cv2.resize(rgb, (plan.width, plan.height), interpolation=interpolation)
+    mean_arr = np.asarray(mean, dtype=np.float32)
+    std_arr = np.asarray(std, dtype=np.float32)
+    normalised = (resized.astype(np.float32) * np.float32(1.0 / 255.0) - mean_arr) / std_arr
+    if color_order == "bgr":
+        normalised = normalised[:, :, ::-1]
+    model_h, model_w = plan.model_hw
+    batch = np.zeros((1, 3, model_h, model_w), dtype=np.float32)
+    batch[0, :, plan.top : plan.top + plan.height, plan.left : plan.left + plan.width] = normalised.transpose(
+        2, 0, 1
+    )
+    return batch
+
+
+def restore(map_hw: np.ndarray, plan: ResizePlan) -> np.ndarray:
+    """Crop the letterbox content out of a model-resolution map and resize it to the source resolution."""
+    crop = np.ascontiguousarray(
+        map_hw[plan.top : plan.top + plan.height, plan.left : plan.left + plan.width], dtype=np.float32
+    )
+    src_h, src_w = plan.source_hw
+    if crop.shape == (src_h, src_w):
+        return crop
+    return cv2.resize(crop, (src_w, src_h), interpolation=cv2.INTER_LINEAR)
+
+
+def invalidate(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
+    """Set non-finite depth and depth outside ``[min_depth, max_depth]`` to NaN, in place; returns it."""
+    with np.errstate(invalid="ignore"):
+        invalid = ~np.isfinite(depth) | (depth < min_depth) | (depth > max_depth)
+    depth[invalid] = np.nan
+    return depth

@@ -1,0 +1,96 @@
+"""``load_estimator``: pick a backend by file type and availability, and say why (ARCHITECTURE.md).
+
+=============  ==================  ==========================================================
+file           backends            auto picks
+=============  ==================  ==========================================================
+.onnx          onnxruntime,        onnxruntime (its TensorRT/CUDA providers when present);
+               tensorrt            tensorrt builds or reuses a cached engine for this GPU
+.engine/.plan  tensorrt            tensorrt
+.safetensors   torch               torch (training stack needed)
+=============  ==================  ==========================================================
+
+Only the chosen backend's dependencies are imported: the ONNX path never imports torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.runtime.estimator import DepthEstimator
+from disdepth_core.runtime.image_ops import ResizeMode
+
+BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
+    ".onnx": ("onnxruntime", "tensorrt"),
+    ".engine": ("tensorrt",),
+    ".plan": ("tensorrt",),
+    ".safetensors": ("torch",),
+}
+PRECISIONS = ("fp32", "fp16", "int8")
+_PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
+
+
+def select_backend(path: Path, backend: str) -> tuple[str, str]:
+    """Resolve ``backend`` ("auto" or a name) for ``path``; returns (backend, reason)."""
+    suffix = path.suffix.lower()
+    if suffix in _PICKLE_SUFFIXES:
+        raise ModelFileError(path, "pickle-based checkpoints are never loaded (unsafe); use .safetensors")
+    allowed = BACKENDS_BY_SUFFIX.get(suffix)
+    if allowed is None:
+        raise ModelFileError(
+            path, f"unknown model file type {suffix!r}; expected one of {', '.join(BACKENDS_BY_SUFFIX)}"
+        )
+    if backend == "auto":
+        return allowed[0], f"backend=auto: {suffix} files run on {allowed[0]}"
+    if backend not in allowed:
+        raise ValueError(f"{path}: backend {backend!r} cannot load {suffix} files (use one of {allowed})")
+    return backend, f"backend={backend} requested"
+
+
+def _make_backend(
+    path: Path, backend: str, device: str, precision: str, threads: int | None, cache_dir: Path | None
+) -> Any:
+    if backend == "onnxruntime":
+        from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+        return OnnxRuntimeBackend(path, device=device, precision=precision, threads=threads)
+    if backend == "torch":
+        from disdepth_core.runtime.backends.torch_backend import TorchBackend
+
+        return TorchBackend.from_checkpoint(path, device=device, precision=precision, threads=threads)
+    from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend
+
+    if path.suffix.lower() == ".onnx":
+        from disdepth_core.export.tensorrt_builder import build_engine
+
+        path = build_engine(path, precision=precision, cache_dir=cache_dir, device=device).engine_path
+    return TensorRTBackend(path, device=device)
+
+
+def load_estimator(
+    path: str | Path,
+    backend: str = "auto",
+    device: str = "auto",
+    precision: str = "fp32",
+    threads: int | None = None,
+    *,
+    resize_mode: ResizeMode = "resize",
+    input_hw: tuple[int, int] | None = None,
+    engine_cache_dir: str | Path | None = None,
+) -> DepthEstimator:
+    """Load a model file (.onnx, .engine/.plan, .safetensors) into a :class:`DepthEstimator`.
+
+    ``device`` is "auto", "cpu", "cuda" or "cuda:N"; ``threads`` sets intra-op threads (onnxruntime) or
+    torch's process-wide thread count; ``engine_cache_dir`` is where backend=tensorrt caches engines
+    built from an .onnx file. ``estimator.describe()`` and ``estimator.selection_reason`` say what was
+    chosen and why.
+    """
+    path = require_file(path)
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    name, reason = select_backend(path, backend)
+    cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
+    runner = _make_backend(path, name, device, precision, threads, cache_dir)
+    reason = f"{reason}; {runner.reason}"
+    return DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)

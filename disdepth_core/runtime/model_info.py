@@ -1,0 +1,120 @@
+"""What the runtime needs to know about a model, stored as ONNX ``metadata_props`` (all strings).
+
+The same key set is written by :mod:`disdepth_core.export.onnx_export`, copied into TensorRT engine
+sidecars by the engine cache, and rebuilt from a checkpoint for the torch backend, so every backend
+pre- and post-processes identically (ARCHITECTURE.md, "Model input").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from disdepth_core.runtime.errors import ModelFileError
+
+OUTPUT_MEANING = (
+    "depth: B x 1 x H x W metres along the optical axis; "
+    "uncertainty: B x 1 x H x W variance (m^2) of the per-pixel bin distribution"
+)
+INPUT_NAME = "image"
+DEPTH_OUTPUT = "depth"
+UNCERTAINTY_OUTPUT = "uncertainty"
+_REQUIRED_KEYS = ("name", "input_height", "input_width", "mean", "std", "min_depth", "max_depth")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Model description: pre-processing constants, depth range and provenance.
+
+    ``input_height``/``input_width`` are the export size; a ``dynamic`` model also accepts other sizes
+    (multiples of 32). ``precision`` is the numeric format stored in the file (fp32, fp16, int8).
+    """
+
+    name: str
+    input_height: int
+    input_width: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    min_depth: float
+    max_depth: float
+    color_order: str = "rgb"
+    dynamic: bool = False
+    trained: bool = True
+    precision: str = "fp32"
+    recipe: str = ""
+    git_hash: str = ""
+    output_meaning: str = OUTPUT_MEANING
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_props(self) -> dict[str, str]:
+        """Serialise to string key/values (ONNX ``metadata_props``, engine sidecar)."""
+        props = {
+            "name": self.name,
+            "input_height": str(self.input_height),
+            "input_width": str(self.input_width),
+            "mean": json.dumps(list(self.mean)),
+            "std": json.dumps(list(self.std)),
+            "color_order": self.color_order,
+            "min_depth": repr(float(self.min_depth)),
+            "max_depth": repr(float(self.max_depth)),
+            "dynamic": str(self.dynamic).lower(),
+            "trained": str(self.trained).lower(),
+            "precision": self.precision,
+            "recipe": self.recipe,
+            "git_hash": self.git_hash,
+            "output_meaning": self.output_meaning,
+        }
+        props.update(self.extra)
+        return props
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, str], source: str | Path) -> ModelInfo:
+        """Parse ``metadata_props``; raise :class:`ModelFileError` naming ``source`` if keys are missing."""
+        missing = [key for key in _REQUIRED_KEYS if key not in props]
+        if missing:
+            raise ModelFileError(
+                source,
+                f"missing disdepth metadata {missing}; export the model with `disdepth export` "
+                "so the runtime knows its input size, normalisation and depth range",
+            )
+        try:
+            known = set(_REQUIRED_KEYS) | {
+                "color_order",
+                "dynamic",
+                "trained",
+                "precision",
+                "recipe",
+                "git_hash",
+                "output_meaning",
+            }
+            color_order = props.get("color_order", "rgb").lower()
+            if color_order not in ("rgb", "bgr"):
+                raise ValueError(f"color_order must be rgb or bgr, got {color_order!r}")
+            return cls(
+                name=props["name"],
+                input_height=int(props["input_height"]),
+                input_width=int(props["input_width"]),
+                mean=_triple(props["mean"]),
+                std=_triple(props["std"]),
+                min_depth=float(props["min_depth"]),
+                max_depth=float(props["max_depth"]),
+                color_order=color_order,
+                dynamic=props.get("dynamic", "false") == "true",
+                trained=props.get("trained", "true") == "true",
+                precision=props.get("precision", "fp32"),
+                recipe=props.get("recipe", ""),
+                git_hash=props.get("git_hash", ""),
+                output_meaning=props.get("output_meaning", OUTPUT_MEANING),
+                extra={k: v for k, v in props.items() if k not in known},
+            )
+        except (ValueError, TypeError) as error:
+            raise ModelFileError(source, f"invalid disdepth metadata: {error}") from error
+
+
+def _triple(text: str) -> tuple[float, float, float]:
+    values = json.loads(text)
+    if not isinstance(values, list) or len(values) != 3:
+        raise ValueError(f"expected 3 per-channel values, got {text!r}")
+    return (float(values[0]), float(values[1]), float(values[2]))
