@@ -13,6 +13,8 @@ import sys
 
 COMMAND_MODULES: tuple[str, ...] = (
     "disdepth_core.cli.profile",
+    "disdepth_ros.cli_sample_bag",
+    "disdepth_ros.cli_eval_bag",
 )
 
 

@@ -1,0 +1,475 @@
+"""Offline evaluation of a depth model on a ROS 2 bag, through the depth node's own path, every frame.
+
+Each image is decoded by the node's conversions (`image_msg_to_rgb` / `compressed_msg_to_rgb`), run
+through `DepthEstimator.predict` and limited to the published depth range exactly as the node does
+(`disdepth_ros.outputs`); unlike the live node, no frame is dropped. Ground truth is REP 118 depth
+(16UC1 millimetres with 0 invalid, or 32FC1 metres with NaN invalid), paired to each image by header
+stamp: the nearest ground-truth stamp within `stamp_tolerance_s`. A ground-truth image of another size
+than the camera image is compared with the prediction resized to it (nearest neighbour), which assumes
+depth registered to the colour camera (e.g. RealSense `aligned_depth_to_color`).
+
+Two passes over the bag: the first reads only header stamps (to pair frames and to know which
+ground-truth frames are needed), the second decodes and predicts in receive order while holding only
+the ground-truth frames and predictions still waiting for their partner. `camera_info` is taken as the
+node would: the latest one received before the image.
+
+Outputs in `out_dir`: `summary.json`, `frames.csv`, `report.png`; with `write_bag`, a bag holding the
+input images and camera_info plus the node's outputs built by `build_outputs` (`depth/image` 32FC1,
+`depth/camera_info`, organized `points`), for replay in rviz or Foxglove. A damaged bag stops reading
+where the damage is; the results up to there are written and the error is reported in the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from disdepth_core.image_encodings import decode_depth
+from disdepth_core.metrics import METRIC_KEYS
+from disdepth_core.runtime import DepthEstimator, load_estimator
+from disdepth_ros.bag_io import (
+    BagReadError,
+    BagWriter,
+    deserialize,
+    find_topic,
+    open_bag,
+    read_messages,
+    stamp_ns,
+)
+from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
+from disdepth_ros.depth_node import OUTPUT_TOPICS
+from disdepth_ros.eval_report import DepthScorer, depth_stats, percentiles, write_csv, write_json
+from disdepth_ros.outputs import OutputSettings, apply_depth_limits, build_outputs
+from disdepth_ros.params import PARAMETERS
+from disdepth_ros.preview import render_report
+from disdepth_ros.stamp_pairing import pair_by_stamp
+
+__all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "write_results"]
+
+IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
+DEPTH_TYPES = ("sensor_msgs/msg/Image",)
+CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
+LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
+FRAME_COLUMNS = (
+    "index",
+    "stamp_ns",
+    "status",
+    "paired",
+    "gt_stamp_ns",
+    "gt_dt_ms",
+    "latency_ms",
+    "inference_ms",
+    "depth_valid_fraction",
+    "depth_min_m",
+    "depth_median_m",
+    "depth_max_m",
+    "coverage",
+    "n_valid",
+    *METRIC_KEYS,
+    *(f"median_{key}" for key in METRIC_KEYS),
+)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
+
+    `min_depth`/`max_depth` bound the evaluated ground truth (None: the model's range); `crop` is an
+    evaluation crop of `disdepth_core.data.crops` (None, "eigen", "garg").
+    """
+
+    bag: Path
+    model: Path
+    image_topic: str
+    out_dir: Path
+    depth_topic: str | None = None
+    camera_info_topic: str | None = None
+    write_bag: Path | None = None
+    write_storage: str = "mcap"
+    stamp_tolerance_s: float = 0.01
+    backend: str = "auto"
+    max_frames: int | None = None
+    min_depth: float | None = None
+    max_depth: float | None = None
+    crop: str | None = None
+    cloud_stride: int = int(PARAMETERS["cloud_stride"].default)
+    points_rgb: bool = False
+    output_prefix: str = "/disdepth"
+
+    def __post_init__(self) -> None:
+        if self.stamp_tolerance_s < 0:
+            raise ValueError(f"--stamp-tolerance must be >= 0 s, got {self.stamp_tolerance_s}")
+        if self.max_frames is not None and self.max_frames < 1:
+            raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
+        if self.cloud_stride < 1:
+            raise ValueError(f"--cloud-stride must be >= 1, got {self.cloud_stride}")
+
+    @property
+    def tolerance_ns(self) -> int:
+        return round(self.stamp_tolerance_s * 1e9)
+
+
+@dataclass
+class EvalResult:
+    """Summary (what `summary.json` holds), per-frame rows (`frames.csv`) and the report inputs."""
+
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+    error: str | None = None
+    sample: dict[str, Any] | None = None
+    error_by_distance: dict[str, list[float]] | None = None
+    depth_values: np.ndarray | None = None
+
+
+@dataclass
+class _StampIndex:
+    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order."""
+
+    images: list[int] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
+
+
+class _Pairing:
+    """Which ground-truth stamp each image stamp uses, and how many images still need each one."""
+
+    def __init__(self, index: _StampIndex, tolerance_ns: int) -> None:
+        self._depths = index.depths
+        self._tolerance = tolerance_ns
+        self.needed: dict[int, int] = defaultdict(int)
+        for match in pair_by_stamp(index.images, index.depths, tolerance_ns):
+            if match is not None:
+                self.needed[index.depths[match]] += 1
+
+    def partner(self, image_stamp: int) -> int | None:
+        match = pair_by_stamp([image_stamp], self._depths, self._tolerance)[0]
+        return None if match is None else self._depths[match]
+
+
+class _Evaluation:
+    """Pass 2 state: counts, scorer, rows, ground truth and predictions waiting for each other."""
+
+    def __init__(
+        self, config: EvalConfig, estimator: DepthEstimator, pairing: _Pairing, n_images: int
+    ) -> None:
+        info = estimator.info
+        self.config = config
+        self.estimator = estimator
+        self.pairing = pairing
+        self.settings = OutputSettings(
+            min_depth=float(info.min_depth),
+            max_depth=float(info.max_depth),
+            publish_colorized=False,
+            publish_points=True,
+            points_rgb=config.points_rgb,
+            cloud_stride=config.cloud_stride,
+        )
+        self.scorer = DepthScorer(
+            config.min_depth if config.min_depth is not None else float(info.min_depth),
+            config.max_depth if config.max_depth is not None else float(info.max_depth),
+            config.crop,
+        )
+        self.counts = dict.fromkeys(("read", "predicted", "paired", "unpaired", "failed", "gt_read"), 0)
+        self.rows: list[dict[str, Any]] = []
+        self.latencies: list[float] = []
+        self.inference: list[float] = []
+        self.gt_frames: dict[int, np.ndarray] = {}
+        self.waiting: dict[int, list[tuple[dict[str, Any], np.ndarray, np.ndarray]]] = defaultdict(list)
+        self.camera_info: Any = None
+        self.sample: dict[str, Any] | None = None
+        self.sample_target = n_images // 2
+        self.depth_values: list[np.ndarray] = []
+
+    # -- ground truth -------------------------------------------------------------------------------
+    def on_depth(self, msg: Any) -> None:
+        self.counts["gt_read"] += 1
+        stamp = stamp_ns(msg.header.stamp)
+        if not self.pairing.needed.get(stamp):
+            return
+        gt = decode_depth(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
+        for row, depth, rgb in self.waiting.pop(stamp, []):
+            self._score(row, depth, rgb, gt, stamp)
+        if self.pairing.needed.get(stamp):
+            self.gt_frames[stamp] = gt
+
+    # -- images -------------------------------------------------------------------------------------
+    def on_image(self, msg: Any, compressed: bool, writer: BagWriter | None, receive_ns: int) -> None:
+        index = self.counts["read"]
+        self.counts["read"] += 1
+        stamp = stamp_ns(msg.header.stamp)
+        row: dict[str, Any] = {"index": index, "stamp_ns": stamp, "paired": False}
+        self.rows.append(row)
+        start = time.perf_counter()
+        try:
+            rgb = compressed_msg_to_rgb(msg) if compressed else image_msg_to_rgb(msg)
+        except ValueError as error:
+            self.counts["failed"] += 1
+            row["status"] = f"undecodable image: {error}"
+            return
+        result = self.estimator.predict(rgb)
+        row["latency_ms"] = (time.perf_counter() - start) * 1e3
+        row["inference_ms"] = result.timings.inference_ms
+        self.latencies.append(row["latency_ms"])
+        self.inference.append(row["inference_ms"])
+        self.counts["predicted"] += 1
+        row["status"] = "ok"
+        depth = apply_depth_limits(result.depth, self.settings.min_depth, self.settings.max_depth)
+        row.update({f"depth_{key}": value for key, value in depth_stats(depth).items()})
+        self._keep_depth_values(depth)
+        if writer is not None:
+            self._write_outputs(writer, msg, rgb, result, receive_ns)
+        if index >= self.sample_target and self.sample is None:
+            self.sample = {"index": index, "rgb": rgb, "pred": depth, "gt": None}
+        partner = self.pairing.partner(stamp)
+        if partner is None:
+            self.counts["unpaired"] += 1
+        elif partner in self.gt_frames:
+            self._score(row, depth, rgb, self.gt_frames[partner], partner)
+        else:
+            self.waiting[partner].append((row, depth, rgb))
+
+    def _keep_depth_values(self, depth: np.ndarray) -> None:
+        """A bounded subsample of valid predicted depths for the no-ground-truth histogram."""
+        valid = depth[np.isfinite(depth)]
+        self.depth_values.append(valid[:: max(1, valid.size // 2000)])
+
+    def _write_outputs(
+        self, writer: BagWriter, msg: Any, rgb: np.ndarray, result: Any, receive_ns: int
+    ) -> None:
+        writer.write(self.config.image_topic, msg, receive_ns)
+        outputs = build_outputs(
+            rgb, result.depth, result.uncertainty, msg.header, self.camera_info, self.settings, {"points"}
+        )
+        for name, out in outputs.messages.items():
+            writer.write(output_topic(self.config, name), out, receive_ns)
+
+    def _score(
+        self, row: dict[str, Any], depth: np.ndarray, rgb: np.ndarray, gt: np.ndarray, gt_stamp: int
+    ) -> None:
+        if depth.shape != gt.shape:
+            depth = cv2.resize(depth, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_NEAREST)
+            row["status"] = "ok (prediction resized to ground truth)"
+        row.update(self.scorer.add(depth, gt))
+        row.update({"paired": True, "gt_stamp_ns": gt_stamp, "gt_dt_ms": (row["stamp_ns"] - gt_stamp) / 1e6})
+        self.counts["paired"] += 1
+        remaining = self.pairing.needed[gt_stamp] = self.pairing.needed[gt_stamp] - 1
+        if remaining <= 0:
+            self.gt_frames.pop(gt_stamp, None)
+        if row["index"] >= self.sample_target and (self.sample is None or self.sample["gt"] is None):
+            self.sample = {"index": row["index"], "rgb": rgb, "pred": depth, "gt": gt}
+
+    def finish(self) -> None:
+        """Predictions whose ground truth never arrived (damaged bag, `max_frames` cut) are unpaired."""
+        for waiting in self.waiting.values():
+            for row, _, _ in waiting:
+                row["status"] = "ground truth not read"
+                self.counts["unpaired"] += 1
+        self.waiting.clear()
+
+
+def output_topic(config: EvalConfig, name: str) -> str:
+    """Topic of node output `name` in the written bag: `<output_prefix>/<node topic>`."""
+    return f"{config.output_prefix.rstrip('/')}/{OUTPUT_TOPICS[name][0]}"
+
+
+def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -> _StampIndex:
+    """Pass 1 (header stamps only; rosbags deserialisation is zero-copy for the pixel data)."""
+    index = _StampIndex()
+    image_ids = {c.id for c in images}
+    last_image_ns: int | None = None
+    try:
+        for conn, receive_ns, raw in read_messages(reader, images + depths, config.bag):
+            full = config.max_frames is not None and len(index.images) >= config.max_frames
+            if full and last_image_ns is not None and receive_ns > last_image_ns + _window_ns(config):
+                break
+            stamp = stamp_ns(reader.deserialize(raw, conn.msgtype).header.stamp)
+            if conn.id not in image_ids:
+                index.depths.append(stamp)
+            elif not full:
+                index.images.append(stamp)
+                last_image_ns = receive_ns
+    except BagReadError:
+        pass  # pass 2 stops at the same place and reports it
+    return index
+
+
+def evaluate_bag(
+    config: EvalConfig, estimator: DepthEstimator | None = None, progress: bool = True
+) -> EvalResult:
+    """Evaluate `config.model` (or a ready `estimator`) on `config.bag`; nothing is written here.
+
+    Raises FileNotFoundError for a missing bag or model, BagError for an unreadable bag or a missing
+    topic (listing the bag's topics). A bag damaged part-way is not an exception: the result carries
+    the frames read so far and `error`.
+    """
+    with open_bag(config.bag) as reader:
+        image_conns = find_topic(reader, config.image_topic, IMAGE_TYPES, config.bag)
+        depth_conns = (
+            find_topic(reader, config.depth_topic, DEPTH_TYPES, config.bag) if config.depth_topic else []
+        )
+        info_conns = (
+            find_topic(reader, config.camera_info_topic, CAMERA_INFO_TYPES, config.bag)
+            if config.camera_info_topic
+            else []
+        )
+        compressed = image_conns[0].msgtype.endswith("CompressedImage")
+        if estimator is None:
+            if not config.model.is_file():
+                raise FileNotFoundError(f"model {str(config.model)!r} does not exist; pass --model PATH")
+            estimator = load_estimator(config.model, backend=config.backend)
+        index = _index_stamps(reader, image_conns, depth_conns, config)
+        state = _Evaluation(config, estimator, _Pairing(index, config.tolerance_ns), len(index.images))
+        started = time.perf_counter()
+        connections = image_conns + depth_conns + info_conns
+        error, written = _run(reader, config, state, connections, compressed, len(index.images), progress)
+        elapsed = time.perf_counter() - started
+    state.finish()
+    return EvalResult(
+        summary=_summary(config, state, error, elapsed, compressed, written),
+        rows=state.rows,
+        error=error,
+        sample=state.sample,
+        error_by_distance=state.scorer.error_by_distance() if config.depth_topic else None,
+        depth_values=np.concatenate(state.depth_values) if state.depth_values else None,
+    )
+
+
+def _run(
+    reader: Any,
+    config: EvalConfig,
+    state: _Evaluation,
+    connections: list,
+    compressed: bool,
+    total: int,
+    progress: bool,
+) -> tuple[str | None, dict[str, int] | None]:
+    """Pass 2; returns (error message if the bag was damaged or reading was interrupted, written counts)."""
+    image_ids = {c.id for c in connections if c.topic == config.image_topic}
+    error: str | None = None
+    last_image_ns = 0
+    writer_context = BagWriter(config.write_bag, config.write_storage) if config.write_bag else nullcontext()
+    with (
+        writer_context as writer,
+        tqdm(total=total, desc=f"eval {config.bag.name}", unit="frame", disable=not progress) as bar,
+    ):
+        if writer is not None:
+            _declare_output_topics(writer, config, compressed)
+        try:
+            for conn, receive_ns, raw in read_messages(reader, connections, config.bag):
+                done = config.max_frames is not None and state.counts["read"] >= config.max_frames
+                if done and (not state.waiting or receive_ns > last_image_ns + _window_ns(config)):
+                    break
+                if conn.topic == config.camera_info_topic:
+                    state.camera_info = deserialize(raw, conn.msgtype)
+                    if writer is not None:
+                        writer.write(conn.topic, state.camera_info, receive_ns)
+                elif conn.id in image_ids:
+                    if not done:
+                        state.on_image(deserialize(raw, conn.msgtype), compressed, writer, receive_ns)
+                        last_image_ns = receive_ns
+                        bar.update(1)
+                else:
+                    state.on_depth(deserialize(raw, conn.msgtype))
+        except BagReadError as damaged:
+            error = str(damaged)
+        except KeyboardInterrupt:
+            error = f"interrupted after {state.counts['read']} frames"
+    return error, (dict(writer.counts) if writer is not None else None)
+
+
+def _window_ns(config: EvalConfig) -> int:
+    """How long (receive time) to keep reading after the last wanted image, for late ground truth."""
+    return LOOKAHEAD_NS + config.tolerance_ns
+
+
+def _declare_output_topics(writer: BagWriter, config: EvalConfig, compressed: bool) -> None:
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+    writer.add_topic(config.image_topic, CompressedImage if compressed else Image)
+    if config.camera_info_topic:
+        writer.add_topic(config.camera_info_topic, CameraInfo)
+    for name in ("depth", "camera_info", "points"):
+        writer.add_topic(output_topic(config, name), OUTPUT_TOPICS[name][1])
+
+
+def _summary(
+    config: EvalConfig,
+    state: _Evaluation,
+    error: str | None,
+    elapsed: float,
+    compressed: bool,
+    written: dict[str, int] | None,
+) -> dict[str, Any]:
+    estimator = state.estimator
+    counts = dict(state.counts)
+    summary: dict[str, Any] = {
+        "complete": error is None,
+        "error": error,
+        "bag": str(config.bag),
+        "topics": {
+            "image": config.image_topic,
+            "image_type": "CompressedImage" if compressed else "Image",
+            "depth": config.depth_topic,
+            "camera_info": config.camera_info_topic,
+        },
+        "model": {
+            "path": str(config.model),
+            "name": estimator.info.name,
+            "trained": estimator.info.trained,
+            "backend": estimator.backend.name,
+            "provider": str(estimator.backend.provider),
+            "input_hw": list(estimator.input_hw),
+            "describe": estimator.describe(),
+        },
+        "frames": counts,
+        "stamp_tolerance_s": config.stamp_tolerance_s,
+        "latency_ms": percentiles(state.latencies),
+        "inference_ms": percentiles(state.inference),
+        "throughput_fps": counts["predicted"] / elapsed if elapsed > 0 else None,
+        "depth": {
+            key: percentiles([row[f"depth_{key}"] for row in state.rows if f"depth_{key}" in row])["mean"]
+            for key in ("valid_fraction", "min_m", "median_m", "max_m")
+        },
+        "metrics": state.scorer.summary() if config.depth_topic else None,
+        "written_bag": None if written is None else {"path": str(config.write_bag), "messages": written},
+        "config": {
+            key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()
+        },
+    }
+    return summary
+
+
+def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
+    """Write `summary.json`, `frames.csv` and `report.png` into `out_dir`; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in ("summary.json", "frames.csv", "report.png")}
+    write_json(paths["summary.json"], result.summary)
+    write_csv(paths["frames.csv"], result.rows, FRAME_COLUMNS)
+    model = result.summary["model"]
+    metrics = result.summary.get("metrics")
+    headline = ""
+    if metrics and metrics["raw"]["n_images"]:
+        raw = metrics["raw"]
+        headline = f" | AbsRel {raw['abs_rel']:.3f} RMSE {raw['rmse']:.3f} m d1 {raw['d1']:.3f}"
+    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']}){headline}"
+    render_report(
+        paths["report.png"],
+        result.sample,
+        result.error_by_distance,
+        result.depth_values,
+        title,
+        metrics["max_depth"] if metrics else _colour_scale_max(result.depth_values),
+    )
+    return paths
+
+
+def _colour_scale_max(values: np.ndarray | None) -> float:
+    """Colour-scale maximum without ground truth: the 99th percentile of the predicted depths."""
+    return float(np.percentile(values, 99)) if values is not None and values.size else 1.0
