@@ -80,7 +80,9 @@ def test_profile_cli_rejects_bad_size(capsys) -> None:
 def test_attention_flops_are_counted_on_cpu() -> None:
     class Attend(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            tokens = x.flatten(2).transpose(1, 2)[:, None]  # 1 head, 64 tokens, 3 channels
+            tokens = (
+                x[:, :1].expand(1, 32, 8, 8).flatten(2).transpose(1, 2).reshape(1, 64, 2, 16).transpose(1, 2)
+            )
             return torch.nn.functional.scaled_dot_product_attention(tokens, tokens, tokens)
 
-    assert count_flops(Attend(), 8, 8) == 2 * (64 * 64 * 3) * 2  # QK^T and AV, multiply-add = 2
+    assert count_flops(Attend(), 8, 8) == 2 * 2 * (64 * 64 * 16) * 2  # 2 heads, QK^T and AV, MAdd = 2
