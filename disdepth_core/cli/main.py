@@ -15,6 +15,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "disdepth_core.cli.profile",
     "disdepth_ros.cli_sample_bag",
     "disdepth_ros.cli_eval_bag",
+    "disdepth_core.cli.export",
+    "disdepth_core.cli.build_engine",
 )
 
 
