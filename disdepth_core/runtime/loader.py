@@ -65,7 +65,7 @@ def _make_backend(
         from disdepth_core.export.tensorrt_builder import build_engine
 
         path = build_engine(path, precision=precision, cache_dir=cache_dir, device=device).engine_path
-    return TensorRTBackend(path, device=device)
+    return TensorRTBackend.from_file(path, device=device)
 
 
 def load_estimator(

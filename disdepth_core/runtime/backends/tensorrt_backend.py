@@ -18,7 +18,7 @@ import numpy as np
 from disdepth_core.runtime.cuda_memory import DeviceBuffer, DeviceMemory, default_device_memory
 from disdepth_core.runtime.engine_record import read_record, sha256_file
 from disdepth_core.runtime.errors import ModelFileError, require_file
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT
+from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 
 def import_tensorrt() -> ModuleType:
@@ -40,41 +40,58 @@ class TensorRTBackend:
 
     def __init__(
         self,
+        engine_bytes: bytes,
+        info: ModelInfo,
+        precision: str,
+        memory: DeviceMemory,
+        trt: ModuleType,
+        source: Path,
+        reason: str = "",
+    ) -> None:
+        self.path = source
+        self.trt = trt
+        self.info = info
+        self.memory = memory
+        self.precision = precision
+        self.reason = reason
+        self.engine = self._deserialize(engine_bytes)
+        gpu_name, capability = memory.gpu_identity()
+        self.provider = f"{gpu_name} (sm{capability}), TensorRT {trt.__version__}"
+        self._input_name, input_shape, self._outputs = self._check_io()
+        self.fixed_input_hw = (input_shape[2], input_shape[3]) if min(input_shape) > 0 else None
+        self.context = self.engine.create_execution_context()
+        self._buffers: dict[str, DeviceBuffer] = {}
+        self._batch_shape: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_file(
+        cls,
         path: str | Path,
         device: str = "auto",
         memory: DeviceMemory | None = None,
         trt: ModuleType | None = None,
-    ) -> None:
-        self.path = require_file(path)
-        self.trt = trt or import_tensorrt()
-        key, self.info, engine_sha = read_record(self.path)
-        self.memory = memory or default_device_memory(device)
-        gpu_name, capability = self.memory.gpu_identity()
+    ) -> TensorRTBackend:
+        """Load an engine after checking its sidecar key against this TensorRT and GPU."""
+        path = require_file(path)
+        trt = trt or import_tensorrt()
+        key, info, engine_sha = read_record(path)
+        memory = memory or default_device_memory(device)
+        gpu_name, capability = memory.gpu_identity()
         stale = []
-        if key.trt_version != self.trt.__version__:
-            stale.append(f"TensorRT {key.trt_version} (installed: {self.trt.__version__})")
+        if key.trt_version != trt.__version__:
+            stale.append(f"TensorRT {key.trt_version} (installed: {trt.__version__})")
         if (key.gpu_name, key.compute_capability) != (gpu_name, capability):
             stale.append(
                 f"GPU {key.gpu_name} sm{key.compute_capability} (this GPU: {gpu_name} sm{capability})"
             )
         if stale:
             raise ModelFileError(
-                self.path,
-                "engine was built for " + ", ".join(stale) + "; rebuild it with `disdepth build-engine`",
+                path, "engine was built for " + ", ".join(stale) + "; rebuild it with `disdepth build-engine`"
             )
-        if sha256_file(self.path) != engine_sha:
-            raise ModelFileError(
-                self.path, "engine bytes do not match the sidecar hash (truncated or replaced?)"
-            )
-        self.engine = self._deserialize(self.path.read_bytes())
-        self.precision = key.precision
-        self.provider = f"{gpu_name} (sm{capability}), TensorRT {self.trt.__version__}"
-        self.reason = f"engine for TensorRT {key.trt_version} on {key.gpu_name}, {key.precision}"
-        self._input_name, input_shape, self._outputs = self._check_io()
-        self.fixed_input_hw = (input_shape[2], input_shape[3]) if min(input_shape) > 0 else None
-        self.context = self.engine.create_execution_context()
-        self._buffers: dict[str, DeviceBuffer] = {}
-        self._batch_shape: tuple[int, ...] | None = None
+        if sha256_file(path) != engine_sha:
+            raise ModelFileError(path, "engine bytes do not match the sidecar hash (truncated or replaced?)")
+        reason = f"engine for TensorRT {key.trt_version} on {key.gpu_name}, {key.precision}"
+        return cls(path.read_bytes(), info, key.precision, memory, trt, path, reason)
 
     def _deserialize(self, data: bytes) -> Any:
         trt = self.trt
