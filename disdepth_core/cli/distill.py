@@ -1,0 +1,25 @@
+"""`disdepth distill CONFIG --teacher ACCLIMATED [--student-init S]`: DisDepth + Hu et al. distillation."""
+
+from __future__ import annotations
+
+import argparse
+
+from disdepth_core.train.cli_common import add_common_arguments, run_command
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "distill",
+        help="distill a student from an (acclimated) teacher",
+        description="Train a student on ground truth + attentive feature KD from an acclimated teacher + "
+        "output KD on unlabeled images (teacher pseudo-labels, cached). Ablations via the recipe: "
+        "distill.feature_kd, distill.ghost, model.overrides.lgconv, data.unlabeled.kind.",
+    )
+    add_common_arguments(parser)
+    parser.add_argument("--teacher", help="acclimated teacher (or a plain teacher with distill.ghost=false)")
+    parser.add_argument("--student-init", help="optional student checkpoint to start from")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_command(args, "distill", {"teacher": args.teacher, "student": args.student_init})

@@ -1,0 +1,47 @@
+"""The interface between the generic :class:`~disdepth_core.train.trainer.Trainer` and a stage.
+
+A stage (supervised, acclimate, distill) is an ``nn.Module`` holding everything it trains *and* the
+frozen parts it needs (teacher, ghost decoder). The trainer wraps it in DDP, calls ``forward(batch)``
+to get the loss, steps the optimizer over ``trainable_parameters()``, validates ``predict`` and asks
+the stage to write its deployable checkpoint with ``save_artifact``. The whole ``state_dict()`` goes
+into the resume state, so resuming never depends on the artifact format.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+
+class TrainingModule(nn.Module, ABC):
+    """Base class of the stages; see the module docstring for the contract."""
+
+    stage: str = ""
+    #: ``(min_depth, max_depth)`` of the model being produced; validation uses its maximum.
+    depth_range: tuple[float, float] = (1e-3, 10.0)
+
+    @abstractmethod
+    def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
+        """Total loss (scalar) and its named, detached parts for logging."""
+
+    @abstractmethod
+    def predict(self, image: Tensor) -> Tensor:
+        """Metric depth ``B x 1 x H x W`` of the model this stage produces (for validation)."""
+
+    @abstractmethod
+    def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
+        """Write the stage's deployable checkpoint (``.safetensors`` + ``.json`` sidecar) to ``path``."""
+
+    @property
+    @abstractmethod
+    def product(self) -> nn.Module:
+        """The module the artifact holds (profiled and reported)."""
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """Parameters the optimizer updates (default: every parameter that requires grad)."""
+        return [p for p in self.parameters() if p.requires_grad]

@@ -1,0 +1,119 @@
+"""Build and run one training stage from a :class:`TrainConfig` (what the CLI commands call).
+
+``run_stage(config)`` sets up the process (DDP from the ``torchrun`` environment, threads, seeds),
+builds the stage's module (:func:`build_stage`), the datasets and the :class:`Trainer`, trains, and
+returns the :class:`FitResult`. Under DDP every rank calls it; only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from disdepth_core.models import DepthModel, build_model
+from disdepth_core.models.checkpoint import load_model
+
+from . import distributed
+from .acclimated import load_teacher
+from .batches import EpochBatches, PreparedDataset
+from .config import TrainConfig
+from .datasets import build_labeled, build_unlabeled
+from .module import TrainingModule
+from .pseudo_labels import PseudoLabelCache, cache_namespace
+from .seeding import seed_everything
+from .stages.acclimate import AcclimateStage
+from .stages.distill import DistillStage
+from .stages.supervised import SupervisedStage
+from .trainer import FitResult, Trainer
+
+
+def _checkpoint(path: str, role: str, stage: str) -> DepthModel:
+    if not path:
+        raise ValueError(
+            f"the {stage} stage needs a {role} checkpoint (--{role} PATH or `{role}:` in the config)"
+        )
+    model, _ = load_model(path)
+    return model
+
+
+def build_stage(config: TrainConfig) -> TrainingModule:
+    """The :class:`TrainingModule` of ``config.stage`` (models built from ``config.model`` or checkpoints)."""
+    seed_everything(config.seed)
+    if config.stage == "train":
+        return SupervisedStage(build_model(config.model.name, **config.model.overrides), config.loss)
+    if config.stage == "acclimate":
+        teacher = _checkpoint(config.teacher, "teacher", "acclimate")
+        student = _checkpoint(config.student, "student", "acclimate")
+        return AcclimateStage(teacher, student, config.loss, config.acclimate.freeze_teacher_encoder)
+    if not config.teacher:
+        raise ValueError("the distill stage needs a teacher checkpoint (--teacher PATH or `teacher:`)")
+    bundle = load_teacher(config.teacher)
+    if config.student:
+        student = _checkpoint(config.student, "student", "distill").train()
+    else:
+        student = build_model(config.model.name, **config.model.overrides)
+    return DistillStage(student, bundle, config.loss, config.distill)
+
+
+def _attach_pseudo_labels(stage: DistillStage, config: TrainConfig, device: torch.device) -> None:
+    cfg = config.distill
+    directory = None
+    if cfg.cache_pseudo_labels:
+        directory = Path(cfg.cache_dir) if cfg.cache_dir else Path(config.out) / "pseudo_labels"
+    namespace = cache_namespace(config.teacher, cfg.pseudo_labels, config.data.height, config.data.width)
+    stage.pseudo_labels = PseudoLabelCache(stage.teacher_depth, directory, namespace)
+
+
+def build_batches(config: TrainConfig, info: distributed.DistInfo) -> EpochBatches:
+    """Training batches (labeled + optional unlabeled) for this rank."""
+    data = config.data
+    labeled = PreparedDataset(
+        build_labeled(data.train, data), data.height, data.width, True, config.seed, data.augment
+    )
+    unlabeled_samples = build_unlabeled(data.unlabeled, data) if config.stage == "distill" else None
+    unlabeled = None
+    if unlabeled_samples is not None:
+        unlabeled = PreparedDataset(
+            unlabeled_samples, data.height, data.width, True, config.seed, data.augment, labeled=False
+        )
+    return EpochBatches(
+        labeled,
+        data.batch_size,
+        config.seed,
+        info.rank,
+        info.world_size,
+        data.num_workers,
+        config.optim.max_steps_per_epoch,
+        unlabeled,
+        data.unlabeled.batch_size,
+    )
+
+
+def build_val_loader(config: TrainConfig) -> DataLoader | None:
+    """The validation loader (None when ``runtime.val_every`` is 0)."""
+    data = config.data
+    if config.runtime.val_every <= 0:
+        return None
+    samples = build_labeled(data.val, data)
+    dataset = PreparedDataset(samples, data.height, data.width, train=False, seed=config.seed)
+    return DataLoader(dataset, batch_size=data.batch_size, shuffle=False, num_workers=data.num_workers)
+
+
+def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> FitResult:
+    """Train ``config.stage`` end to end; ``recipe`` (e.g. the command line) goes into the metadata."""
+    config.validate()
+    if config.runtime.threads > 0:
+        torch.set_num_threads(config.runtime.threads)
+    info = distributed.setup(config.runtime.device)
+    try:
+        stage = build_stage(config)
+        if isinstance(stage, DistillStage) and config.data.unlabeled.kind != "none":
+            _attach_pseudo_labels(stage, config, info.device)
+        trainer = Trainer(config, stage, build_batches(config, info), build_val_loader(config), info, recipe)
+        if resume and not (Path(config.out) / "last.state.json").is_file():
+            raise FileNotFoundError(f"--resume: no training state in {config.out} (last.state.json missing)")
+        return trainer.fit(resume=resume)
+    finally:
+        distributed.cleanup()

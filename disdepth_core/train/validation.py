@@ -1,0 +1,40 @@
+"""Validation during training: the standard depth metrics (``disdepth_core.metrics``) over a loader.
+
+Per-image metrics averaged over the set (monodepth2 / AdaBins protocol) at the training resolution,
+ground truth valid in ``[1e-3, max_depth]`` (the model's range), no crop: synthetic and resized data
+have no fixed sensor border. The full benchmark protocol (native resolution, Eigen/Garg crops) is
+``disdepth eval``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from disdepth_core.metrics import METRIC_KEYS, MetricAccumulator
+
+MIN_EVAL_DEPTH = 1e-3
+
+
+@torch.no_grad()
+def evaluate_depth(
+    predict: Callable[[Tensor], Tensor],
+    loader: DataLoader,
+    device: torch.device,
+    max_depth: float,
+    crop: str | None = None,
+    progress: bool = True,
+    desc: str = "validate",
+) -> dict[str, float]:
+    """Mean per-image metrics of ``predict`` (B x 3 x H x W -> B x 1 x H x W metres) over ``loader``."""
+    accumulator = MetricAccumulator()
+    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
+        depth = predict(batch["image"].to(device)).float().cpu()
+        for pred, gt in zip(depth, batch["depth"], strict=True):
+            accumulator.add(pred[0], gt[0], min_depth=MIN_EVAL_DEPTH, max_depth=max_depth, crop=crop)
+    result = accumulator.compute()
+    return {key: float(result[key]) for key in METRIC_KEYS}
