@@ -15,6 +15,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "disdepth_core.cli.profile",
     "disdepth_ros.cli_sample_bag",
     "disdepth_ros.cli_eval_bag",
+    "disdepth_core.cli.train",
+    "disdepth_core.cli.acclimate",
+    "disdepth_core.cli.distill",
+    "disdepth_core.cli.evaluate",
     "disdepth_core.cli.export",
     "disdepth_core.cli.build_engine",
 )
