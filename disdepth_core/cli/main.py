@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "disdepth_core.cli.profile",
     "disdepth_ros.cli_sample_bag",
     "disdepth_ros.cli_eval_bag",
+    "disdepth_ros.cli_demo",
     "disdepth_core.cli.train",
     "disdepth_core.cli.acclimate",
     "disdepth_core.cli.distill",

@@ -1,0 +1,332 @@
+"""`disdepth demo`: the real depth node on a recorded camera, end to end, in one process, in seconds.
+
+1. A synthetic sample bag (`disdepth_ros.sample_bag`) is made once and cached in the output directory.
+2. The real `DepthNode` (`disdepth_ros.depth_node`, default model unless one is given) runs in an
+   rclpy executor thread, with its `image`/`camera_info` inputs remapped to the played topics.
+3. A player publishes the bag's image and camera_info at their recorded rate (best-effort sensor QoS,
+   as a camera driver does); a recorder subscribes to the node's `depth/image`, `depth/camera_info`
+   and `points` (its subscription is what makes the node build clouds).
+4. The summary compares what came out with what went in: frames in/out (the node drops stale frames
+   by design when inference is slower than the camera), output rate, end-to-end latency (publish ->
+   depth received, matched by header stamp) and AbsRel/RMSE/delta1 of the published depth against the
+   bag's ground truth (matched by stamp). It is written to `summary.json` with `preview.png`.
+
+All topics live under the `/disdepth_demo` namespace so the demo never talks to a real camera on the
+same ROS domain.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from disdepth_core.image_encodings import decode_depth
+from disdepth_ros.bag_io import deserialize, find_topic, open_bag, read_messages, stamp_ns
+from disdepth_ros.eval_report import DepthScorer, percentiles, write_json
+from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
+
+__all__ = ["NAMESPACE", "DemoConfig", "run_demo"]
+
+NAMESPACE = "/disdepth_demo"
+DISCOVERY_TIMEOUT_S = 15.0
+DRAIN_TIMEOUT_S = 5.0  # after the last frame, wait this long at most for the node to finish
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Demo settings; `quick` shrinks the sample to 20 frames at 160x120 for a smoke run."""
+
+    out_dir: Path = Path("disdepth_demo")
+    frames: int = 60
+    height: int = 240
+    width: int = 320
+    rate_hz: float = 15.0
+    model: Path | None = None
+    backend: str = "auto"
+
+    @classmethod
+    def quick_config(cls, out_dir: Path, model: Path | None = None, backend: str = "auto") -> DemoConfig:
+        return cls(out_dir=out_dir, frames=20, height=120, width=160, model=model, backend=backend)
+
+    @property
+    def bag_path(self) -> Path:
+        rate = f"{self.rate_hz:g}".replace(".", "p")
+        return self.out_dir / f"sample_{self.frames}f_{self.width}x{self.height}_{rate}hz"
+
+
+@dataclass
+class _Recording:
+    """The bag's frames in play order, and its ground truth by stamp."""
+
+    images: list[Any]
+    camera_infos: list[Any]
+    stamps: list[int]
+    ground_truth: dict[int, np.ndarray]
+
+
+def _load_bag(bag: Path) -> _Recording:
+    """Read the sample bag's image, camera_info and ground-truth depth (all small) into memory."""
+    with open_bag(bag) as reader:
+        image_conns = find_topic(reader, TOPICS["image"], ("sensor_msgs/msg/Image",), bag)
+        info_conns = find_topic(reader, TOPICS["camera_info"], ("sensor_msgs/msg/CameraInfo",), bag)
+        depth_conns = find_topic(reader, TOPICS["depth"], ("sensor_msgs/msg/Image",), bag)
+        recording = _Recording([], [], [], {})
+        infos: dict[int, Any] = {}
+        for conn, _, raw in read_messages(reader, image_conns + info_conns + depth_conns, bag):
+            msg = deserialize(raw, conn.msgtype)
+            stamp = stamp_ns(msg.header.stamp)
+            if conn.topic == TOPICS["image"]:
+                recording.images.append(msg)
+                recording.stamps.append(stamp)
+            elif conn.topic == TOPICS["camera_info"]:
+                infos[stamp] = msg
+            else:
+                recording.ground_truth[stamp] = decode_depth(
+                    msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
+                )
+        recording.camera_infos = [infos[stamp] for stamp in recording.stamps]
+    if not recording.images:
+        raise RuntimeError(f"sample bag {bag} has no images; delete it so the demo records a new one")
+    return recording
+
+
+class _Session:
+    """The depth node, a player and a recorder on one rclpy context, spun by an executor thread."""
+
+    def __init__(self, model: Path | None, backend: str) -> None:
+        import rclpy
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.parameter import Parameter
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+
+        from disdepth_ros.depth_node import DepthNode
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.nodes: list[Any] = []
+        try:
+            overrides = [Parameter("backend", value=backend)]
+            if model is not None:
+                overrides.append(Parameter("model_path", value=str(model)))
+            remaps = ["image", "camera_info"]
+            self.depth_node = DepthNode(
+                namespace=NAMESPACE,
+                context=self.context,
+                parameter_overrides=overrides,
+                cli_args=["--ros-args", *[a for n in remaps for a in ("-r", f"{n}:={NAMESPACE}{TOPICS[n]}")]],
+            )
+            self.nodes.append(self.depth_node)
+            self.player = rclpy.create_node("disdepth_demo_player", namespace=NAMESPACE, context=self.context)
+            self.nodes.append(self.player)
+            self.image_pub = self.player.create_publisher(
+                Image, f"{NAMESPACE}{TOPICS['image']}", qos_profile_sensor_data
+            )
+            self.info_pub = self.player.create_publisher(
+                CameraInfo, f"{NAMESPACE}{TOPICS['camera_info']}", qos_profile_sensor_data
+            )
+            self.recorder = rclpy.create_node(
+                "disdepth_demo_recorder", namespace=NAMESPACE, context=self.context
+            )
+            self.nodes.append(self.recorder)
+            self.lock = threading.Lock()
+            self.received: dict[str, dict[int, tuple[float, Any]]] = {
+                "depth": {},
+                "camera_info": {},
+                "points": {},
+            }
+            reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+            self.subscriptions = [
+                self.recorder.create_subscription(
+                    msg_type, f"{NAMESPACE}/{topic}", self._recorder(name), reliable
+                )
+                for name, topic, msg_type in (
+                    ("depth", "depth/image", Image),
+                    ("camera_info", "depth/camera_info", CameraInfo),
+                    ("points", "points", PointCloud2),
+                )
+            ]
+            self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+            for node in self.nodes:
+                self.executor.add_node(node)
+            self.thread = threading.Thread(
+                target=self.executor.spin, name="disdepth-demo-executor", daemon=True
+            )
+            self.thread.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _recorder(self, name: str) -> Any:
+        def callback(msg: Any) -> None:
+            now = time.monotonic()
+            with self.lock:
+                self.received[name][stamp_ns(msg.header.stamp)] = (now, msg)
+
+        return callback
+
+    def wait_for_connections(self) -> None:
+        """Block until the player reaches the node and the node reaches the recorder (DDS discovery)."""
+        deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if (
+                self.image_pub.get_subscription_count() > 0
+                and self.info_pub.get_subscription_count() > 0
+                and all(sub.get_publisher_count() > 0 for sub in self.subscriptions)
+            ):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(
+            f"the demo's publishers and the depth node did not discover each other within "
+            f"{DISCOVERY_TIMEOUT_S:.0f} s; check RMW_IMPLEMENTATION and that multicast/shared memory works "
+            "(e.g. ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)"
+        )
+
+    def play(self, recording: _Recording, rate_hz: float) -> dict[int, float]:
+        """Publish every frame at its recorded time offset; returns publish time (monotonic) by stamp."""
+        published: dict[int, float] = {}
+        first = recording.stamps[0]
+        start = time.monotonic()
+        for image, info, stamp in zip(
+            recording.images, recording.camera_infos, recording.stamps, strict=True
+        ):
+            delay = start + (stamp - first) / 1e9 - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.info_pub.publish(info)
+            published[stamp] = time.monotonic()
+            self.image_pub.publish(image)
+        self._drain(published)
+        return published
+
+    def _drain(self, published: dict[int, float]) -> None:
+        """Wait until the last frame's outputs arrived, or no output came for a while."""
+        last = max(published)
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        seen = -1
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            with self.lock:
+                count = len(self.received["depth"])
+                done = last in self.received["depth"] and last in self.received["points"]
+            if done:
+                return
+            if count != seen:
+                seen, quiet_since = count, time.monotonic()
+            elif time.monotonic() - quiet_since > 1.0:
+                return
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        executor = getattr(self, "executor", None)
+        if executor is not None:
+            executor.shutdown()
+            self.thread.join(timeout=5.0)
+        for node in reversed(self.nodes):
+            node.destroy_node()
+        self.context.try_shutdown()
+
+
+def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
+    """Run the demo; writes `summary.json` and `preview.png` into `config.out_dir` and returns the summary."""
+    from disdepth_ros.conversions import image_msg_to_rgb
+    from disdepth_ros.preview import cloud_points, render_preview
+
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    spec = SampleBagSpec(
+        frames=config.frames, height=config.height, width=config.width, rate_hz=config.rate_hz
+    )
+    made_bag = not config.bag_path.exists()
+    if made_bag:
+        write_sample_bag(config.bag_path, spec, progress=progress)
+    recording = _load_bag(config.bag_path)
+
+    started = time.monotonic()
+    try:
+        session = _Session(config.model, config.backend)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"{error} (for the demo: `disdepth demo --model PATH`)") from error
+    try:
+        estimator = session.depth_node.estimator
+        info = estimator.info
+        session.wait_for_connections()
+        published = session.play(recording, config.rate_hz)
+        with session.lock:
+            received = {name: dict(items) for name, items in session.received.items()}
+        model_path = session.depth_node.model_path
+    finally:
+        session.close()
+    wall = time.monotonic() - started
+
+    depth_in = received["depth"]
+    scorer = DepthScorer(float(info.min_depth), float(info.max_depth))
+    latencies = []
+    for stamp, (arrived, msg) in sorted(depth_in.items()):
+        if stamp in published:
+            latencies.append((arrived - published[stamp]) * 1e3)
+        gt = recording.ground_truth.get(stamp)
+        if gt is not None:
+            depth = decode_depth(
+                msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
+            )
+            scorer.add(depth, gt)
+    arrivals = sorted(arrived for arrived, _ in depth_in.values())
+    rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else None
+    scores = scorer.summary()
+    summary: dict[str, Any] = {
+        "bag": str(config.bag_path),
+        "bag_created": made_bag,
+        "model": {
+            "path": str(model_path),
+            "name": info.name,
+            "trained": info.trained,
+            "backend": estimator.backend.name,
+            "describe": estimator.describe(),
+        },
+        "frames": {
+            "in": len(published),
+            "out_depth": len(depth_in),
+            "out_camera_info": len(received["camera_info"]),
+            "out_points": len(received["points"]),
+            "dropped_by_node": len(published) - len(depth_in),
+        },
+        "input_rate_hz": config.rate_hz,
+        "output_rate_hz": rate,
+        "latency_ms": percentiles(latencies),
+        "metrics": {"raw": scores["raw"], "median": scores["median"], "coverage": scores["coverage"]},
+        "wall_s": wall,
+        "image_size": [config.width, config.height],
+    }
+    write_json(config.out_dir / "summary.json", summary)
+
+    shown = _preview_stamp(received, recording.stamps)
+    if shown is not None:
+        index = recording.stamps.index(shown)
+        depth_msg = received["depth"][shown][1]
+        depth = decode_depth(
+            depth_msg.encoding, depth_msg.height, depth_msg.width, depth_msg.step, depth_msg.data, False
+        )
+        title = f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}"
+        render_preview(
+            config.out_dir / "preview.png",
+            image_msg_to_rgb(recording.images[index]),
+            depth,
+            cloud_points(received["points"][shown][1]),
+            title,
+        )
+    summary["files"] = [str(config.out_dir / "summary.json"), str(config.out_dir / "preview.png")]
+    return summary
+
+
+def _preview_stamp(received: dict[str, dict[int, Any]], stamps: list[int]) -> int | None:
+    """The frame nearest the middle of the sequence that has both depth and points."""
+    both = [s for s in stamps if s in received["depth"] and s in received["points"]]
+    if not both:
+        return None
+    middle = stamps[len(stamps) // 2]
+    return min(both, key=lambda s: abs(s - middle))
