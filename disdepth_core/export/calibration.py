@@ -2,9 +2,8 @@
 
 Sources: an image folder, a rosbag (``--calib BAG --calib-topic T``) or, with no source, procedural
 synthetic scenes (``disdepth_core.data.synthetic``; fine for checking an engine, a poor stand-in for
-calibrating one: calibrate on the robot's own images). Folder and bag readers are the data module's
-(``disdepth_core.data.unlabeled`` / ``disdepth_core.data.bag_images``) when installed; the folder
-fallback reads images with OpenCV.
+calibrating one: calibrate on the robot's own images). Folders are listed with
+``disdepth_core.data.unlabeled.find_images`` and bags read with ``disdepth_core.data.bag_images``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import numpy as np
 from disdepth_core.runtime.image_ops import ResizePlan, preprocess
 from disdepth_core.runtime.model_info import ModelInfo
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 BAG_SUFFIXES = (".mcap", ".db3")
 
 
@@ -28,9 +26,11 @@ def _is_bag(path: Path) -> bool:
 
 
 def _folder_images(folder: Path) -> Iterator[np.ndarray]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    from disdepth_core.data.unlabeled import find_images
+
+    files = find_images(folder)
     if not files:
-        raise ValueError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)}) found for calibration")
+        raise ValueError(f"{folder}: no images found for calibration")
     for file in files:
         bgr = cv2.imread(str(file), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -41,12 +41,10 @@ def _folder_images(folder: Path) -> Iterator[np.ndarray]:
 def _bag_images(bag: Path, topic: str | None) -> Iterator[np.ndarray]:
     if not topic:
         raise ValueError(f"{bag}: a rosbag calibration source needs --calib-topic")
-    try:
-        from disdepth_core.data import bag_images
-    except ImportError as error:
-        raise RuntimeError(f"{bag}: reading rosbags needs disdepth_core.data.bag_images ({error})") from error
-    for sample in bag_images.iter_bag_images(bag, topic):
-        yield sample["image"] if isinstance(sample, dict) else sample
+    from disdepth_core.data.bag_images import iter_bag_images
+
+    for _stamp, image in iter_bag_images(bag, topic):
+        yield image
 
 
 def _synthetic_images(height: int, width: int) -> Iterator[np.ndarray]:

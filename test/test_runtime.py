@@ -1,0 +1,228 @@
+"""Runtime: pre/post-processing, metadata, backend selection, file errors, torch-free ONNX path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from runtime_fixtures import exported
+
+from disdepth_core.runtime import DepthEstimator, ModelFileError, ModelInfo, ResizePlan, load_estimator
+from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
+from disdepth_core.runtime.image_ops import as_rgb, invalidate, preprocess, restore
+from disdepth_core.runtime.loader import select_backend
+
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def _info(**overrides) -> ModelInfo:
+    values = dict(
+        name="m", input_height=64, input_width=64, mean=MEAN, std=STD, min_depth=0.1, max_depth=10.0
+    )
+    values.update(overrides)
+    return ModelInfo(**values)
+
+
+def test_model_info_round_trips_through_props():
+    info = _info(dynamic=True, trained=False, recipe="nyu", git_hash="abc", extra={"note": "x"})
+    assert ModelInfo.from_props(info.to_props(), "m.onnx") == info
+
+
+def test_model_info_missing_keys_names_file():
+    with pytest.raises(ModelFileError, match=r"m\.onnx: missing disdepth metadata"):
+        ModelInfo.from_props({"name": "m"}, "m.onnx")
+
+
+def test_letterbox_plan_keeps_aspect_and_centres():
+    plan = ResizePlan.create((480, 640), (256, 256), "letterbox")
+    assert (plan.height, plan.width, plan.top, plan.left) == (192, 256, 32, 0)
+    assert ResizePlan.create((480, 640), (256, 256), "resize") == ResizePlan(
+        (480, 640), (256, 256), 0, 0, 256, 256
+    )
+    with pytest.raises(ValueError, match="resize mode"):
+        ResizePlan.create((4, 4), (4, 4), "crop")
+
+
+def test_preprocess_normalises_and_pads_with_zero():
+    image = np.full((48, 64, 3), 255, np.uint8)
+    plan = ResizePlan.create((48, 64), (64, 64), "letterbox")
+    batch = preprocess(image, plan, MEAN, STD)
+    assert batch.shape == (1, 3, 64, 64) and batch.dtype == np.float32
+    np.testing.assert_allclose(batch[0, :, 32, 32], (1 - np.array(MEAN)) / np.array(STD), rtol=1e-5)
+    assert np.all(batch[0, :, : plan.top] == 0) and np.all(batch[0, :, plan.top + plan.height :] == 0)
+    bgr = preprocess(
+        np.dstack([np.full((48, 64), v, np.uint8) for v in (0, 128, 255)]), plan, MEAN, STD, "bgr"
+    )
+    rgb = preprocess(np.dstack([np.full((48, 64), v, np.uint8) for v in (0, 128, 255)]), plan, MEAN, STD)
+    assert bgr[0, 0, 40, 40] != rgb[0, 0, 40, 40]
+
+
+def test_restore_crops_letterbox_back_to_source():
+    plan = ResizePlan.create((30, 80), (64, 64), "letterbox")
+    model_map = np.full((64, 64), -1.0, np.float32)
+    rows = np.linspace(1, 2, plan.height, dtype=np.float32)[:, None]
+    model_map[plan.top : plan.top + plan.height, plan.left : plan.left + plan.width] = rows
+    restored = restore(model_map, plan)
+    assert restored.shape == (30, 80)
+    assert restored.min() >= 1 - 1e-6 and restored.max() <= 2 + 1e-6  # no padding leaked in
+    assert restored[0].mean() < restored[-1].mean()
+
+
+def test_mono_is_replicated_and_bad_images_rejected():
+    mono = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert as_rgb(mono).shape == (3, 4, 3) and np.all(as_rgb(mono)[..., 2] == mono)
+    assert as_rgb(mono[..., None]).shape == (3, 4, 3)
+    with pytest.raises(TypeError, match="uint8"):
+        as_rgb(np.zeros((3, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="H x W x 3"):
+        as_rgb(np.zeros((3, 4, 4), np.uint8))
+
+
+def test_invalid_depth_becomes_nan():
+    depth = np.array([0.05, 0.1, 5.0, 10.0, 11.0, np.inf, np.nan], np.float32)
+    out = invalidate(depth, 0.1, 10.0)
+    assert np.isnan(out).tolist() == [True, False, False, False, True, True, True]
+
+
+class _FakeBackend:
+    name, provider, precision, fixed_input_hw = "fake", "cpu", "fp32", None
+
+    def __init__(self, value: np.ndarray) -> None:
+        self.info = _info(dynamic=True)
+        self.value = value
+
+    def infer(self, batch):
+        b, _, h, w = batch.shape
+        depth = np.broadcast_to(self.value, (b, 1, h, w)).astype(np.float32).copy()
+        return depth, np.ones_like(depth)
+
+
+def test_estimator_marks_invalid_and_returns_input_resolution():
+    values = np.full((64, 64), 5.0, np.float32)
+    values[:, :32] = 50.0  # beyond max_depth
+    estimator = DepthEstimator(_FakeBackend(values), "test", input_hw=(64, 64))
+    result = estimator.predict(np.zeros((64, 64), np.uint8))
+    assert result.depth.shape == (64, 64) and result.depth.dtype == np.float32
+    assert np.isnan(result.depth[:, :30]).all() and np.allclose(result.depth[:, 34:], 5.0)
+    assert np.isnan(result.uncertainty[:, :30]).all()
+    assert result.timings.total_ms > 0
+    with pytest.raises(ValueError, match="multiples of 32"):
+        DepthEstimator(_FakeBackend(values), "test", input_hw=(50, 64))
+
+
+def test_select_backend_by_suffix_and_reason(tmp_path: Path):
+    assert select_backend(Path("m.onnx"), "auto")[0] == "onnxruntime"
+    assert select_backend(Path("m.engine"), "auto")[0] == "tensorrt"
+    assert select_backend(Path("m.plan"), "auto")[0] == "tensorrt"
+    assert select_backend(Path("m.safetensors"), "auto")[0] == "torch"
+    assert select_backend(Path("m.onnx"), "tensorrt") == ("tensorrt", "backend=tensorrt requested")
+    with pytest.raises(ValueError, match=r"m\.onnx: backend 'torch' cannot load \.onnx"):
+        select_backend(Path("m.onnx"), "torch")
+    with pytest.raises(ModelFileError, match=r"m\.pt: pickle"):
+        select_backend(Path("m.pt"), "auto")
+    with pytest.raises(ModelFileError, match=r"m\.txt: unknown model file type"):
+        select_backend(Path("m.txt"), "auto")
+
+
+def test_provider_preference():
+    onnx_path = Path("/models/m.onnx")
+    providers, reason = choose_providers(["CPUExecutionProvider"], "auto", "fp32", onnx_path)
+    assert providers == ["CPUExecutionProvider"] and "no GPU provider" in reason
+    available = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    providers, _ = choose_providers(available, "cuda:1", "fp16", onnx_path)
+    assert [p[0] if isinstance(p, tuple) else p for p in providers] == available
+    assert providers[0][1]["trt_fp16_enable"] and providers[0][1]["device_id"] == 1
+    assert providers[0][1]["trt_engine_cache_enable"]
+    assert choose_providers(available, "cpu", "fp32", onnx_path)[0] == ["CPUExecutionProvider"]
+    with pytest.raises(RuntimeError, match="no GPU provider"):
+        choose_providers(["CPUExecutionProvider"], "cuda", "fp32", onnx_path)
+
+
+def test_missing_corrupted_and_truncated_files_name_the_file(tmp_path: Path):
+    missing = tmp_path / "nope.onnx"
+    with pytest.raises(FileNotFoundError, match=r"nope\.onnx"):
+        load_estimator(missing)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\x00not a model\xff" * 10)
+    with pytest.raises(ModelFileError, match=r"garbage\.onnx: not a valid ONNX model"):
+        load_estimator(garbage)
+    good = exported("hu-lite").read_bytes()
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good[: len(good) // 2])
+    with pytest.raises(ModelFileError, match=r"truncated\.onnx"):
+        load_estimator(truncated)
+    broken_ckpt = tmp_path / "broken.safetensors"
+    broken_ckpt.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(ModelFileError, match=r"broken\.safetensors"):
+        load_estimator(broken_ckpt)
+
+
+def _tiny_onnx(path: Path, channels: int, outputs: tuple[str, ...], metadata: bool = True) -> Path:
+    x = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, channels, 64, 64])
+    nodes, outs = [], []
+    for name in outputs:
+        nodes.append(helper.make_node("ReduceMean", ["image"], [name], axes=[1], keepdims=1))
+        outs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, 1, 64, 64]))
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [x], outs), opset_imports=[helper.make_opsetid("", 17)], ir_version=10
+    )
+    if metadata:
+        helper.set_model_props(model, _info().to_props())
+    onnx.save(model, str(path))
+    return path
+
+
+def test_wrong_shaped_models_are_rejected(tmp_path: Path):
+    with pytest.raises(ModelFileError, match=r"four\.onnx: input 'image' has shape \[1, 4, 64, 64\]"):
+        load_estimator(_tiny_onnx(tmp_path / "four.onnx", 4, ("depth",)))
+    with pytest.raises(ModelFileError, match=r"nodepth\.onnx: no 'depth' output"):
+        load_estimator(_tiny_onnx(tmp_path / "nodepth.onnx", 3, ("disparity",)))
+    with pytest.raises(ModelFileError, match=r"nometa\.onnx: missing disdepth metadata"):
+        load_estimator(_tiny_onnx(tmp_path / "nometa.onnx", 3, ("depth",), metadata=False))
+    estimator = load_estimator(_tiny_onnx(tmp_path / "ok.onnx", 3, ("depth",)), device="cpu")
+    result = estimator.predict(np.full((20, 30, 3), 128, np.uint8))
+    assert result.uncertainty is None and result.depth.shape == (20, 30)
+
+
+def test_onnx_runtime_path_does_not_import_torch():
+    path = exported("hu-lite")
+    code = (
+        "import sys, numpy as np\n"
+        "from disdepth_core.runtime import load_estimator\n"
+        f"e = load_estimator({str(path)!r}, threads=1)\n"
+        "r = e.predict(np.zeros((48, 80, 3), np.uint8))\n"
+        "assert r.depth.shape == (48, 80)\n"
+        "print(e.describe())\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "backend=onnxruntime provider=CPUExecutionProvider" in done.stdout
+
+
+def test_letterbox_prediction_matches_resize_inside_content():
+    estimator = load_estimator(exported("hu-lite"), threads=1, resize_mode="letterbox")
+    image = np.random.default_rng(1).integers(0, 256, (32, 64, 3), dtype=np.uint8)
+    result = estimator.predict(image)
+    assert result.depth.shape == (32, 64) and np.isfinite(result.depth).all()
+    assert "letterbox" in estimator.describe() and "UNTRAINED" in estimator.describe()
+
+
+def test_torch_backend_loads_checkpoint(tmp_path: Path):
+    from runtime_fixtures import model
+
+    from disdepth_core.models.checkpoint import save_model
+
+    path = save_model(tmp_path / "hu.safetensors", model("hu-lite"), {"input_height": 64, "input_width": 64})
+    estimator = load_estimator(path, device="cpu")
+    onnx_estimator = load_estimator(exported("hu-lite"), threads=1)
+    image = np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert estimator.backend.name == "torch" and estimator.input_hw == (64, 64)
+    np.testing.assert_allclose(estimator.predict(image).depth, onnx_estimator.predict(image).depth, atol=1e-3)
+    with pytest.raises(ValueError, match="fp16 with the torch backend needs a CUDA"):
+        load_estimator(path, device="cpu", precision="fp16")
