@@ -57,9 +57,9 @@ class Material:
         u = uv[:, 0] / self.scale
         v = uv[:, 1] / self.scale
         if self.pattern == "checker":
-            f = ((np.floor(u) + np.floor(v)) % 2.0).astype(np.float32)
+            f = ((np.floor(u) + np.floor(v)).astype(np.int32) & 1).astype(np.float32)
         elif self.pattern == "stripes":
-            f = (np.floor(u) % 2.0).astype(np.float32)
+            f = (np.floor(u).astype(np.int32) & 1).astype(np.float32)
         elif self.pattern == "noise":
             f = _lookup(noise, u * 8.0, v * 8.0)
         else:
@@ -71,10 +71,10 @@ class Material:
 
 def _lookup(table: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Nearest-texel lookup into a wrapping square table."""
-    m = table.shape[0] - 1
-    iu = (np.floor(u).astype(np.int64)) & m
-    iv = (np.floor(v).astype(np.int64)) & m
-    return table[iv, iu]
+    size = table.shape[0]
+    iu = np.floor(u).astype(np.int32) & (size - 1)
+    iv = np.floor(v).astype(np.int32) & (size - 1)
+    return table.ravel()[iv * size + iu]
 
 
 def _rot_z(a: float) -> np.ndarray:
@@ -305,8 +305,13 @@ class Shell:
                 inv = 1.0 / d
                 ts.append(np.maximum((lo[axis] - oo[axis]) * inv, (hi[axis] - oo[axis]) * inv))
         t = np.minimum(np.minimum(ts[0], ts[1]), ts[2])
-        face = np.where(ts[0] == t, 0, np.where(ts[1] == t, 2, 4)).astype(np.int16)
-        face += (np.where(face == 0, dx, np.where(face == 2, dy, dz)) > 0).astype(np.int16)
+        face = np.full(t.shape, 4, np.int16)  # z faces unless x or y is the exit axis
+        positive = dz > 0
+        for axis, d in ((1, dy), (0, dx)):
+            hit = ts[axis] == t
+            face[hit] = 2 * axis
+            positive[hit] = d[hit] > 0
+        face += positive
         return t, face
 
     def surface(self, face: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -418,7 +423,8 @@ def render_view(scene: Scene, pose: CameraPose, k: np.ndarray, height: int, widt
     flat_t = t.reshape(-1)
     flat_s = surf.reshape(-1)
     dirs = np.stack([dx.reshape(-1), dy.reshape(-1), dz.reshape(-1)], axis=1)
-    o32 = o.astype(np.float32)
+    finite_t = np.where(np.isfinite(flat_t), flat_t, 0.0).astype(np.float32)
+    points = np.stack([oi + finite_t * dirs[:, i] for i, oi in enumerate(o.tolist())], axis=1)
     color = np.empty((flat_t.size, 3), np.float32)
     sky = np.zeros(flat_t.size, bool)
     order = np.argsort(flat_s, kind="stable")  # radix sort on int16: groups pixels by surface
@@ -431,7 +437,7 @@ def render_view(scene: Scene, pose: CameraPose, k: np.ndarray, height: int, widt
             w = np.clip(d[:, 2] / np.linalg.norm(d, axis=1), 0.0, 1.0)[:, None] ** 0.6
             color[sel] = scene.sky_horizon * (1 - w) + scene.sky_zenith * w
             continue
-        p = o32 + flat_t[sel, None] * d
+        p = points[sel]
         if s < n_shell:
             n, uv = scene.shell.surface(int(s), p)
             material = scene.shell.materials[int(s)]
@@ -440,7 +446,7 @@ def render_view(scene: Scene, pose: CameraPose, k: np.ndarray, height: int, widt
             n, uv = obj.surface(p, d)
             material = obj.material
         ndotl = n @ scene.light_dir.astype(np.float32)
-        facing_away = np.sum(n * d, axis=1) > 0  # one-sided normals (quads, shell) face the camera
+        facing_away = np.einsum("ij,ij->i", n, d) > 0  # one-sided normals (quads, shell) face the camera
         ndotl[facing_away] *= -1.0
         shade = scene.ambient + (1.0 - scene.ambient) * np.clip(ndotl, 0.0, None)
         color[sel] = material.albedo(uv, scene.noise) * shade[:, None]
