@@ -44,7 +44,7 @@ def test_bins_chamfer_hand_value_and_invalid():
     gt = torch.tensor([[[[1.0, 2.0, 4.0, 0.0]]]])  # 0 is invalid
     # gt -> nearest centre: 0, 1, 1 -> mean 2/3; centre -> nearest gt: 0, 1 -> mean 1/2
     loss = BinsChamferLoss()(centers, gt)
-    assert float(loss) == pytest.approx(2 / 3 + 1 / 2)
+    assert loss.item() == pytest.approx(2 / 3 + 1 / 2)
     loss.backward()
     assert centers.grad.abs().sum() > 0
 
