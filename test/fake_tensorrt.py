@@ -190,7 +190,9 @@ def make_fake_tensorrt(version: str, has_flags: bool, depth_bias: float = 0.0) -
 
         def execute_async_v3(self, stream: int) -> bool:
             feed = {"image": _view(self.addresses["image"], self.input_shape).copy()}
-            for name, value in zip(self.engine.outputs, self.engine.session.run(self.engine.outputs, feed)):
+            for name, value in zip(
+                self.engine.outputs, self.engine.session.run(self.engine.outputs, feed), strict=True
+            ):
                 if name == "depth":
                     value = value + self.engine.bias
                 _view(self.addresses[name], value.shape)[...] = value
