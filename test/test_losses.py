@@ -86,7 +86,7 @@ def test_feature_kd_zero_when_student_matches_teacher_up_to_affine():
         loss.adapters[0].weight.copy_(torch.eye(4)[:, :, None, None])
         loss.adapters[0].bias.zero_()
     t = torch.randn(2, 4, 5, 5)
-    assert float(loss([3 * t + 1], [t])) == pytest.approx(0.0, abs=1e-6)  # per-channel normalised
+    assert loss([3 * t + 1], [t]).item() == pytest.approx(0.0, abs=1e-6)  # per-channel normalised
 
 
 @pytest.mark.parametrize("with_gt", [False, True])
@@ -112,7 +112,7 @@ def test_attention_weights_have_floor_and_unit_mean():
     log_a = loss_fn.attention_logits(0, t)
     w = loss_fn.weights(log_a, torch.Size([3, 1, 6, 6]))
     assert torch.allclose(w.mean(dim=(1, 2, 3)), torch.ones(3), atol=1e-5)
-    assert float(w.min()) >= 0.25 - 1e-6
+    assert w.min().item() >= 0.25 - 1e-6
 
 
 def test_attention_head_learns_where_teacher_is_right():
@@ -132,7 +132,7 @@ def test_attention_head_learns_where_teacher_is_right():
         loss_fn(student, [teacher], teacher_depth=teacher_depth, gt_depth=gt).backward()
         opt.step()
     a = loss_fn.attention_logits(0, teacher).exp().view(4, 4, 4)
-    assert float(a[..., :2].sum(dim=(1, 2)).mean()) > 0.9
+    assert a[..., :2].sum(dim=(1, 2)).mean().item() > 0.9
 
 
 def test_attentive_kd_requires_depths_when_forced():
@@ -148,7 +148,7 @@ def test_output_kd_confidence_mask():
     student = teacher.clone().requires_grad_(True)
     student_bad = torch.tensor([[[[2.0, 2.0], [2.0, 8.0]]]])
     unc = torch.tensor([[[[0.1, 0.1], [0.1, 5.0]]]])
-    assert float(OutputKDLoss()(student, teacher)) == pytest.approx(0.0, abs=1e-4)
+    assert OutputKDLoss()(student, teacher).item() == pytest.approx(0.0, abs=1e-4)
     assert float(OutputKDLoss()(student_bad, teacher, unc)) > 1.0
     # the uncertain pixel (the only wrong one) is dropped by the 0.75 quantile
     assert float(OutputKDLoss(confidence_quantile=0.75)(student_bad, teacher, unc)) == pytest.approx(
