@@ -204,7 +204,15 @@ def export_onnx(
     batches = verification_batches(height, width)
     if dynamic:
         batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7))]
-    errors = compare_with_torch(model, path, batches)
+    try:
+        errors = compare_with_torch(model, path, batches)
+    except Exception as error:  # onnxruntime raises its own types when a shape does not fit
+        path.unlink(missing_ok=True)
+        sizes = sorted({b.shape[2:] for b in batches})
+        raise RuntimeError(
+            f"{path}: ONNX Runtime could not run the export at {sizes} ({error}); for --dynamic the model's "
+            "shape code must stay symbolic (no int() on tensor sizes). The file was deleted"
+        ) from error
     if not errors[DEPTH_OUTPUT] <= tolerance:
         path.unlink(missing_ok=True)
         raise RuntimeError(
