@@ -81,8 +81,8 @@ def test_static_export_refuses_other_sizes():
 def test_export_rejects_bad_sizes(tmp_path):
     from disdepth_core.export.onnx_export import export_onnx
 
-    with pytest.raises(ValueError, match="multiples of 32"):
-        export_onnx(model("hu-lite"), tmp_path / "x.onnx", 50, 64)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        export_onnx(model("hu-lite"), tmp_path / "x.onnx", 40, 64)
 
 
 @pytest.mark.slow

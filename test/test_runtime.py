@@ -111,7 +111,7 @@ def test_estimator_marks_invalid_and_returns_input_resolution():
     assert np.isnan(result.depth[:, :30]).all() and np.allclose(result.depth[:, 34:], 5.0)
     assert np.isnan(result.uncertainty[:, :30]).all()
     assert result.timings.total_ms > 0
-    with pytest.raises(ValueError, match="multiples of 32"):
+    with pytest.raises(ValueError, match="multiples of 16"):
         DepthEstimator(_FakeBackend(values), "test", input_hw=(50, 64))
 
 

