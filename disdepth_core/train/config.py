@@ -152,7 +152,8 @@ class RuntimeConfig:
 
     ``amp`` applies only on CUDA (CPU autocast is off); ``checkpoint_every`` > 0 also writes ``last``
     every that many steps (mid-epoch resume); ``threads`` > 0 sets ``torch.set_num_threads``;
-    ``best_metric`` picks the ``best`` checkpoint (lower is better except the delta thresholds).
+    ``best_metric`` picks the ``best`` checkpoint (lower is better except the delta thresholds);
+    ``sync_bn`` converts BatchNorm to SyncBatchNorm under DDP on CUDA.
     """
 
     device: str = "auto"
@@ -165,6 +166,7 @@ class RuntimeConfig:
     deterministic: bool = True
     best_metric: str = "abs_rel"
     find_unused_parameters: bool = False
+    sync_bn: bool = True
 
 
 @dataclass

@@ -24,6 +24,21 @@ class TrainingModule(nn.Module, ABC):
     stage: str = ""
     #: ``(min_depth, max_depth)`` of the model being produced; validation uses its maximum.
     depth_range: tuple[float, float] = (1e-3, 10.0)
+    #: ``state_dict`` prefixes of frozen parts loaded from checkpoints (left out of the resume state).
+    frozen_prefixes: tuple[str, ...] = ()
+
+    def resume_state(self) -> dict[str, Tensor]:
+        """``state_dict()`` without the frozen parts."""
+        return {
+            k: v for k, v in self.state_dict().items() if not k.startswith(self.frozen_prefixes or ("\0",))
+        }
+
+    def load_resume_state(self, state: Mapping[str, Tensor]) -> None:
+        """Load :meth:`resume_state`; every non-frozen key must match (strict otherwise)."""
+        result = self.load_state_dict(dict(state), strict=False)
+        missing = [k for k in result.missing_keys if not k.startswith(self.frozen_prefixes or ("\0",))]
+        if missing or result.unexpected_keys:
+            raise RuntimeError(f"missing keys {missing[:5]}, unexpected keys {result.unexpected_keys[:5]}")
 
     @abstractmethod
     def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:

@@ -1,6 +1,8 @@
 """The training loop shared by every stage: AdamW + OneCycleLR, AMP on CUDA, DDP, checkpoints, resume.
 
-Per step: ``loss = module(batch)`` (through DDP when distributed), backward (scaled for fp16), gradient
+Per step: ``loss = module(batch)`` (through DDP when distributed; SyncBatchNorm on CUDA with
+``runtime.sync_bn``, CPU has none, so BatchNorm statistics are per rank and rank 0's are broadcast at the end
+of every epoch), backward (scaled for fp16), gradient
 clipping (``optim.grad_clip``), optimizer and scheduler step. Per epoch: validation on rank 0 with the
 standard depth metrics, then ``last`` (always) and ``best`` (lowest ``runtime.best_metric``; highest for
 the delta thresholds) checkpoints. Files in ``config.out``:
@@ -124,6 +126,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(info.device.type, enabled=fp16)
         self.wrapped: nn.Module = module
         if info.distributed:
+            if info.device.type == "cuda" and runtime.sync_bn:
+                self.module = module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
             device_ids = [info.device.index] if info.device.type == "cuda" else None
             self.wrapped = DistributedDataParallel(
                 module, device_ids=device_ids, find_unused_parameters=runtime.find_unused_parameters
@@ -138,7 +142,7 @@ class Trainer:
     # ---------------------------------------------------------------------------------------- resume
     def _state(self) -> dict[str, Any]:
         return {
-            "module": self.module.state_dict(),
+            "module": self.module.resume_state(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -157,7 +161,7 @@ class Trainer:
         """Load ``last.state``; returns True when it was saved mid-epoch (RNG restored)."""
         state = load_state(self.out_dir, "last")
         try:
-            self.module.load_state_dict(state["module"], strict=True)
+            self.module.load_resume_state(state["module"])
         except RuntimeError as error:
             raise ValueError(
                 f"cannot resume from {self.out_dir / 'last.state.safetensors'}: it was written for a "
@@ -230,6 +234,7 @@ class Trainer:
                     seed_epoch(config.seed, self.epoch, info.rank)
                 mid_epoch = False
                 self._train_epoch(logger)
+                sync_buffers(info, self.module)
                 best = self._validate(logger)
                 self._save(best)
                 barrier(info)
@@ -323,6 +328,17 @@ class Trainer:
         summary = ", ".join(f"{k} {v:.4f}" for k, v in self.metrics.items())
         tqdm.write(f"[{self.module.stage}] epoch {self.epoch + 1}: {summary}{' (best)' if best else ''}")
         return best
+
+
+def sync_buffers(info: DistInfo, module: nn.Module) -> None:
+    """Copy rank 0's buffers (BatchNorm statistics) to every rank.
+
+    DDP broadcasts buffers at the start of each forward, so after the last step of an epoch each rank
+    holds statistics updated by its own batch; this makes every rank hold the model rank 0 saves.
+    """
+    if info.distributed:
+        for buffer in module.buffers():
+            torch.distributed.broadcast(buffer.data, src=0)
 
 
 def _to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:

@@ -83,11 +83,10 @@ class DistillStage(TrainingModule):
                 f"{bundle.path} is a plain teacher; distill.ghost=true needs an acclimated teacher "
                 "(run `disdepth acclimate` first) or set distill.ghost=false"
             )
+        # The teacher is registered once: inside the ghost decoder when there is one.
         self.ghost = bundle.ghost if config.ghost else None
-        self.teacher = bundle.teacher
-        for frozen in (self.teacher, self.ghost):
-            if frozen is not None:
-                frozen.requires_grad_(False).eval()
+        self.raw_teacher = None if self.ghost is not None else bundle.teacher
+        self.frozen.requires_grad_(False).eval()
         if self.ghost is not None:
             self.pairs = list(range(len(student.feature_channels)))
             teacher_channels = list(student.feature_channels)
@@ -104,11 +103,21 @@ class DistillStage(TrainingModule):
         self.output_kd = OutputKDLoss(variance_focus=loss.silog_lambda)
         self.pseudo_labels: PseudoLabelCache | None = None
 
+    frozen_prefixes = ("ghost.", "raw_teacher.")
+
+    @property
+    def teacher(self) -> DepthModel:
+        """The teacher model (its encoder is the one inside the ghost decoder when there is one)."""
+        return self.ghost.teacher if self.ghost is not None else self.raw_teacher
+
+    @property
+    def frozen(self) -> nn.Module:
+        """The frozen part: the ghost decoder (with the teacher inside) or the raw teacher."""
+        return self.ghost if self.ghost is not None else self.raw_teacher
+
     def train(self, mode: bool = True) -> DistillStage:
         super().train(mode)
-        self.teacher.eval()
-        if self.ghost is not None:
-            self.ghost.eval()
+        self.frozen.eval()
         return self
 
     @torch.no_grad()
@@ -123,7 +132,7 @@ class DistillStage(TrainingModule):
         """Features the student imitates and (if needed) the matching teacher depth on ``image``."""
         hw = image.shape[-2:]
         if self.ghost is not None:
-            features = self.ghost.fam(self.ghost.teacher.encode(image), hw)
+            features = self.ghost.fam(self.teacher.encode(image), hw)
             depth = self.ghost.head(self.ghost.decoder(features), hw).depth if need_depth else None
             return features, depth
         features = self.teacher.encode(image)
