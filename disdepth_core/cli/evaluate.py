@@ -12,7 +12,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="evaluate a model (.safetensors or .onnx) on NYU, KITTI or synthetic scenes",
         description="Run a model through the runtime (same pre/post-processing as the robot) and print "
         "AbsRel, SqRel, RMSE, RMSE log, log10, SILog, d1-d3: NYU with the Eigen crop (1e-3..10 m), KITTI "
-        "with the Garg crop (1e-3..80 m, BTS list + KITTI-benchmark crop), synthetic without crop.",
+        "with the Garg crop (1e-3..80 m, BTS list, full frames), synthetic without crop.",
     )
     parser.add_argument("model", help="model file: .safetensors checkpoint or exported .onnx")
     parser.add_argument("--dataset", required=True, choices=("nyu", "kitti", "synthetic"))
@@ -66,7 +66,7 @@ def _open_dataset(args: argparse.Namespace, kinds: tuple[str, ...]) -> object:
     if args.dataset == "kitti":
         if not args.data_root:
             raise ValueError("--dataset kitti needs --data-root (and --list-file)")
-        return open_kitti(args.data_root, args.list_file, args.gt_root)
+        return open_kitti(args.data_root, args.list_file, args.gt_root, kb_crop=False)
     from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
 
     if args.height % 32 or args.width % 32:

@@ -92,13 +92,16 @@ def open_nyu(root: str, split: str, list_file: str = "", gt_root: str = "") -> A
     return NYUv2LabeledDataset(mat, split=split, splits_path=splits if split != "all" else None)
 
 
-def open_kitti(root: str, list_file: str, gt_root: str = "") -> Any:
-    """KITTI (Eigen split) from a BTS list; images under ``root``, ground truth under ``gt_root``."""
+def open_kitti(root: str, list_file: str, gt_root: str = "", kb_crop: bool = True) -> Any:
+    """KITTI (Eigen split) from a BTS list; images under ``root``, ground truth under ``gt_root``.
+
+    ``kb_crop``: the 352 x 1216 KITTI-benchmark crop (training); evaluation uses full frames + Garg crop.
+    """
     from disdepth_core.data.kitti import KITTIListDataset
 
     if not list_file:
         raise ValueError(f"KITTI needs a BTS list file (image gt focal per line) for data root {root}")
-    return KITTIListDataset(list_file, root, gt_root or None, kb_crop=True)
+    return KITTIListDataset(list_file, root, gt_root or None, kb_crop=kb_crop)
 
 
 class Materialized(Dataset):

@@ -14,9 +14,10 @@ from typing import Any
 
 
 class RunLogger:
-    """Scalars to TensorBoard and ``history.jsonl``; a no-op when ``enabled`` is False."""
+    """Scalars to TensorBoard and ``history.jsonl`` (appended to when ``append``, e.g. on resume, else
+    started afresh); a no-op when ``enabled`` is False."""
 
-    def __init__(self, out_dir: str | os.PathLike[str], enabled: bool = True) -> None:
+    def __init__(self, out_dir: str | os.PathLike[str], enabled: bool = True, append: bool = False) -> None:
         self.enabled = enabled
         self.out_dir = Path(out_dir)
         self._writer = None
@@ -25,7 +26,7 @@ class RunLogger:
 
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._writer = SummaryWriter(log_dir=str(self.out_dir / "tb"))
-            self._history = (self.out_dir / "history.jsonl").open("a", encoding="utf-8")
+            self._history = (self.out_dir / "history.jsonl").open("a" if append else "w", encoding="utf-8")
 
     def scalars(self, tag: str, values: Mapping[str, float], step: int, **extra: Any) -> None:
         """Log ``values`` under ``tag/<name>`` at ``step`` and append one history record."""

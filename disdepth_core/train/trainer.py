@@ -106,7 +106,6 @@ class Trainer:
         self.out_dir = Path(config.out)
         self.steps_per_epoch = len(batches)
         runtime = config.runtime
-        configure_determinism(runtime.deterministic)
         params = module.trainable_parameters()
         if not params:
             raise ValueError(f"stage {module.stage!r} has no trainable parameters; check the config")
@@ -224,7 +223,12 @@ class Trainer:
         config, info = self.config, self.info
         epochs = config.optim.epochs
         mid_epoch = self._restore() if resume else False
-        logger = RunLogger(self.out_dir, enabled=info.is_main)
+        logger = RunLogger(self.out_dir, enabled=info.is_main, append=resume)
+        determinism = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+        )
+        configure_determinism(config.runtime.deterministic)
         if info.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "config.yaml").write_text(_to_yaml(config.to_dict()), encoding="utf-8")
@@ -241,6 +245,7 @@ class Trainer:
                 self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         finally:
             logger.close()
+            torch.use_deterministic_algorithms(determinism[0], warn_only=determinism[1])
         self.epoch = epochs - 1
         best_path = self.out_dir / "best.safetensors"
         return FitResult(
