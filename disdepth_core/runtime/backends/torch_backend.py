@@ -98,7 +98,10 @@ class TorchBackend:
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Run one normalised batch; returns float32 host arrays (depth, uncertainty)."""
         x = torch.from_numpy(batch).to(self.device)
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.precision == "fp16"):
+        if self.precision == "fp16":
+            with torch.autocast(device_type="cuda", dtype=torch.float16):
+                prediction = self.model(x)
+        else:
             prediction = self.model(x)
         depth = prediction.depth.float().cpu().numpy()
         uncertainty = prediction.uncertainty
