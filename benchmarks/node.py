@@ -1,14 +1,16 @@
 """Depth node benchmark at 640x480 (a script, not a test).
 
 Measures, in one run:
-1. per-frame node overhead excluding inference: Image decode, the estimator's pre- and post-processing,
-   and building depth/image, depth/camera_info, depth/colorized and the organized cloud (stride 1);
-2. the numpy cloud builder (`depth_to_points` + `points_to_cloud_msg`) against a straightforward
-   per-point Python construction (struct.pack_into per pixel) of the same message bytes;
+1. per-frame node overhead excluding inference (the node issue's target: < 5 ms median): Image decode,
+   the estimator's pre- and post-processing, depth/image + depth/camera_info + the organized cloud
+   (`build_outputs` with only `points` subscribed), at cloud stride 1 and 2; building every output
+   (plus depth/colorized) is reported next to it;
+2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
+   construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
 3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
    publish-to-receive latency seen by a subscriber.
 
-    .venv/bin/python benchmarks/node.py [--model models/x.onnx] [--seconds 10] [--threads 2]
+    taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def _model(path: str | None) -> tuple[Path, str]:
     raise SystemExit("no models/*.onnx yet: pass --model PATH (e.g. an exported untrained student)")
 
 
+def _load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _median_ms(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -80,8 +86,7 @@ def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: f
 def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int) -> dict[str, float]:
     from sensor_msgs.msg import CameraInfo, Image
 
-    from disdepth_core.geometry import depth_to_points
-    from disdepth_ros.conversions import camera_info_to_intrinsics, image_msg_to_rgb, points_to_cloud_msg
+    from disdepth_ros.conversions import image_msg_to_rgb
     from disdepth_ros.outputs import OutputSettings, build_outputs
 
     msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
@@ -91,11 +96,10 @@ def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stri
     info.k = k.ravel().tolist()
     info.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
     settings = OutputSettings(
-        min_depth=estimator.info.min_depth, max_depth=estimator.info.max_depth, cloud_stride=1
+        min_depth=estimator.info.min_depth, max_depth=estimator.info.max_depth, cloud_stride=stride
     )
 
-    decode: list[float] = []
-    pre_post, build = [], []
+    decode, pre_post, depth_cloud, every = [], [], [], []
     for _ in range(repeats):
         start = time.perf_counter()
         decoded = image_msg_to_rgb(msg)
@@ -103,33 +107,41 @@ def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stri
         result = estimator.predict(decoded)
         pre_post.append(result.timings.preprocess_ms + result.timings.postprocess_ms)
         start = time.perf_counter()
+        build_outputs(decoded, result.depth, result.uncertainty, msg.header, info, settings, {"points"})
+        depth_cloud.append((time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
         build_outputs(decoded, result.depth, result.uncertainty, msg.header, info, settings)
-        build.append((time.perf_counter() - start) * 1e3)
-    totals = [d + p + b for d, p, b in zip(decode, pre_post, build, strict=True)]
-    depth = result.depth
-    intrinsics = camera_info_to_intrinsics(info)
-    vectorised = _median_ms(
-        lambda: points_to_cloud_msg(depth_to_points(depth, intrinsics), msg.header), max(repeats, 10)
-    )
-    naive = _median_ms(
-        lambda: _naive_cloud_bytes(depth, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy), 3
-    )
-    reference = np.frombuffer(
-        _naive_cloud_bytes(depth, *[getattr(intrinsics, a) for a in ("fx", "fy", "cx", "cy")]), np.float32
-    )
-    built = np.frombuffer(
-        bytes(points_to_cloud_msg(depth_to_points(depth, intrinsics), msg.header).data), np.float32
-    )
-    assert np.allclose(
-        built.reshape(-1, 4)[:, :3], reference.reshape(-1, 4)[:, :3], rtol=1e-5, equal_nan=True
-    )
+        every.append((time.perf_counter() - start) * 1e3)
+    totals = [d + p + b for d, p, b in zip(decode, pre_post, depth_cloud, strict=True)]
     return {
         "decode_ms": statistics.median(decode),
         "pre_post_ms": statistics.median(pre_post),
-        "build_outputs_ms": statistics.median(build),
+        "depth_cloud_msgs_ms": statistics.median(depth_cloud),
         "overhead_ms": statistics.median(totals),
-        "cloud_numpy_ms": vectorised,
-        "cloud_python_ms": naive,
+        "overhead_p95_ms": float(np.percentile(totals, 95)),
+        "all_outputs_ms": statistics.median(every),
+    }
+
+
+def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, float]:
+    """The node's cloud builder vs the per-point Python baseline on the same depth, stride 1."""
+    from std_msgs.msg import Header
+
+    from disdepth_core.geometry import CameraIntrinsics
+    from disdepth_ros.conversions import depth_to_cloud_msg
+
+    intrinsics = CameraIntrinsics.from_K(k, W, H)
+    header = Header(frame_id="camera_optical_frame")
+    built = np.frombuffer(bytes(depth_to_cloud_msg(depth, intrinsics, header).data), np.float32)
+    reference = np.frombuffer(
+        _naive_cloud_bytes(depth, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy), np.float32
+    )
+    assert np.allclose(built, reference, rtol=1e-5, equal_nan=True), "builders disagree"
+    return {
+        "cloud_numpy_ms": _median_ms(lambda: depth_to_cloud_msg(depth, intrinsics, header), repeats),
+        "cloud_python_ms": _median_ms(
+            lambda: _naive_cloud_bytes(depth, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy), 5
+        ),
     }
 
 
@@ -221,8 +233,8 @@ def main() -> int:
     parser.add_argument(
         "--model", help="model file (default: models/*.onnx, else an exported untrained student)"
     )
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end duration; 0 skips it")
     parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     args = parser.parse_args()
     _environment()
@@ -232,22 +244,26 @@ def main() -> int:
     model, origin = _model(args.model)
     estimator = load_estimator(model, device="cpu", threads=args.threads)
     print(f"model: {origin}\n  {estimator.describe()}")
-    print(f"cpu: {os.cpu_count()} cores, load average {os.getloadavg()}")
+    print(f"cpu: {os.cpu_count()} cores, affinity {sorted(os.sched_getaffinity(0))}, {_load()}")
     for stride in (1, 2):
         overhead = bench_overhead(estimator, rgb, k, args.repeats, stride)
         print(
             f"per-frame overhead at {W}x{H} excluding inference, cloud stride {stride} "
-            f"(median of {args.repeats}; outputs: depth, camera_info, colorized, points):"
+            f"(median of {args.repeats}; {_load()}):"
         )
-        for key in ("decode_ms", "pre_post_ms", "build_outputs_ms", "overhead_ms"):
-            print(f"  {key:18s} {overhead[key]:8.2f}")
-    ratio = overhead["cloud_python_ms"] / overhead["cloud_numpy_ms"]
+        for key, value in overhead.items():
+            print(f"  {key:20s} {value:8.2f}")
+    depth = estimator.predict(rgb).depth
+    cloud = bench_cloud(depth, k, max(args.repeats, 10))
+    ratio = cloud["cloud_python_ms"] / cloud["cloud_numpy_ms"]
     print(
-        f"cloud {W}x{H} stride 1: numpy {overhead['cloud_numpy_ms']:.2f} ms, per-point Python "
-        f"{overhead['cloud_python_ms']:.0f} ms -> {ratio:.0f}x faster"
+        f"cloud {W}x{H} stride 1: numpy {cloud['cloud_numpy_ms']:.2f} ms, per-point Python "
+        f"{cloud['cloud_python_ms']:.0f} ms -> {ratio:.0f}x faster ({_load()})"
     )
+    if args.seconds <= 0:
+        return 0
     e2e = bench_end_to_end(model, rgb, k, args.seconds, args.threads)
-    print(f"end-to-end, fed at 30 Hz for {args.seconds:g} s (load average {os.getloadavg()}):")
+    print(f"end-to-end, fed at 30 Hz for {args.seconds:g} s ({_load()}):")
     for key, value in e2e.items():
         print(f"  {key:18s} {value:8.2f}")
     return 0

@@ -11,6 +11,7 @@ Conventions:
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -120,19 +121,35 @@ def depth_to_points(
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32:
         raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
+    x_ray, y_ray = _rays(intrinsics, stride)
+    with np.errstate(invalid="ignore"):
+        valid = (z > 0) & (z < np.inf)  # comparisons with NaN are False: NaN is rejected too
+        if max_range is not None:
+            valid &= z * _range_factors(intrinsics, stride) <= np.float32(max_range)
+    z_valid = np.where(valid, z, np.float32(np.nan))
+    # NaN depth propagates through the products, so x and y need no separate masking.
+    out[..., 2] = z_valid
+    np.multiply(x_ray, z_valid, out=out[..., 0])
+    np.multiply(y_ray, z_valid, out=out[..., 1])
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _rays(intrinsics: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column x/z = (u - cx) / fx (1 x W') and per-row y/z = (v - cy) / fy (H' x 1), float32,
+    read-only; cached per (intrinsics, stride) since a camera's intrinsics rarely change."""
     u = np.arange(0, intrinsics.width, stride, dtype=np.float32)
     v = np.arange(0, intrinsics.height, stride, dtype=np.float32)
-    x_ray = (u - np.float32(intrinsics.cx)) / np.float32(intrinsics.fx)
-    y_ray = (v - np.float32(intrinsics.cy)) / np.float32(intrinsics.fy)
+    x_ray = ((u - np.float32(intrinsics.cx)) / np.float32(intrinsics.fx))[None, :]
+    y_ray = ((v - np.float32(intrinsics.cy)) / np.float32(intrinsics.fy))[:, None]
+    x_ray.flags.writeable = y_ray.flags.writeable = False
+    return x_ray, y_ray
 
-    with np.errstate(invalid="ignore"):
-        valid = (z > 0) & np.isfinite(z)
-        if max_range is not None:
-            # |p| = z * sqrt(1 + x_ray^2 + y_ray^2)
-            ray_norm = np.sqrt(1.0 + x_ray[None, :] ** 2 + y_ray[:, None] ** 2, dtype=np.float32)
-            valid &= z * ray_norm <= np.float32(max_range)
-    # NaN depth propagates through the products, so x and y need no separate masking.
-    np.copyto(out[..., 2], np.where(valid, z, np.float32(np.nan)))
-    np.multiply(x_ray[None, :], out[..., 2], out=out[..., 0])
-    np.multiply(y_ray[:, None], out[..., 2], out=out[..., 1])
-    return out
+
+@functools.lru_cache(maxsize=4)
+def _range_factors(intrinsics: CameraIntrinsics, stride: int) -> np.ndarray:
+    """|p| / z = sqrt(1 + x_ray^2 + y_ray^2) per kept pixel (H' x W' float32, read-only, cached)."""
+    x_ray, y_ray = _rays(intrinsics, stride)
+    factors = np.sqrt(1.0 + x_ray**2 + y_ray**2, dtype=np.float32)
+    factors.flags.writeable = False
+    return factors

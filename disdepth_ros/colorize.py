@@ -30,9 +30,11 @@ def colorize_depth(
         raise ValueError(f"unknown colormap {colormap!r}; choose one of {', '.join(COLORMAPS)}")
     if not max_depth > min_depth:
         raise ValueError(f"max_depth ({max_depth}) must be greater than min_depth ({min_depth})")
-    scale = 255.0 / (max_depth - min_depth)
     valid = np.isfinite(depth)
-    levels = np.clip((max_depth - np.where(valid, depth, max_depth)) * scale, 0.0, 255.0).astype(np.uint8)
-    bgr = cv2.applyColorMap(levels, COLORMAPS[colormap])
-    bgr[~valid] = 0
-    return bgr
+    # levels = clip((max_depth - depth) * 255 / (max_depth - min_depth), 0, 255), in place on one buffer.
+    levels = np.where(valid, depth, np.float32(max_depth))
+    np.subtract(np.float32(max_depth), levels, out=levels)
+    np.multiply(levels, np.float32(255.0 / (max_depth - min_depth)), out=levels)
+    np.clip(levels, 0.0, 255.0, out=levels)
+    bgr = cv2.applyColorMap(levels.astype(np.uint8), COLORMAPS[colormap])
+    return cv2.bitwise_and(bgr, bgr, mask=valid.view(np.uint8))  # invalid -> black

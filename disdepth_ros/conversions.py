@@ -8,8 +8,9 @@
   NaN for invalid points and `is_dense = False`.
 - Intrinsics come from `P` when it is non-zero (rectified image), else from `K` (REP 104 / CameraInfo).
 
-`msg.data` is always assigned from a byte buffer (an `array.array('B')` filled from the numpy memory):
-assigning a numpy array goes through a per-element check and is about 60x slower.
+`msg.data` is always assigned an `array.array('B')` (assigning a numpy array or a memoryview goes
+through per-element Python work, ~60-300x slower), on messages built so that the generated setter keeps
+that array instead of copying it (`_KEEP_ARRAY`); clouds are written straight into that array.
 """
 
 from __future__ import annotations
@@ -38,15 +39,33 @@ __all__ = [
 _MAX_MM = np.iinfo(np.uint16).max
 
 
-def _set_data(msg: Image | PointCloud2, buffer: bytes | memoryview | np.ndarray) -> None:
-    """Assign a bytes-like buffer to `msg.data` with one copy and no per-element Python work."""
-    data = array.array("B")
-    data.frombytes(
-        buffer
-        if not isinstance(buffer, np.ndarray)
-        else np.ascontiguousarray(buffer).reshape(-1).view(np.uint8)
-    )
-    msg.data = data
+def _keep_array_kwargs(msg_type: type) -> dict[str, bool]:
+    """Constructor kwargs under which `msg.data = array.array('B')` stores that array itself.
+
+    Humble's generated setters keep an `array.array` as is; Jazzy's copy it (`array.array('B', value)`)
+    unless the message was built with `check_fields=True` (or ROS_PYTHON_CHECK_FIELDS=1), which checks
+    each assignment's type instead: one typecode check for an array. Probed, not keyed on the distro.
+    """
+    for kwargs in ({}, {"check_fields": True}):
+        try:
+            msg = msg_type(**kwargs)
+        except AssertionError:  # a generator without `check_fields`
+            continue
+        probe = array.array("B")
+        msg.data = probe
+        if msg.data is probe:
+            return kwargs
+    return {}
+
+
+_KEEP_ARRAY = {msg_type: _keep_array_kwargs(msg_type) for msg_type in (Image, PointCloud2)}
+
+
+def _byte_array(data: bytes) -> array.array:
+    """`data` as the `array.array('B')` that `msg.data` takes without per-element work (one copy)."""
+    out = array.array("B")
+    out.frombytes(data)
+    return out
 
 
 def image_msg_to_rgb(msg: Image) -> np.ndarray:
@@ -81,9 +100,16 @@ def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
 def array_to_image_msg(array_: np.ndarray, encoding: str, header: Header) -> Image:
     """Build a little-endian `sensor_msgs/Image` from `array_` (see `encode_image` for the encodings)."""
     step, data = encode_image(array_, encoding)
-    msg = Image(header=header, height=array_.shape[0], width=array_.shape[1], encoding=encoding, step=step)
-    msg.is_bigendian = 0
-    _set_data(msg, data)
+    msg = Image(
+        header=header,
+        height=array_.shape[0],
+        width=array_.shape[1],
+        encoding=encoding,
+        is_bigendian=0,
+        step=step,
+        **_KEEP_ARRAY[Image],
+    )
+    msg.data = _byte_array(data)
     return msg
 
 
@@ -107,35 +133,38 @@ _XYZ_FIELDS = [
 _RGB_FIELD = PointField(name="rgb", offset=16, datatype=PointField.FLOAT32, count=1)
 
 
-def _cloud_buffer(height: int, width: int, with_rgb: bool) -> np.ndarray:
-    """A zero-padded little-endian float32 H x W x (4 or 8) buffer in the PCL point layout."""
-    buffer = np.empty((height, width, 8 if with_rgb else 4), dtype="<f4")
-    buffer[..., 3:] = 0.0
-    return buffer
+def _cloud_buffer(height: int, width: int, with_rgb: bool) -> tuple[array.array, np.ndarray]:
+    """A zeroed `msg.data` array for an H x W PCL cloud and its little-endian float32 H x W x (4 or 8)
+    numpy view (the padding floats stay 0). Drop the view before handing the array on."""
+    floats_per_point = 8 if with_rgb else 4
+    data = array.array("B", b"\0") * (height * width * floats_per_point * 4)
+    return data, np.frombuffer(data, dtype="<f4").reshape(height, width, floats_per_point)
 
 
-def _cloud_msg(buffer: np.ndarray, header: Header, rgb: np.ndarray | None) -> PointCloud2:
-    """Finish a cloud: pack `rgb` (uint8 H x W x 3) into bytes 16..19 as 0x00RRGGBB, build the message."""
-    height, width, floats_per_point = buffer.shape
-    fields = list(_XYZ_FIELDS)
-    if rgb is not None:
-        if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
-            raise ValueError(f"rgb must be uint8 {(height, width, 3)}, got {rgb.dtype} {rgb.shape}")
-        # Little-endian uint32 0x00RRGGBB = bytes B, G, R, 0.
-        buffer.view(np.uint8).reshape(height, width, 4 * floats_per_point)[..., 16:19] = rgb[..., ::-1]
-        fields.append(_RGB_FIELD)
-    point_step = 4 * floats_per_point
+def _pack_rgb(view: np.ndarray, rgb: np.ndarray) -> None:
+    """Write `rgb` (uint8 H x W x 3, RGB) into bytes 16..19 of each point as uint32 0x00RRGGBB."""
+    height, width, floats_per_point = view.shape
+    if rgb.shape != (height, width, 3) or rgb.dtype != np.uint8:
+        raise ValueError(f"rgb must be uint8 {(height, width, 3)}, got {rgb.dtype} {rgb.shape}")
+    # Little-endian uint32 0x00RRGGBB = bytes B, G, R, 0.
+    view.view(np.uint8).reshape(height, width, 4 * floats_per_point)[..., 16:19] = rgb[..., ::-1]
+
+
+def _cloud_msg(data: array.array, height: int, width: int, header: Header, with_rgb: bool) -> PointCloud2:
+    """The organized PointCloud2 around a filled `_cloud_buffer` array (PCL PointXYZ / PointXYZRGB)."""
+    point_step = 32 if with_rgb else 16
     msg = PointCloud2(
         header=header,
         height=height,
         width=width,
-        fields=fields,
+        fields=[*_XYZ_FIELDS, _RGB_FIELD] if with_rgb else list(_XYZ_FIELDS),
         is_bigendian=False,
         point_step=point_step,
         row_step=point_step * width,
         is_dense=False,
+        **_KEEP_ARRAY[PointCloud2],
     )
-    _set_data(msg, buffer)
+    msg.data = data
     return msg
 
 
@@ -147,9 +176,13 @@ def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | No
     """
     if points.ndim != 3 or points.shape[2] != 3:
         raise ValueError(f"points must be H x W x 3, got shape {points.shape}")
-    buffer = _cloud_buffer(points.shape[0], points.shape[1], rgb is not None)
-    buffer[..., :3] = points
-    return _cloud_msg(buffer, header, rgb)
+    height, width = points.shape[:2]
+    data, view = _cloud_buffer(height, width, rgb is not None)
+    view[..., :3] = points
+    if rgb is not None:
+        _pack_rgb(view, rgb)
+    del view  # release the array's buffer export
+    return _cloud_msg(data, height, width, header, rgb is not None)
 
 
 def depth_to_cloud_msg(
@@ -161,11 +194,15 @@ def depth_to_cloud_msg(
     rgb: np.ndarray | None = None,
 ) -> PointCloud2:
     """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range), header, rgb)`,
-    back-projecting straight into the message buffer (one pass less). `rgb` is the full-size image."""
+    back-projecting straight into the message's data array (no intermediate point grid, no copy).
+    `rgb` is the full-size image."""
     height, width = -(-depth.shape[0] // stride), -(-depth.shape[1] // stride)
-    buffer = _cloud_buffer(height, width, rgb is not None)
-    depth_to_points(depth, intrinsics, stride, max_range, out=buffer[..., :3])
-    return _cloud_msg(buffer, header, None if rgb is None else rgb[::stride, ::stride])
+    data, view = _cloud_buffer(height, width, rgb is not None)
+    depth_to_points(depth, intrinsics, stride, max_range, out=view[..., :3])
+    if rgb is not None:
+        _pack_rgb(view, rgb[::stride, ::stride])
+    del view
+    return _cloud_msg(data, height, width, header, rgb is not None)
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:

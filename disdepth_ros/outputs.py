@@ -54,11 +54,11 @@ class FrameOutputs:
 
 
 def apply_depth_limits(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
-    """A copy of `depth` with values outside [min_depth, max_depth] set to NaN."""
-    limited = np.array(depth, dtype=np.float32, copy=True)
+    """A float32 copy of `depth` with values outside [min_depth, max_depth] set to NaN (REP 118)."""
+    depth = np.asarray(depth, dtype=np.float32)
     with np.errstate(invalid="ignore"):
-        limited[(limited < min_depth) | (limited > max_depth)] = np.nan
-    return limited
+        inside = (depth >= min_depth) & (depth <= max_depth)  # False for NaN, so NaN stays NaN
+    return np.where(inside, depth, np.float32(np.nan))
 
 
 def camera_info_for_image(

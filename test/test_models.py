@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from disdepth_core.models import DepthPrediction, GhostDecoder, build_model, insert_lgconv, list_models
+from disdepth_core.models.layers import adaptive_avg_pool2d
 from disdepth_core.models.lgconv import LGConv
 from disdepth_core.models.mobilenetv2 import build_mobilenetv2
 from disdepth_core.models.resnet import build_resnet
@@ -91,6 +93,22 @@ def test_gradients_reach_lgconv_and_head() -> None:
 def test_lgconv_off() -> None:
     model = build_model("disdepth-b0", lgconv=False)
     assert not any(isinstance(m, LGConv) for m in model.modules())
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (3, 5), (7, 9), (13, 4), (8, 8), (17, 31)])
+@pytest.mark.parametrize("bins", [1, 4, 5])
+def test_matmul_adaptive_pool_equals_torch(hw: tuple[int, int], bins: int) -> None:
+    """LG-Conv's exportable pooling equals F.adaptive_avg_pool2d (values and gradients), also for
+    sizes not divisible by ``bins`` and smaller than it (overlapping bins)."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, *hw, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 3, bins, bins, dtype=torch.float64)
+    ours = adaptive_avg_pool2d(x, bins)
+    reference = F.adaptive_avg_pool2d(x, bins)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-12)
+    (grad,) = torch.autograd.grad((ours * weight).sum(), x)
+    (grad_ref,) = torch.autograd.grad((reference * weight).sum(), x)
+    torch.testing.assert_close(grad, grad_ref, rtol=0, atol=1e-12)
 
 
 TEACHERS = ["teacher-tiny", "teacher-small", "teacher-base", "teacher-large"]

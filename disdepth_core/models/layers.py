@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -50,8 +51,44 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return rounded
 
 
-def resize_to(x: Tensor, size: tuple[int, int] | list[int]) -> Tensor:
-    """Bilinear resize (``align_corners=False``) to a static size; a no-op when already that size."""
-    if tuple(x.shape[-2:]) == tuple(size):
+def resize_to(x: Tensor, size: Sequence[int | torch.SymInt] | torch.Size) -> Tensor:
+    """Bilinear resize (``align_corners=False``) to ``size``; a no-op when already that size.
+
+    ``size`` is passed through as given (no ``int()``), so a size taken from another tensor's shape stays
+    symbolic under ``torch.export`` and a dynamic ONNX export resizes to the runtime size. The no-op
+    shortcut is taken only when every size is a plain ``int``: with symbolic sizes an equality that holds
+    at the example input (e.g. LG-Conv's 4x4 pooled map and a 4x4 feature at 64x64) would be baked into
+    the exported graph and break it at other sizes.
+    """
+    size = tuple(size)
+    current = tuple(x.shape[-2:])
+    if all(type(s) is int for s in (*current, *size)) and current == size:  # no guard on SymInts
         return x
-    return F.interpolate(x, size=tuple(int(s) for s in size), mode="bilinear", align_corners=False)
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def adaptive_pool_matrix(length: int | torch.SymInt, bins: int, like: Tensor) -> Tensor:
+    """``bins x length`` averaging matrix of 1-D adaptive average pooling (PyTorch's bin edges).
+
+    Row ``i`` is ``1 / n_i`` on ``floor(i * length / bins) <= y < ceil((i + 1) * length / bins)`` and 0
+    elsewhere, so ``matrix @ v`` equals ``adaptive_avg_pool1d(v, bins)``. Built from the (possibly
+    symbolic) ``length`` with tensor ops, in ``like``'s dtype and device.
+    """
+    index = torch.arange(bins, device=like.device).unsqueeze(1)
+    start = (index * length).div(bins, rounding_mode="floor")
+    end = ((index + 1) * length + bins - 1).div(bins, rounding_mode="floor")
+    y = torch.arange(length, device=like.device).unsqueeze(0)
+    mask = ((y >= start) & (y < end)).to(like.dtype)
+    return mask / mask.sum(dim=1, keepdim=True)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: int) -> Tensor:
+    """Exact ``F.adaptive_avg_pool2d(x, output_size)`` as ``P_h @ x @ P_w^T`` (shape-dynamic, exportable).
+
+    The pooling matrices come from the runtime ``H`` and ``W`` (:func:`adaptive_pool_matrix`), so the
+    op exports with dynamic spatial sizes (``AdaptiveAvgPool2d`` with symbolic sizes exports to a graph
+    ONNX Runtime cannot run). Cost: about ``output_size`` multiply-adds per input element (W first).
+    """
+    pool_h = adaptive_pool_matrix(x.shape[-2], output_size, x)
+    pool_w = adaptive_pool_matrix(x.shape[-1], output_size, x)
+    return pool_h @ (x @ pool_w.transpose(0, 1))

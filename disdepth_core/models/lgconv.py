@@ -11,7 +11,11 @@ exact formulas are not published; this implementation chooses, for a host conv `
 
 * ``Up`` is bilinear interpolation to the host's output size. The 1x1 convs on the global path are
   applied on the P x P map before upsampling (they commute with it), so the full-resolution overhead is
-  two 1x1 convs, which keeps LG-Conv cheap and ONNX-exportable with static shapes.
+  two 1x1 convs, which keeps LG-Conv cheap.
+* ``AvgPool_PxP`` is exact adaptive average pooling computed as two small matmuls with pooling matrices
+  built from the runtime size (``layers.adaptive_avg_pool2d``), so LG-Conv exports to ONNX with static
+  *and* dynamic batch/H/W; ``nn.AdaptiveAvgPool2d`` with symbolic sizes exports to a graph ONNX Runtime
+  rejects.
 * Depthwise hosts keep their grouping (global and attention convs are per channel); dense hosts use
   ``hidden = out_channels // reduction`` channels on the global path.
 * ``W_p`` is zero-initialised, so ``out == l`` at init: a pretrained backbone is unchanged (paper: zero
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .layers import resize_to
+from .layers import adaptive_avg_pool2d, resize_to
 
 
 class LGConv(nn.Module):
@@ -40,7 +44,6 @@ class LGConv(nn.Module):
         branch_groups = groups if depthwise else 1
         self.global_conv = nn.Conv2d(host.in_channels, hidden, 1, stride=host.stride, groups=branch_groups)
         self.global_act = nn.ReLU(inplace=True)
-        self.pool = nn.AdaptiveAvgPool2d(pool_size)
         self.attn_local = nn.Conv2d(out_channels, out_channels, 1, groups=branch_groups)
         self.attn_global = nn.Conv2d(hidden, out_channels, 1, groups=branch_groups, bias=False)
         self.project = nn.Conv2d(hidden, out_channels, 1, groups=branch_groups)
@@ -50,7 +53,7 @@ class LGConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         local = self.host(x)
         size = local.shape[-2:]
-        pooled = self.pool(self.global_act(self.global_conv(x)))
+        pooled = adaptive_avg_pool2d(self.global_act(self.global_conv(x)), self.pool_size)
         attention = (self.attn_local(local) + resize_to(self.attn_global(pooled), size)).sigmoid()
         return local + attention * resize_to(self.project(pooled), size)
 

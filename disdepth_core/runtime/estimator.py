@@ -104,7 +104,7 @@ class DepthEstimator:
         uncertainty = None
         if uncertainty_map is not None:
             uncertainty = restore(uncertainty_map[0, 0], plan)
-            uncertainty[np.isnan(depth)] = np.nan
+            np.copyto(uncertainty, np.nan, where=np.isnan(depth))
         end = time.perf_counter()
         timings = Timings(
             preprocess_ms=(after_pre - start) * 1e3,

@@ -74,16 +74,18 @@ def preprocess(
     shrinking = plan.height < rgb.shape[0] or plan.width < rgb.shape[1]
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     resized = cv2.resize(rgb, (plan.width, plan.height), interpolation=interpolation)
-    mean_arr = np.asarray(mean, dtype=np.float32)
-    std_arr = np.asarray(std, dtype=np.float32)
-    normalised = (resized.astype(np.float32) * np.float32(1.0 / 255.0) - mean_arr) / std_arr
+    # (x / 255 - mean) / std = x * scale + offset per channel, written straight into the NCHW batch.
+    scale = 1.0 / (255.0 * np.asarray(std, dtype=np.float32))
+    offset = -np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)
+    channels = resized.transpose(2, 0, 1)  # uint8 view, 3 x h x w
     if color_order == "bgr":
-        normalised = normalised[:, :, ::-1]
+        channels, scale, offset = channels[::-1], scale[::-1], offset[::-1]
     model_h, model_w = plan.model_hw
-    batch = np.zeros((1, 3, model_h, model_w), dtype=np.float32)
-    batch[0, :, plan.top : plan.top + plan.height, plan.left : plan.left + plan.width] = normalised.transpose(
-        2, 0, 1
-    )
+    padded = (plan.height, plan.width) != (model_h, model_w)
+    batch = (np.zeros if padded else np.empty)((1, 3, model_h, model_w), dtype=np.float32)
+    content = batch[0, :, plan.top : plan.top + plan.height, plan.left : plan.left + plan.width]
+    np.multiply(channels, scale[:, None, None], out=content)
+    content += offset[:, None, None]
     return batch
 
 
@@ -101,6 +103,7 @@ def restore(map_hw: np.ndarray, plan: ResizePlan) -> np.ndarray:
 def invalidate(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
     """Set non-finite depth and depth outside ``[min_depth, max_depth]`` to NaN, in place; returns it."""
     with np.errstate(invalid="ignore"):
-        invalid = ~np.isfinite(depth) | (depth < min_depth) | (depth > max_depth)
-    depth[invalid] = np.nan
+        # Comparisons with NaN are False; `< inf` also rejects +inf when max_depth is infinite.
+        valid = (depth >= min_depth) & (depth <= max_depth) & (depth < np.inf)
+    np.copyto(depth, np.nan, where=~valid)
     return depth
