@@ -105,3 +105,30 @@ def test_cli_shortcuts_override_set(tmp_path):
     assert raw["out"] == str(tmp_path / "a b")
     assert raw["runtime"]["progress"] is False
     assert raw["teacher"] == "t.safetensors" and "student" not in raw
+
+
+def test_distill_cli_model_selects_the_student(tmp_path, monkeypatch):
+    """`disdepth distill --model NAME` sets model.name (the README's NYU/KITTI workflow uses it)."""
+    from disdepth_core.cli import distill
+    from disdepth_core.cli.main import build_parser
+
+    captured = {}
+    monkeypatch.setattr(
+        distill, "run_command", lambda args, stage, extra: captured.update(stage=stage, extra=extra) or 0
+    )
+    args = build_parser().parse_args(
+        [
+            "distill",
+            "config/train/distill_synthetic.yaml",
+            "--teacher",
+            "t.safetensors",
+            "--model",
+            "disdepth-b0",
+        ]
+    )
+    assert args.func(args) == 0
+    assert captured["extra"]["model.name"] == "disdepth-b0"
+    raw: dict = {}
+    for item in collect_overrides(args, captured["extra"]):
+        apply_override(raw, item)
+    assert raw["model"]["name"] == "disdepth-b0" and raw["teacher"] == "t.safetensors"

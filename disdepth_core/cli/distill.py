@@ -18,8 +18,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_common_arguments(parser)
     parser.add_argument("--teacher", help="acclimated teacher (or a plain teacher with distill.ghost=false)")
     parser.add_argument("--student-init", help="optional student checkpoint to start from")
+    parser.add_argument(
+        "--model", help="student architecture (config key model.name); the one the teacher was acclimated to"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_command(args, "distill", {"teacher": args.teacher, "student": args.student_init})
+    return run_command(
+        args, "distill", {"teacher": args.teacher, "student": args.student_init, "model.name": args.model}
+    )
