@@ -1,13 +1,13 @@
 """Runtime latency benchmark (a script, not a test): eager PyTorch vs ONNX Runtime (fp32, optional int8).
 
-For every student (registered names, plus shipped ``models/*.onnx`` files) and size it exports a static
-ONNX model, then times each backend's ``infer`` on one normalised batch (pre/post-processing excluded,
-the same for every backend) and reports p50/p95 latency, the speed-up over eager PyTorch, and the
-achieved GFLOP/s (``disdepth_core.profiling.count_flops``) as a fraction of this machine's practical
-peak (best float32 2048^3 matmul in torch with the same thread count).
+Every shipped ``models/*.onnx`` file is timed in ONNX Runtime at its export size. For every registered
+student and size it exports a static ONNX model, then times each backend's ``infer`` on one normalised
+batch (pre/post-processing excluded, the same for every backend) and reports p50/p95 latency, the
+speed-up over eager PyTorch, and the achieved GFLOP/s (``disdepth_core.profiling.count_flops``) as a
+fraction of this machine's practical peak (best float32 2048^3 matmul in torch, same thread count).
 
     .venv/bin/python benchmarks/runtime.py [--models hu-lite disdepth-b0] [--sizes 240x320]
-        [--threads 2] [--iters 30] [--int8] [--json]
+        [--threads 2] [--iters 30] [--int8] [--json] [--no-shipped]
 """
 
 from __future__ import annotations
@@ -115,6 +115,24 @@ def benchmark(
     return rows
 
 
+def benchmark_file(path: Path, args: argparse.Namespace) -> dict:
+    """ORT CPU fp32 latency of a shipped ``models/*.onnx`` file at its export size (no eager baseline:
+    the file carries no PyTorch weights)."""
+    backend = OnnxRuntimeBackend(path, device="cpu", threads=args.threads)
+    height, width = backend.info.input_height, backend.info.input_width
+    batch = np.random.default_rng(0).standard_normal((1, 3, height, width)).astype(np.float32)
+    samples = time_ms(lambda: backend.infer(batch), args.iters, args.warmup)
+    return {
+        "model": f"models/{path.name}",
+        "height": height,
+        "width": width,
+        "backend": "ort-cpu-fp32",
+        "threads": args.threads,
+        "p50_ms": round(percentile(samples, 50), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     students = [n for n in list_models() if not n.startswith("teacher")]
     parser = argparse.ArgumentParser(
@@ -127,10 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--int8", action="store_true", help="also quantize and time ORT int8 (QDQ)")
     parser.add_argument("--json", action="store_true", help="print one JSON row per line")
+    parser.add_argument("--no-shipped", action="store_true", help="skip the shipped models/*.onnx files")
     args = parser.parse_args(argv)
-    shipped = sorted((ROOT / "models").glob("*.onnx"))
-    if shipped:
-        print(f"shipped models: {', '.join(p.name for p in shipped)} (benchmarked by their registered name)")
+    shipped = [] if args.no_shipped else sorted((ROOT / "models").glob("*.onnx"))
+    for path in shipped:
+        row = benchmark_file(path, args)
+        print(
+            json.dumps(row)
+            if args.json
+            else f"{row['model']} {row['height']}x{row['width']} {row['backend']}: "
+            f"p50 {row['p50_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms",
+            flush=True,
+        )
     peak = matmul_peak_gflops(args.threads)
     print(
         f"practical peak (torch fp32 2048^3 matmul, {args.threads} threads): {peak:.1f} GFLOP/s",

@@ -66,7 +66,7 @@ wait "$kd_unlabeled_pid"
 best="" best_abs_rel=""
 for name in kd kd_unlabeled; do
     abs_rel=$("$DISDEPTH" eval "$RUN/$name/last.safetensors" --dataset synthetic --synthetic-seed 10000 \
-        --synthetic-size 64 --height 240 --width 320 --json --no-progress \
+        --synthetic-size 64 --height 256 --width 320 --json --no-progress \
         | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["abs_rel"])')
     echo "[default_model] validation AbsRel $name: $abs_rel"
     if [ -z "$best" ] || .venv/bin/python -c "import sys; sys.exit(not $abs_rel < $best_abs_rel)"; then
@@ -76,3 +76,15 @@ done
 echo "[default_model] shipping $best"
 mkdir -p models
 "$DISDEPTH" export "$RUN/$best/last.safetensors" --height 128 --width 160 -o models/disdepth_default.onnx
+
+# Held-out figures (docs/default_model.md): every stage on the kd_synthetic test scenes (seed 30000,
+# 256 rooms at 256x320), and the shipped ONNX file on a held-out synthetic camera bag (seed 123).
+for name in teacher student_supervised kd kd_unlabeled; do
+    "$DISDEPTH" eval "$RUN/$name/last.safetensors" --dataset synthetic --synthetic-seed 30000 \
+        --synthetic-size 256 --height 256 --width 320 --json --no-progress > "$RUN/$name/test_metrics.json"
+    echo "[default_model] test $name: $(cat "$RUN/$name/test_metrics.json")"
+done
+[ -d "$RUN/heldout_bag" ] || "$DISDEPTH" make-sample-bag "$RUN/heldout_bag" --frames 150 --seed 123
+"$DISDEPTH" eval-bag "$RUN/heldout_bag" --model models/disdepth_default.onnx --image-topic /camera/image_raw \
+    --depth-topic /camera/depth/image_raw --camera-info-topic /camera/camera_info \
+    --out "$RUN/eval_heldout" --quiet
