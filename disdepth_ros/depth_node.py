@@ -71,8 +71,10 @@ _LOG_THROTTLE_S = 5.0
 def resolve_model_path(model_path: str) -> Path:
     """The model file to load: `model_path` if given, else the shipped default model.
 
-    The default is looked up in `share/disdepth/models/` (ament index), then in the source tree's
-    `models/`. Raises FileNotFoundError saying how to pass a model or export one.
+    The default is looked up in `share/disdepth/models/` of the ament index (a colcon workspace, or any
+    prefix on AMENT_PREFIX_PATH), then of this Python environment's prefix (a pip install, where
+    AMENT_PREFIX_PATH may be unset), then in the source tree's `models/`. Raises FileNotFoundError saying
+    how to pass a model or export one.
     """
     how = (
         "pass one with `--ros-args -p model_path:=/path/to/model.onnx` (launch: model_path:=...) or export "
@@ -83,10 +85,12 @@ def resolve_model_path(model_path: str) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"model_path {str(path)!r} does not exist; {how}")
         return path
-    candidates = []
-    with contextlib.suppress(PackageNotFoundError, ValueError):
-        candidates.append(Path(get_package_share_directory("disdepth")) / "models" / DEFAULT_MODEL_FILE)
-    candidates.append(Path(__file__).resolve().parents[1] / "models" / DEFAULT_MODEL_FILE)
+    shares = []
+    # OSError: AMENT_PREFIX_PATH unset (a plain venv without a sourced workspace).
+    with contextlib.suppress(PackageNotFoundError, ValueError, OSError):
+        shares.append(Path(get_package_share_directory("disdepth")))
+    shares += [Path(sys.prefix) / "share" / "disdepth", Path(__file__).resolve().parents[1]]
+    candidates = list(dict.fromkeys(share / "models" / DEFAULT_MODEL_FILE for share in shares))
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -59,3 +59,14 @@ def test_shipped_model_predicts_metric_depth_on_held_out_rooms():
         metrics = compute_depth_metrics(depth, scene["depth"], min_depth=1e-3, max_depth=10.0)
         abs_rel.append(metrics["abs_rel"])
     assert float(np.mean(abs_rel)) < MAX_ABS_REL
+
+
+def test_default_model_found_without_ament_prefix_path(monkeypatch):
+    """`.venv/bin/disdepth demo` in a plain shell has no AMENT_PREFIX_PATH: the node must still find the
+    shipped model (in the environment's share/ or the source tree), not fail in ament_index."""
+    pytest.importorskip("rclpy")
+    from disdepth_ros.depth_node import resolve_model_path
+
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    resolved = resolve_model_path("")
+    assert _sha256(resolved) == _sha256(SHIPPED)
