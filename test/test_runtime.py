@@ -226,3 +226,15 @@ def test_torch_backend_loads_checkpoint(tmp_path: Path):
     np.testing.assert_allclose(estimator.predict(image).depth, onnx_estimator.predict(image).depth, atol=1e-3)
     with pytest.raises(ValueError, match="fp16 with the torch backend needs a CUDA"):
         load_estimator(path, device="cpu", precision="fp16")
+
+
+@pytest.mark.parametrize("color_order", ["rgb", "bgr"])
+@pytest.mark.parametrize("mode", ["resize", "letterbox"])
+def test_preprocess_of_a_bgr8_view_equals_its_rgb_copy(color_order: str, mode: str):
+    """bgr8 frames decode to a channel-reversed view; preprocessing resizes the BGR buffer instead of
+    copying the view, and must produce exactly what a contiguous RGB copy produces."""
+    bgr = np.random.default_rng(3).integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    view = bgr[..., ::-1]
+    plan = ResizePlan.create((120, 200), (64, 96), mode)
+    expected = preprocess(np.ascontiguousarray(view), plan, MEAN, STD, color_order)
+    np.testing.assert_array_equal(preprocess(view, plan, MEAN, STD, color_order), expected)

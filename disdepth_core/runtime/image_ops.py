@@ -73,13 +73,19 @@ def preprocess(
         raise ValueError(f"image is {rgb.shape[:2]}, the plan was made for {plan.source_hw}")
     shrinking = plan.height < rgb.shape[0] or plan.width < rgb.shape[1]
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    resized = cv2.resize(rgb, (plan.width, plan.height), interpolation=interpolation)
+    # A bgr8 frame arrives as a channel-reversed view of its BGR buffer (`image_encodings`): resize that
+    # contiguous buffer (cv2 would first copy the view, ~2 ms at 640x480) and swap channels below.
+    bgr_buffer = rgb.strides[2] < 0
+    source = rgb[..., ::-1] if bgr_buffer else rgb
+    resized = cv2.resize(source, (plan.width, plan.height), interpolation=interpolation)
     # (x / 255 - mean) / std = x * scale + offset per channel, written straight into the NCHW batch.
     scale = 1.0 / (255.0 * np.asarray(std, dtype=np.float32))
     offset = -np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)
-    channels = resized.transpose(2, 0, 1)  # uint8 view, 3 x h x w
+    channels = resized.transpose(2, 0, 1)  # uint8 view, 3 x h x w, in the order of `source`
     if color_order == "bgr":
-        channels, scale, offset = channels[::-1], scale[::-1], offset[::-1]
+        scale, offset = scale[::-1], offset[::-1]
+    if (color_order == "bgr") != bgr_buffer:
+        channels = channels[::-1]
     model_h, model_w = plan.model_hw
     padded = (plan.height, plan.width) != (model_h, model_w)
     batch = (np.zeros if padded else np.empty)((1, 3, model_h, model_w), dtype=np.float32)
