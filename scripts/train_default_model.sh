@@ -19,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/default_model}
 DISDEPTH=${DISDEPTH:-.venv/bin/disdepth}
+PYTHON=${PYTHON:-.venv/bin/python}
 mkdir -p "$RUN"
 
 COMMON=(--set data.height=128 --set data.width=160 --set data.batch_size=8
@@ -71,9 +72,9 @@ best="" best_abs_rel=""
 for name in kd kd_unlabeled kd_long; do
     abs_rel=$("$DISDEPTH" eval "$RUN/$name/last.safetensors" --dataset synthetic --synthetic-seed 10000 \
         --synthetic-size 64 --height 256 --width 320 --json --no-progress \
-        | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["abs_rel"])')
+        | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["abs_rel"])')
     echo "[default_model] validation AbsRel $name: $abs_rel"
-    if [ -z "$best" ] || .venv/bin/python -c "import sys; sys.exit(not $abs_rel < $best_abs_rel)"; then
+    if [ -z "$best" ] || "$PYTHON" -c "import sys; sys.exit(not $abs_rel < $best_abs_rel)"; then
         best=$name best_abs_rel=$abs_rel
     fi
 done

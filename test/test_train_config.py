@@ -107,7 +107,7 @@ def test_cli_shortcuts_override_set(tmp_path):
     assert raw["teacher"] == "t.safetensors" and "student" not in raw
 
 
-def test_distill_cli_model_selects_the_student(tmp_path, monkeypatch):
+def test_distill_cli_model_selects_the_student(monkeypatch):
     """`disdepth distill --model NAME` sets model.name (the README's NYU/KITTI workflow uses it)."""
     from disdepth_core.cli import distill
     from disdepth_core.cli.main import build_parser
