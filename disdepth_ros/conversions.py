@@ -16,6 +16,7 @@ that array instead of copying it (`_KEEP_ARRAY`); clouds are written straight in
 from __future__ import annotations
 
 import array
+from collections.abc import Callable
 
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
@@ -133,14 +134,6 @@ _XYZ_FIELDS = [
 _RGB_FIELD = PointField(name="rgb", offset=16, datatype=PointField.FLOAT32, count=1)
 
 
-def _cloud_buffer(height: int, width: int, with_rgb: bool) -> tuple[array.array, np.ndarray]:
-    """A zeroed `msg.data` array for an H x W PCL cloud and its little-endian float32 H x W x (4 or 8)
-    numpy view (the padding floats stay 0). Drop the view before handing the array on."""
-    floats_per_point = 8 if with_rgb else 4
-    data = array.array("B", b"\0") * (height * width * floats_per_point * 4)
-    return data, np.frombuffer(data, dtype="<f4").reshape(height, width, floats_per_point)
-
-
 def _pack_rgb(view: np.ndarray, rgb: np.ndarray) -> None:
     """Write `rgb` (uint8 H x W x 3, RGB) into bytes 16..19 of each point as uint32 0x00RRGGBB."""
     height, width, floats_per_point = view.shape
@@ -150,9 +143,27 @@ def _pack_rgb(view: np.ndarray, rgb: np.ndarray) -> None:
     view.view(np.uint8).reshape(height, width, 4 * floats_per_point)[..., 16:19] = rgb[..., ::-1]
 
 
-def _cloud_msg(data: array.array, height: int, width: int, header: Header, with_rgb: bool) -> PointCloud2:
-    """The organized PointCloud2 around a filled `_cloud_buffer` array (PCL PointXYZ / PointXYZRGB)."""
-    point_step = 32 if with_rgb else 16
+def _build_cloud(
+    height: int,
+    width: int,
+    header: Header,
+    rgb: np.ndarray | None,
+    fill_xyz: Callable[[np.ndarray], object],
+) -> PointCloud2:
+    """The organized H x W PointCloud2 (PCL PointXYZ / PointXYZRGB) built in its own `msg.data` array.
+
+    The array is zeroed (padding floats stay 0); `fill_xyz` writes x, y, z into the little-endian float32
+    H x W x 3 view it is given, and `rgb` is packed by `_pack_rgb`. No intermediate buffer, no copy.
+    """
+    with_rgb = rgb is not None
+    floats_per_point = 8 if with_rgb else 4
+    data = array.array("B", b"\0") * (height * width * floats_per_point * 4)
+    view = np.frombuffer(data, dtype="<f4").reshape(height, width, floats_per_point)
+    fill_xyz(view[..., :3])
+    if with_rgb:
+        _pack_rgb(view, rgb)
+    del view  # release the array's buffer export before the message takes the array
+    point_step = 4 * floats_per_point
     msg = PointCloud2(
         header=header,
         height=height,
@@ -176,13 +187,7 @@ def points_to_cloud_msg(points: np.ndarray, header: Header, rgb: np.ndarray | No
     """
     if points.ndim != 3 or points.shape[2] != 3:
         raise ValueError(f"points must be H x W x 3, got shape {points.shape}")
-    height, width = points.shape[:2]
-    data, view = _cloud_buffer(height, width, rgb is not None)
-    view[..., :3] = points
-    if rgb is not None:
-        _pack_rgb(view, rgb)
-    del view  # release the array's buffer export
-    return _cloud_msg(data, height, width, header, rgb is not None)
+    return _build_cloud(points.shape[0], points.shape[1], header, rgb, lambda xyz: np.copyto(xyz, points))
 
 
 def depth_to_cloud_msg(
@@ -197,12 +202,13 @@ def depth_to_cloud_msg(
     back-projecting straight into the message's data array (no intermediate point grid, no copy).
     `rgb` is the full-size image."""
     height, width = -(-depth.shape[0] // stride), -(-depth.shape[1] // stride)
-    data, view = _cloud_buffer(height, width, rgb is not None)
-    depth_to_points(depth, intrinsics, stride, max_range, out=view[..., :3])
-    if rgb is not None:
-        _pack_rgb(view, rgb[::stride, ::stride])
-    del view
-    return _cloud_msg(data, height, width, header, rgb is not None)
+    return _build_cloud(
+        height,
+        width,
+        header,
+        None if rgb is None else rgb[::stride, ::stride],
+        lambda xyz: depth_to_points(depth, intrinsics, stride, max_range, out=xyz),
+    )
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:

@@ -15,6 +15,7 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
 from disdepth_core.geometry import CameraIntrinsics
+from disdepth_core.runtime.image_ops import invalidate
 from disdepth_ros.colorize import colorize_depth
 from disdepth_ros.conversions import (
     array_to_image_msg,
@@ -54,11 +55,9 @@ class FrameOutputs:
 
 
 def apply_depth_limits(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
-    """A float32 copy of `depth` with values outside [min_depth, max_depth] set to NaN (REP 118)."""
-    depth = np.asarray(depth, dtype=np.float32)
-    with np.errstate(invalid="ignore"):
-        inside = (depth >= min_depth) & (depth <= max_depth)  # False for NaN, so NaN stays NaN
-    return np.where(inside, depth, np.float32(np.nan))
+    """A float32 copy of `depth` with values outside [min_depth, max_depth] set to NaN (REP 118): the
+    runtime's own `invalidate` on a copy, so the node's limits and the estimator's agree."""
+    return invalidate(np.array(depth, dtype=np.float32, copy=True), min_depth, max_depth)
 
 
 def camera_info_for_image(
