@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.data.crops import crop_mask
+from disdepth_core.evaluation.crops import crop_mask
 
 METRIC_KEYS = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3")
 PROTOCOLS = {

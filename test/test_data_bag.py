@@ -8,13 +8,8 @@ import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from disdepth_core.data.bag_images import (
-    BagImageDataset,
-    BagReadError,
-    BagTopicError,
-    iter_bag_images,
-    read_bag_camera_k,
-)
+from disdepth_core.bags import BagReadError, BagTopicError, iter_bag_images, read_camera_k
+from disdepth_core.data.bag_images import BagImageDataset
 from disdepth_core.data.synthetic import render_sequence
 
 TS = get_typestore(Stores.ROS2_JAZZY)
@@ -85,7 +80,7 @@ def test_reads_raw_and_compressed_images(tmp_path, frames, storage, topic):
 
 def test_dataset_with_camera_info(tmp_path, frames):
     bag = _write_bag(tmp_path / "bag", StoragePlugin.MCAP, frames)
-    np.testing.assert_allclose(read_bag_camera_k(bag, "/cam/camera_info"), frames[0]["K"], rtol=1e-6)
+    np.testing.assert_allclose(read_camera_k(bag, "/cam/camera_info"), frames[0]["K"], rtol=1e-6)
     samples = list(BagImageDataset(bag, "/cam/image_raw", camera_info_topic="/cam/camera_info"))
     assert len(samples) == 4 and "depth" not in samples[0]
     np.testing.assert_allclose(samples[0]["K"], frames[0]["K"], rtol=1e-6)

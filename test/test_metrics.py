@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from disdepth_core.data.crops import crop_mask, eigen_crop_mask, garg_crop_mask
+from disdepth_core.evaluation.crops import crop_mask, eigen_crop_mask, garg_crop_mask
 from disdepth_core.metrics import METRIC_KEYS, MetricAccumulator, compute_depth_metrics
 
 

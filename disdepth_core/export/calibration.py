@@ -3,7 +3,7 @@
 Sources: an image folder, a rosbag (``--calib BAG --calib-topic T``) or, with no source, procedural
 synthetic scenes (``disdepth_core.data.synthetic``; fine for checking an engine, a poor stand-in for
 calibrating one: calibrate on the robot's own images). Folders are listed with
-``disdepth_core.data.unlabeled.find_images`` and bags read with ``disdepth_core.data.bag_images``.
+``disdepth_core.data.unlabeled.find_images`` and bags read with ``disdepth_core.bags``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _folder_images(folder: Path) -> Iterator[np.ndarray]:
 def _bag_images(bag: Path, topic: str | None) -> Iterator[np.ndarray]:
     if not topic:
         raise ValueError(f"{bag}: a rosbag calibration source needs --calib-topic")
-    from disdepth_core.data.bag_images import iter_bag_images
+    from disdepth_core.bags import iter_bag_images
 
     for _stamp, image in iter_bag_images(bag, topic):
         yield image

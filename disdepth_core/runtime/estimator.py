@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +45,8 @@ class DepthEstimator:
     ``SIZE_MULTIPLE``), defaulting to the size stored in the model's metadata.
     """
 
+    PLAN_CACHE_SIZE = 8
+
     def __init__(
         self,
         backend: Backend,
@@ -54,7 +58,7 @@ class DepthEstimator:
         self.selection_reason = selection_reason
         self.resize_mode: ResizeMode = resize_mode
         self.input_hw = self._choose_input_hw(backend, input_hw)
-        self._plans: dict[tuple[int, int], ResizePlan] = {}
+        self._plans: OrderedDict[tuple[int, int], ResizePlan] = OrderedDict()
         ResizePlan.create(self.input_hw, self.input_hw, resize_mode)  # validates resize_mode early
 
     @staticmethod
@@ -88,22 +92,32 @@ class DepthEstimator:
             f"{self.resize_mode} depth=[{info.min_depth:g}, {info.max_depth:g}] m; {self.selection_reason}"
         )
 
-    def predict(self, image: np.ndarray) -> DepthResult:
-        """Metric depth for one uint8 H x W x 3 RGB (or H x W mono) image, at the image's resolution."""
+    def predict(self, image: np.ndarray, fx: float | None = None) -> DepthResult:
+        """Metric depth for one uint8 H x W x 3 RGB (or H x W mono) image, at the image's resolution.
+
+        ``fx`` is the image's horizontal focal length in pixels (from CameraInfo / K). A camera-aware
+        model's depth is multiplied by ``fx_in / canonical_focal_px``, where ``fx_in`` is ``fx`` at the
+        model input resolution (Metric3D's canonical-camera transform); without ``fx`` it keeps the
+        training focal. Other models ignore ``fx``.
+        """
         start = time.perf_counter()
         info = self.info
         source_hw = (int(image.shape[0]), int(image.shape[1]))
-        plan = self._plans.get(source_hw)
-        if plan is None:
-            plan = self._plans[source_hw] = ResizePlan.create(source_hw, self.input_hw, self.resize_mode)
+        plan = self._plan(source_hw)
+        scale = self.focal_scale(plan, fx)
         batch = preprocess(image, plan, info.mean, info.std, info.color_order)
         after_pre = time.perf_counter()
         depth_map, uncertainty_map = self.backend.infer(batch)
         after_infer = time.perf_counter()
-        depth = invalidate(restore(depth_map[0, 0], plan), info.min_depth, info.max_depth)
+        depth = restore(depth_map[0, 0], plan)
+        if scale != 1.0:
+            depth *= np.float32(scale)
+        invalidate(depth, info.min_depth * scale, info.max_depth * scale)
         uncertainty = None
         if uncertainty_map is not None:
             uncertainty = restore(uncertainty_map[0, 0], plan)
+            if scale != 1.0:
+                uncertainty *= np.float32(scale * scale)  # a variance scales with the square
             np.copyto(uncertainty, np.nan, where=np.isnan(depth))
         end = time.perf_counter()
         timings = Timings(
@@ -112,3 +126,22 @@ class DepthEstimator:
             postprocess_ms=(end - after_infer) * 1e3,
         )
         return DepthResult(depth=depth, uncertainty=uncertainty, timings=timings)
+
+    def _plan(self, source_hw: tuple[int, int]) -> ResizePlan:
+        plan = self._plans.get(source_hw)
+        if plan is None:
+            plan = self._plans[source_hw] = ResizePlan.create(source_hw, self.input_hw, self.resize_mode)
+            while len(self._plans) > self.PLAN_CACHE_SIZE:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(source_hw)
+        return plan
+
+    def focal_scale(self, plan: ResizePlan, fx: float | None) -> float:
+        """Depth multiplier of a camera-aware model for an image with focal ``fx`` (1 otherwise)."""
+        canonical = self.info.canonical_focal_px
+        if canonical <= 0 or fx is None:
+            return 1.0
+        if not (math.isfinite(fx) and fx > 0):
+            raise ValueError(f"focal length must be finite and positive, got fx={fx}")
+        return fx * plan.width / plan.source_hw[1] / canonical

@@ -33,7 +33,9 @@ class ModelInfo:
 
     ``input_height``/``input_width`` are the export size; a ``dynamic`` model also accepts other sizes
     (multiples of ``SIZE_MULTIPLE``). ``precision`` is the numeric format stored in the file
-    (fp32, fp16, int8).
+    (fp32, fp16, int8). ``canonical_focal_px`` > 0 marks a camera-aware model (Metric3D / Depth
+    Anything 3 metric convention): its output is the depth a camera with that focal length (pixels, at
+    the model input resolution) would see, and the runtime rescales it by the real focal length.
     """
 
     name: str
@@ -50,7 +52,24 @@ class ModelInfo:
     recipe: str = ""
     git_hash: str = ""
     output_meaning: str = OUTPUT_MEANING
+    canonical_focal_px: float = 0.0
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.input_height <= 0 or self.input_width <= 0:
+            raise ValueError(f"input size must be positive, got {self.input_height}x{self.input_width}")
+        if not (0 <= self.min_depth < self.max_depth < float("inf")):
+            raise ValueError(
+                f"depth range must satisfy 0 <= min_depth < max_depth < inf, got "
+                f"[{self.min_depth}, {self.max_depth}]"
+            )
+        if not all(s > 0 for s in self.std):
+            raise ValueError(f"std must be positive per channel, got {self.std}")
+
+    @property
+    def camera_aware(self) -> bool:
+        """Whether depth is predicted for ``canonical_focal_px`` and must be rescaled by the real focal."""
+        return self.canonical_focal_px > 0
 
     def to_props(self) -> dict[str, str]:
         """Serialise to string key/values (ONNX ``metadata_props``, engine sidecar)."""
@@ -70,6 +89,8 @@ class ModelInfo:
             "git_hash": self.git_hash,
             "output_meaning": self.output_meaning,
         }
+        if self.camera_aware:
+            props["canonical_focal_px"] = repr(float(self.canonical_focal_px))
         props.update(self.extra)
         return props
 
@@ -92,6 +113,7 @@ class ModelInfo:
                 "recipe",
                 "git_hash",
                 "output_meaning",
+                "canonical_focal_px",
             }
             color_order = props.get("color_order", "rgb").lower()
             if color_order not in ("rgb", "bgr"):
@@ -111,6 +133,7 @@ class ModelInfo:
                 recipe=props.get("recipe", ""),
                 git_hash=props.get("git_hash", ""),
                 output_meaning=props.get("output_meaning", OUTPUT_MEANING),
+                canonical_focal_px=_non_negative(props.get("canonical_focal_px", "0"), "canonical_focal_px"),
                 extra={k: v for k, v in props.items() if k not in known},
             )
         except (ValueError, TypeError) as error:
@@ -122,3 +145,10 @@ def _triple(text: str) -> tuple[float, float, float]:
     if not isinstance(values, list) or len(values) != 3:
         raise ValueError(f"expected 3 per-channel values, got {text!r}")
     return (float(values[0]), float(values[1]), float(values[2]))
+
+
+def _non_negative(text: str, key: str) -> float:
+    value = float(text)
+    if not (value >= 0 and value < float("inf")):
+        raise ValueError(f"{key} must be a finite number >= 0, got {text!r}")
+    return value

@@ -1,4 +1,4 @@
-"""Evaluation crops as boolean masks (monodepth2 / AdaBins / BTS protocol), shared with the metrics.
+"""Evaluation crops as boolean masks (monodepth2 / AdaBins / BTS protocol).
 
 - NYU Depth V2 "Eigen crop": rows 45:471, cols 41:601 of the 480 x 640 image (Eigen et al. 2014).
 - KITTI "Garg crop": rows 0.40810811 H : 0.99189189 H, cols 0.03594771 W : 0.96405229 W (Garg et al. 2016).
@@ -9,8 +9,6 @@ Other resolutions scale the Eigen crop proportionally.
 from __future__ import annotations
 
 import numpy as np
-
-CROPS = ("eigen", "garg")
 
 
 def eigen_crop_mask(height: int, width: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Used to match camera frames with ground-truth depth frames in a bag, and the depth node's outputs with
 the frames that were played to it. Each query gets the reference with the nearest stamp if it is within
-`tolerance_ns` (ties go to the earlier reference); one reference may serve several queries (e.g. a 30 Hz
-camera against 10 Hz ground truth with a generous tolerance).
+``tolerance_ns`` (ties go to the earlier reference); one reference may serve several queries (e.g. a
+30 Hz camera against 10 Hz ground truth with a generous tolerance).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["pair_by_stamp"]
 
 
 def pair_by_stamp(queries: Sequence[int], references: Sequence[int], tolerance_ns: int) -> list[int | None]:
-    """For each query stamp (ns), the index into `references` of its nearest stamp within `tolerance_ns`.
+    """For each query stamp (ns), the index into ``references`` of its nearest stamp within ``tolerance_ns``.
 
     Returns None for a query without a reference that close. Stamps need not be sorted.
     """

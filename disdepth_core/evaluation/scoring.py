@@ -1,0 +1,237 @@
+"""The one scorer: which pixels count, how predictions are aligned, how images are averaged.
+
+Every command that scores depth (``disdepth eval``, ``eval-bag``, the demo, training validation, the
+benchmarks) goes through :class:`DepthScorer`, so two commands never disagree about one model.
+
+The rule, per image (ground truth ``gt`` and prediction ``pred`` in metres, same size):
+
+1. **Valid ground truth**: finite and > 0 (0 and NaN both mean "no measurement"), inside the crop.
+2. **Evaluated**: valid ground truth inside the evaluation range ``[min_depth, max_depth]``. Its share of
+   the valid ground truth is reported as ``gt_in_range`` (a 0.1-10 m model on LiDAR frames reaching
+   120 m is scored on the near part only, and the report says how much that is).
+3. **Scored**: evaluated pixels where the prediction is valid (finite and > 0). Invalid predictions
+   are never scored as a guess; their share is reported as ``coverage`` = scored / evaluated, next to
+   every metric, so a model that abstains is visible rather than flattered.
+4. Each alignment (:mod:`disdepth_core.evaluation.alignment`) is fitted on the scored pixels, then the
+   prediction is clipped to ``[min_depth, max_depth]`` (monodepth2) and the metrics are computed.
+5. Dataset figures are the mean of per-image metrics over images with at least one scored pixel
+   (the standard protocol); images without one are counted as ``n_skipped``. Coverage figures are
+   pixel-weighted over the dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from disdepth_core.evaluation.alignment import ALIGNMENTS, align
+from disdepth_core.evaluation.crops import crop_mask
+from disdepth_core.evaluation.metrics import METRIC_KEYS, depth_errors
+
+__all__ = ["DISTANCE_BINS", "DepthScorer", "EvalRange", "FrameScore", "score_frame"]
+
+DISTANCE_BINS = 16
+
+
+@dataclass(frozen=True)
+class EvalRange:
+    """Ground-truth depths that are evaluated (metres) and the evaluation crop (None, eigen, garg)."""
+
+    min_depth: float
+    max_depth: float
+    crop: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.min_depth) and np.isfinite(self.max_depth)):
+            raise ValueError(f"evaluation range must be finite, got [{self.min_depth}, {self.max_depth}] m")
+        if not self.max_depth > self.min_depth > 0:
+            raise ValueError(
+                f"evaluation range must satisfy 0 < min < max, got [{self.min_depth}, {self.max_depth}] m"
+            )
+        crop_mask(self.crop, 1, 1)  # validates the crop name
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    array = np.asarray(x, dtype=np.float64)
+    return array.squeeze() if array.ndim > 2 else array
+
+
+@dataclass
+class FrameScore:
+    """One image's result: metrics per alignment and the pixel counts behind the coverage figures."""
+
+    metrics: dict[str, dict[str, float]]
+    gt_valid: int
+    evaluated: int
+    scored: int
+
+    @property
+    def gt_in_range(self) -> float:
+        """Share of the valid ground truth inside the evaluation range (NaN without ground truth)."""
+        return self.evaluated / self.gt_valid if self.gt_valid else float("nan")
+
+    @property
+    def coverage(self) -> float:
+        """Share of the evaluated ground truth with a valid prediction (NaN when nothing is evaluated)."""
+        return self.scored / self.evaluated if self.evaluated else float("nan")
+
+    def row(self) -> dict[str, float]:
+        """Flat per-frame values: ``<alignment>_<metric>``, ``n_scored``, ``coverage``, ``gt_in_range``."""
+        flat = {
+            f"{name}_{key}": value for name, values in self.metrics.items() for key, value in values.items()
+        }
+        return {**flat, "n_scored": self.scored, "coverage": self.coverage, "gt_in_range": self.gt_in_range}
+
+
+def score_frame(
+    pred: Any,
+    gt: Any,
+    eval_range: EvalRange,
+    alignments: Iterable[str] = tuple(ALIGNMENTS),
+) -> tuple[FrameScore, np.ndarray]:
+    """Score one image by the module's rule; returns the score and the scored-pixel mask."""
+    pred, gt = _as_numpy(pred), _as_numpy(gt)
+    if pred.shape != gt.shape:
+        raise ValueError(
+            f"prediction {pred.shape} and ground truth {gt.shape} differ; resize the prediction first"
+        )
+    with np.errstate(invalid="ignore"):
+        gt_valid = np.isfinite(gt) & (gt > 0) & crop_mask(eval_range.crop, *gt.shape)
+        evaluated = gt_valid & (gt >= eval_range.min_depth) & (gt <= eval_range.max_depth)
+        scored = evaluated & np.isfinite(pred) & (pred > 0)
+    n_scored = int(scored.sum())
+    metrics = {}
+    for name in alignments:
+        if n_scored == 0:
+            metrics[name] = dict.fromkeys(METRIC_KEYS, float("nan"))
+            continue
+        p, g = pred[scored], gt[scored]
+        aligned = align(name, p, g, eval_range.min_depth, eval_range.max_depth)
+        metrics[name] = depth_errors(np.clip(aligned, eval_range.min_depth, eval_range.max_depth), g)
+    return FrameScore(metrics, int(gt_valid.sum()), int(evaluated.sum()), n_scored), scored
+
+
+@dataclass
+class _Totals:
+    """Running sums of one group of frames."""
+
+    sums: dict[str, dict[str, float]]
+    n_images: int = 0
+    n_skipped: int = 0
+    gt_valid: int = 0
+    evaluated: int = 0
+    scored: int = 0
+
+    def add(self, score: FrameScore) -> None:
+        self.gt_valid += score.gt_valid
+        self.evaluated += score.evaluated
+        self.scored += score.scored
+        if score.scored == 0:
+            self.n_skipped += 1
+            return
+        self.n_images += 1
+        for name, values in score.metrics.items():
+            for key, value in values.items():
+                self.sums[name][key] += value
+
+    def summary(self) -> dict[str, Any]:
+        means = {
+            name: {
+                **{
+                    key: (value / self.n_images if self.n_images else float("nan"))
+                    for key, value in sums.items()
+                },
+                "n_images": self.n_images,
+                "n_skipped": self.n_skipped,
+            }
+            for name, sums in self.sums.items()
+        }
+        coverage = {
+            "prediction": self.scored / self.evaluated if self.evaluated else float("nan"),
+            "gt_in_range": self.evaluated / self.gt_valid if self.gt_valid else float("nan"),
+            "scored_pixels": self.scored,
+        }
+        return {**means, "coverage": coverage}
+
+
+@dataclass
+class DepthScorer:
+    """Accumulates :func:`score_frame` over a dataset (optionally by group, e.g. a data source).
+
+    ``summary()`` holds per alignment the mean of each metric plus ``n_images``/``n_skipped``, the
+    pixel-weighted ``coverage`` figures and the evaluation range; ``error_by_distance()`` bins the raw
+    absolute error by ground-truth distance.
+    """
+
+    eval_range: EvalRange
+    alignments: tuple[str, ...] = tuple(ALIGNMENTS)
+    _totals: _Totals = field(init=False)
+    _groups: dict[str, _Totals] = field(init=False)
+    _bin_edges: np.ndarray = field(init=False)
+    _bins: dict[str, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.alignments if name not in ALIGNMENTS]
+        if unknown:
+            raise ValueError(f"unknown alignment(s) {unknown}; choose from {', '.join(ALIGNMENTS)}")
+        self._totals = self._new_totals()
+        self._groups = {}
+        self._bin_edges = np.linspace(0.0, self.eval_range.max_depth, DISTANCE_BINS + 1)
+        self._bins = {key: np.zeros(DISTANCE_BINS) for key in ("abs_error", "abs_rel", "count")}
+
+    def _new_totals(self) -> _Totals:
+        return _Totals(sums={name: dict.fromkeys(METRIC_KEYS, 0.0) for name in self.alignments})
+
+    def add(self, pred: Any, gt: Any, group: str | None = None) -> FrameScore:
+        """Score one image, add it to the totals (and to ``group``'s) and return its score."""
+        score, scored = score_frame(pred, gt, self.eval_range, self.alignments)
+        self._totals.add(score)
+        if group is not None:
+            if group not in self._groups:
+                self._groups[group] = self._new_totals()
+            self._groups[group].add(score)
+        if score.scored:
+            self._add_distance_errors(_as_numpy(pred)[scored], _as_numpy(gt)[scored])
+        return score
+
+    def _add_distance_errors(self, pred: np.ndarray, gt: np.ndarray) -> None:
+        clipped = np.clip(pred, self.eval_range.min_depth, self.eval_range.max_depth)
+        index = np.clip(np.digitize(gt, self._bin_edges) - 1, 0, DISTANCE_BINS - 1)
+        error = np.abs(clipped - gt)
+        self._bins["abs_error"] += np.bincount(index, weights=error, minlength=DISTANCE_BINS)
+        self._bins["abs_rel"] += np.bincount(index, weights=error / gt, minlength=DISTANCE_BINS)
+        self._bins["count"] += np.bincount(index, minlength=DISTANCE_BINS)
+
+    @property
+    def n_images(self) -> int:
+        return self._totals.n_images
+
+    def summary(self) -> dict[str, Any]:
+        """Dataset figures (see the class docstring) and the evaluation range."""
+        return {**self._totals.summary(), "range": self._range_dict()}
+
+    def group_summaries(self) -> dict[str, dict[str, Any]]:
+        """``summary()`` of each group, by group name (sorted)."""
+        return {name: self._groups[name].summary() for name in sorted(self._groups)}
+
+    def _range_dict(self) -> dict[str, Any]:
+        r = self.eval_range
+        return {"min_depth": r.min_depth, "max_depth": r.max_depth, "crop": r.crop}
+
+    def error_by_distance(self) -> dict[str, list[float]]:
+        """Per ground-truth distance bin: centre (m), mean absolute error (m), AbsRel and pixel count."""
+        count = self._bins["count"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mae = self._bins["abs_error"] / count
+            abs_rel = self._bins["abs_rel"] / count
+        return {
+            "distance_m": ((self._bin_edges[:-1] + self._bin_edges[1:]) / 2).tolist(),
+            "mean_abs_error_m": mae.tolist(),
+            "abs_rel": abs_rel.tolist(),
+            "pixels": count.astype(np.int64).tolist(),
+        }
