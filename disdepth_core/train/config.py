@@ -24,15 +24,22 @@ DATASET_KINDS = ("synthetic", "nyu", "kitti")
 UNLABELED_KINDS = ("none", "synthetic", "folder", "video", "rosbag")
 FEATURE_KD_KINDS = ("attentive", "mse", "none")
 PSEUDO_LABEL_SOURCES = ("teacher", "ghost")
+PRETRAINED_SOURCES = ("none", "imagenet")
 AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclass
 class ModelSpec:
-    """A registered architecture: ``build_model(name, **overrides)`` (``disdepth_core.models``)."""
+    """A registered architecture: ``build_model(name, **overrides)`` (``disdepth_core.models``).
+
+    ``pretrained``: ``imagenet`` loads the packaged ImageNet encoder weights into a model trained from
+    scratch (``disdepth_core.models.weights.load_imagenet_encoder``; ``disdepth-lite0``), ``none`` keeps
+    the random init. ``overrides.canonical_focal_px`` > 0 makes the model camera-aware.
+    """
 
     name: str = "disdepth-mbv2"
     overrides: dict[str, Any] = field(default_factory=dict)
+    pretrained: str = "none"
 
 
 @dataclass
@@ -79,13 +86,16 @@ class UnlabeledConfig:
 @dataclass
 class DataConfig:
     """Input resolution (multiples of 32), batching, the datasets; ``augment``: BTS/AdaBins train-time
-    augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips on unlabeled ones."""
+    augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips on unlabeled ones.
+    ``max_zoom``: for a camera-aware model, the largest random zoom of the crop + resize that varies
+    the focal length of labeled training images (``disdepth_core.data.focal_augment``; 1 = none)."""
 
     height: int = 128
     width: int = 160
     batch_size: int = 8
     num_workers: int = 0
     augment: bool = True
+    max_zoom: float = 1.0
     train: DatasetConfig = field(default_factory=DatasetConfig)
     val: DatasetConfig = field(default_factory=lambda: DatasetConfig(split="val", size=64, seed=10_000))
     unlabeled: UnlabeledConfig = field(default_factory=UnlabeledConfig)
@@ -199,6 +209,9 @@ class TrainConfig:
         _choice("distill.feature_kd", self.distill.feature_kd, FEATURE_KD_KINDS)
         _choice("distill.pseudo_labels", self.distill.pseudo_labels, PSEUDO_LABEL_SOURCES)
         _choice("runtime.amp", self.runtime.amp, AMP_MODES)
+        _choice("model.pretrained", self.model.pretrained, PRETRAINED_SOURCES)
+        if not self.data.max_zoom >= 1.0:
+            raise ValueError(f"data.max_zoom must be >= 1, got {self.data.max_zoom}")
         for key in ("height", "width"):
             value = getattr(self.data, key)
             if value <= 0 or value % 32:

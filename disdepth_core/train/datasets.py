@@ -19,7 +19,7 @@ from .config import DataConfig, DatasetConfig, UnlabeledConfig
 
 
 class WithoutDepth(Dataset):
-    """A labeled dataset seen as unlabeled (only ``image`` is kept)."""
+    """A labeled dataset seen as unlabeled (``image`` and, when present, ``K`` are kept)."""
 
     def __init__(self, samples: Any) -> None:
         self.samples = samples
@@ -28,7 +28,8 @@ class WithoutDepth(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"image": self.samples[index]["image"]}
+        sample = self.samples[index]
+        return {key: sample[key] for key in ("image", "K") if key in sample}
 
 
 class Truncated(Dataset):
