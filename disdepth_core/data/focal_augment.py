@@ -43,7 +43,9 @@ def depth_scale(fx_in: float, source_focal: float, target_focal: float) -> float
     """
     if source_focal == target_focal:
         return 1.0
-    if (source_focal <= 0 or target_focal <= 0) and not fx_in > 0:
+    if source_focal > 0 and target_focal > 0:
+        return target_focal / source_focal
+    if not fx_in > 0:
         raise ValueError(
             "converting between metric and canonical depth needs the image's focal length; "
             "give the dataset intrinsics K"
