@@ -93,6 +93,12 @@ def load_imagenet_encoder(model: DepthModel) -> None:
     load_efficientnet_lite_state_dict(model.encoder, loader())
 
 
+def _stem_key(key: str, conv: str, norm: str) -> str | None:
+    """``features.0.0.*`` / ``features.0.1.*`` (stem conv / norm) -> ``conv.*`` / ``norm.*``; else None."""
+    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    return f"{(conv, norm)[int(stem[1])]}.{stem[2]}" if stem else None
+
+
 def _lite_block_index() -> list[int]:
     """First flat ``_blocks`` index of each stage (``features[i]``, i >= 1)."""
     starts, total = [], 0
@@ -108,9 +114,9 @@ _LITE_CONVS = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project
 
 def lukemelas_lite_key(key: str) -> str:
     """Our EfficientNet-Lite key -> lukemelas ``EfficientNet`` (``efficientnet-lite0``) key."""
-    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    stem = _stem_key(key, "_conv_stem", "_bn0")
     if stem:
-        return f"{('_conv_stem', '_bn0')[int(stem[1])]}.{stem[2]}"
+        return stem
     block = re.fullmatch(r"features\.(\d+)\.(\d+)\.block\.(\d)\.([01])\.(\w+)", key)
     if block is None:
         raise KeyError(f"unmapped EfficientNet-Lite key {key!r}")
@@ -134,9 +140,9 @@ _TIMM_MBV2_FIRST = {"conv.0.0": "conv_dw", "conv.0.1": "bn1", "conv.1": "conv_pw
 
 def timm_mobilenetv2_key(key: str) -> str:
     """Our (torchvision) MobileNetV2 key -> timm ``mobilenetv2_100`` key."""
-    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    stem = _stem_key(key, "conv_stem", "bn1")
     if stem:
-        return f"{('conv_stem', 'bn1')[int(stem[1])]}.{stem[2]}"
+        return stem
     block = re.fullmatch(r"features\.(\d+)\.(conv\.\d(?:\.\d)?)\.(\w+)", key)
     if block is None:
         raise KeyError(f"unmapped MobileNetV2 key {key!r}")
@@ -154,9 +160,9 @@ _TIMM_EFF_FIRST = {"block.0.0": "conv_dw", "block.0.1": "bn1", "block.1.fc1": "s
 
 def timm_efficientnet_key(key: str) -> str:
     """Our (torchvision) EfficientNet key -> timm ``efficientnet_b0`` key."""
-    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    stem = _stem_key(key, "conv_stem", "bn1")
     if stem:
-        return f"{('conv_stem', 'bn1')[int(stem[1])]}.{stem[2]}"
+        return stem
     block = re.fullmatch(r"features\.(\d+)\.(\d+)\.(block\.\d\.(?:\d|fc1|fc2))\.(\w+)", key)
     if block is None:
         raise KeyError(f"unmapped EfficientNet key {key!r}")
