@@ -53,5 +53,11 @@ setup(
             "disdepth = disdepth_core.cli.main:main",
             "depth_node = disdepth_ros.depth_node:main",
         ],
+        # Commands the ROS package adds to `disdepth` (see disdepth_core/cli/main.py).
+        "disdepth.commands": [
+            "make-sample-bag = disdepth_ros.cli_sample_bag",
+            "eval-bag = disdepth_ros.cli_eval_bag",
+            "demo = disdepth_ros.cli_demo",
+        ],
     },
 )

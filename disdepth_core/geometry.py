@@ -17,7 +17,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CameraIntrinsics", "depth_to_points"]
+__all__ = ["DEFAULT_CLOUD_STRIDE", "CameraIntrinsics", "depth_to_points", "scale_projection"]
+
+DEFAULT_CLOUD_STRIDE = 2
+"""Default stride of published clouds (every 2nd row and column: a quarter of the points, enough for
+costmaps and rviz at camera rate); the node's `cloud_stride` parameter and eval-bag use it."""
+
+
+def scale_projection(matrix: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """A 3x3 K or 3x4 P for the image resized by (sx, sy), in the pixel-centre model of the module doc.
+
+    Rows scale like pixel coordinates: u' = sx u + 0.5 (sx - 1) w, with w the homogeneous (third) row,
+    so fx' = fx sx, cx' = (cx + 0.5) sx - 0.5, and P's Tx term (fx * baseline) scales with fx.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    scaled = matrix.copy()
+    scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
+    scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
+    return scaled
 
 
 @dataclass(frozen=True)
@@ -75,15 +92,8 @@ class CameraIntrinsics:
 
     def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """Intrinsics after resizing the image to `width` x `height` (pixel-centre model, module doc)."""
-        sx = width / self.width
-        sy = height / self.height
-        return CameraIntrinsics(
-            fx=self.fx * sx,
-            fy=self.fy * sy,
-            cx=(self.cx + 0.5) * sx - 0.5,
-            cy=(self.cy + 0.5) * sy - 0.5,
-            width=int(width),
-            height=int(height),
+        return CameraIntrinsics.from_K(
+            scale_projection(self.K, width / self.width, height / self.height), width, height
         )
 
 

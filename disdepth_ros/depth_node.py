@@ -4,10 +4,12 @@ A plain `rclpy.node.Node` (not a lifecycle node) that is active as soon as it is
 (autostart): the model is loaded in the constructor, so a bad model path fails at start-up with a clear
 message instead of at the first frame.
 
-Subscriptions (best-effort sensor-data QoS, depth 1; DESIGN lesson 1): `image` (sensor_msgs/Image) or
-`image/compressed` (CompressedImage) when `use_compressed` is true, and `camera_info` (latest one cached).
-Inference runs in a worker thread fed through a single-slot mailbox: the newest frame wins, frames
-replaced before processing are counted as dropped, so latency stays bounded.
+Subscriptions (best-effort sensor-data QoS, depth 1): `image` (sensor_msgs/Image) or `image/compressed`
+(CompressedImage) when `use_compressed` is true, and `camera_info` (latest one cached). Inference runs in
+a worker thread fed through a single-slot mailbox: the newest frame wins, frames replaced before
+processing are counted as dropped, so latency stays bounded. Each frame goes through the one
+`disdepth_ros.pipeline.FramePipeline`; a frame that fails is counted per cause, logged (throttled per
+cause) and dropped, and the node keeps serving.
 
 Publications (reliable by default, `qos_reliability` and per-topic `qos_overrides` apply), all with the
 input image's header (REP 118 depth, organized cloud in the optical frame): `depth/image` (32FC1 metres,
@@ -36,14 +38,17 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from disdepth_core.runtime import DepthEstimator, ModelFileError, load_estimator
-from disdepth_ros.conversions import camera_info_to_intrinsics, compressed_msg_to_rgb, image_msg_to_rgb
-from disdepth_ros.health import NodeHealth
-from disdepth_ros.mailbox import LatestMailbox
-from disdepth_ros.outputs import OutputSettings, build_outputs
-from disdepth_ros.params import PARAMETERS, descriptor, validate_parameters
+from disdepth_core.deployment import open_estimator
+from disdepth_core.runtime import DepthEstimator, ModelFileError
+from disdepth_core.serving.failures import FrameFailure
+from disdepth_core.serving.health import NodeHealth
+from disdepth_core.serving.mailbox import LatestMailbox
+from disdepth_ros.conversions import camera_info_to_intrinsics
+from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS
+from disdepth_ros.params import PARAMETERS, descriptor, output_settings, runtime_options, validate_parameters
+from disdepth_ros.pipeline import FrameOutcome, FramePipeline
 
 __all__ = ["DEFAULT_MODEL_FILE", "DepthNode", "main", "resolve_model_path"]
 
@@ -55,16 +60,6 @@ INPUT_QOS = QoSProfile(
     durability=DurabilityPolicy.VOLATILE,
 )
 INPUT_QOS_TEXT = "best_effort, keep_last 1, volatile"
-# Output name -> (topic, message type) relative to the node's namespace.
-OUTPUT_TOPICS: dict[str, tuple[str, type]] = {
-    "depth": ("depth/image", Image),
-    "depth_mm": ("depth/image_mm", Image),
-    "camera_info": ("depth/camera_info", CameraInfo),
-    "colorized": ("depth/colorized", Image),
-    "uncertainty": ("depth/uncertainty", Image),
-    "points": ("points", PointCloud2),
-}
-_ON_DEMAND = ("colorized", "points")  # only computed when someone subscribes (DESIGN lesson 7)
 _LOG_THROTTLE_S = 5.0
 
 
@@ -111,18 +106,16 @@ class DepthNode(Node):
             raise ValueError(f"invalid parameter: {problem}")
 
         self.model_path = resolve_model_path(values["model_path"])
-        self.estimator: DepthEstimator = load_estimator(
-            self.model_path,
-            backend=values["backend"],
-            device=values["device"],
-            precision=values["precision"],
-            threads=values["threads"] or None,
-            input_hw=_input_hw(values["input_height"], values["input_width"]),
-        )
+        self.estimator: DepthEstimator = open_estimator(self.model_path, runtime_options(values))
         self.get_logger().info(f"loaded {self.model_path}: {self.estimator.describe()}")
-        self._settings = self._output_settings(values)
+        self._use_compressed = bool(values["use_compressed"])
+        self.pipeline = FramePipeline(
+            self.estimator,
+            output_settings(values, self.estimator.info),
+            compressed=self._use_compressed,
+            max_input_pixels=int(values["max_input_pixels"]),
+        )
         self._stale_timeout = float(values["stale_input_timeout"])
-        self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self.health = NodeHealth()
         self._started = time.monotonic()
@@ -146,7 +139,6 @@ class DepthNode(Node):
         }
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
-        self._use_compressed = bool(values["use_compressed"])
         if self._use_compressed:
             self._image_sub = self.create_subscription(
                 CompressedImage, "image/compressed", self._on_image, INPUT_QOS
@@ -155,39 +147,26 @@ class DepthNode(Node):
             self._image_sub = self.create_subscription(Image, "image", self._on_image, INPUT_QOS)
         self._info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, INPUT_QOS)
         self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
+        # Registered last: publishers declare their qos_overrides parameters above, and those
+        # declarations must not go through this callback.
+        self.add_on_set_parameters_callback(self._on_set_parameters)
 
         self._worker = threading.Thread(target=self._work, name="disdepth-inference", daemon=True)
         self._worker.start()
 
     # -- parameters -------------------------------------------------------------------------------
-    def _output_settings(self, values: dict[str, Any]) -> OutputSettings:
-        info = self.estimator.info
-        return OutputSettings(
-            min_depth=float(values["min_depth"]) or float(info.min_depth),
-            max_depth=float(values["max_depth"]) or float(info.max_depth),
-            publish_depth_mm=bool(values["publish_depth_mm"]),
-            publish_colorized=bool(values["publish_colorized"]),
-            publish_uncertainty=bool(values["publish_uncertainty"]),
-            publish_points=bool(values["publish_points"]),
-            points_rgb=bool(values["points_rgb"]),
-            cloud_stride=int(values["cloud_stride"]),
-            max_range=float(values["max_range"]),
-            colormap=str(values["colormap"]),
-        )
-
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         values = {name: self.get_parameter(name).value for name in PARAMETERS}
         values.update({p.name: p.value for p in parameters if p.name in PARAMETERS})
-        problem = validate_parameters(values)
-        if problem is None:
-            settings = self._output_settings(values)
-            if not settings.max_depth > settings.min_depth:
-                problem = (
-                    f"effective max_depth {settings.max_depth} must exceed min_depth {settings.min_depth}"
-                )
+        try:
+            problem = validate_parameters(values)
+            if problem is None:
+                settings = output_settings(values, self.estimator.info)
+        except ValueError as error:
+            problem = str(error)
         if problem is not None:
             return SetParametersResult(successful=False, reason=problem)
-        self._settings = settings
+        self.pipeline.settings = settings
         self._stale_timeout = float(values["stale_input_timeout"])
         return SetParametersResult(successful=True)
 
@@ -201,11 +180,9 @@ class DepthNode(Node):
         self.health.camera_info_received(time.monotonic())
         try:
             camera_info_to_intrinsics(msg)
-        except ValueError as error:
-            self.health.count_bad_input()
-            self.get_logger().error(
-                f"ignoring camera_info on {self._info_sub.topic_name}: {error}",
-                throttle_duration_sec=_LOG_THROTTLE_S,
+        except Exception as error:  # a malformed camera_info must not stop the executor
+            self._report(
+                FrameFailure("camera_info", f"ignoring camera_info on {self._info_sub.topic_name}: {error}")
             )
             return
         self._camera_info = msg
@@ -221,45 +198,42 @@ class DepthNode(Node):
             self._process(*item)
 
     def _process(self, msg: Image | CompressedImage, received: float) -> None:
-        logger = self.get_logger()
-        try:
-            rgb = compressed_msg_to_rgb(msg) if self._use_compressed else image_msg_to_rgb(msg)
-        except ValueError as error:
-            self.health.count_bad_input()
-            logger.error(
-                f"dropping frame on {self._image_sub.topic_name}: {error}",
-                throttle_duration_sec=_LOG_THROTTLE_S,
-            )
-            return
-        try:
-            result = self.estimator.predict(rgb)
-        except Exception as error:  # a backend failure must never kill the node
-            self.health.count_backend_error()
-            logger.error(
-                f"inference failed, dropping frame: {error!r}", throttle_duration_sec=_LOG_THROTTLE_S
-            )
-            return
         camera_info = self._camera_info
+        subscribed = {
+            name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
+        }
+        outcome = self.pipeline.process(msg, camera_info, subscribed)
+        for problem in outcome.problems:
+            self._report(problem)
+        if outcome.failure is not None:
+            self._report(outcome.failure)
+            return
+        self._warn_about_camera_info(camera_info, outcome)
+        for name, out in outcome.messages.items():
+            self._output_pubs[name].publish(out)
+        now = time.monotonic()
+        self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
+
+    def _report(self, failure: FrameFailure) -> None:
+        """Count `failure` and log it, throttled per cause (never more than one line per cause per 5 s)."""
+        line = self.health.failures.record(failure, time.monotonic())
+        if line is not None:
+            self.get_logger().error(f"{line}; frame dropped" if failure.cause != "camera_info" else line)
+
+    def _warn_about_camera_info(self, camera_info: CameraInfo | None, outcome: FrameOutcome) -> None:
+        logger = self.get_logger()
         if camera_info is None:
             logger.warning(
                 f"no valid camera_info yet on {self._info_sub.topic_name}: publishing depth without "
                 "depth/camera_info and points",
                 throttle_duration_sec=_LOG_THROTTLE_S,
             )
-        subscribed = {name for name in _ON_DEMAND if self._output_pubs[name].get_subscription_count() > 0}
-        outputs = build_outputs(
-            rgb, result.depth, result.uncertainty, msg.header, camera_info, self._settings, subscribed
-        )
-        if outputs.camera_info_resized and camera_info is not None:
+        elif outcome.camera_info_resized and outcome.rgb is not None:
             logger.warning(
                 f"camera_info is {camera_info.width}x{camera_info.height} but the image is "
-                f"{rgb.shape[1]}x{rgb.shape[0]}: scaling K and P to the image",
+                f"{outcome.rgb.shape[1]}x{outcome.rgb.shape[0]}: scaling K and P to the image",
                 throttle_duration_sec=_LOG_THROTTLE_S,
             )
-        for name, out in outputs.messages.items():
-            self._output_pubs[name].publish(out)
-        now = time.monotonic()
-        self.health.frame_published(now, result.timings.inference_ms, (now - received) * 1e3)
 
     # -- diagnostics ------------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
@@ -303,20 +277,17 @@ class DepthNode(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(array)
 
+    @property
+    def dropped_frames(self) -> int:
+        """Frames replaced in the mailbox before the worker took them (newest frame wins)."""
+        return self._mailbox.dropped
+
     def destroy_node(self) -> None:
         """Stop the inference worker, then destroy the node."""
         self._mailbox.close()
         if self._worker.is_alive():
             self._worker.join(timeout=5.0)
         super().destroy_node()
-
-
-def _input_hw(height: int, width: int) -> tuple[int, int] | None:
-    if height == 0 and width == 0:
-        return None
-    if height == 0 or width == 0:
-        raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")
-    return int(height), int(width)
 
 
 def main(args: list[str] | None = None) -> int:

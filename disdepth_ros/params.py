@@ -11,12 +11,23 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
-from disdepth_ros.colorize import COLORMAPS
+from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
+from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions, check_device
+from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_core.visualize.colorize import COLORMAPS
+from disdepth_ros.outputs import OutputSettings
 
-__all__ = ["PARAMETERS", "ParameterSpec", "descriptor", "validate_parameters"]
+__all__ = [
+    "PARAMETERS",
+    "ParameterSpec",
+    "descriptor",
+    "node_parameters",
+    "output_settings",
+    "runtime_options",
+    "validate_parameters",
+]
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
-PRECISIONS = ("fp32", "fp16", "int8")
 RELIABILITIES = ("reliable", "best_effort")
 
 
@@ -38,7 +49,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
         read_only=True,
     ),
     "backend": ParameterSpec("auto", f"Inference backend: {', '.join(BACKENDS)}.", read_only=True),
-    "device": ParameterSpec("auto", "Device: auto, cpu, cuda or cuda:N.", read_only=True),
+    "device": ParameterSpec("auto", f"Device: {DEVICE_HELP}.", read_only=True),
     "precision": ParameterSpec(
         "fp32", f"Precision: {', '.join(PRECISIONS)} (fp16/int8 need a GPU backend).", read_only=True
     ),
@@ -46,10 +57,23 @@ PARAMETERS: dict[str, ParameterSpec] = {
         0, "Intra-op CPU threads of the backend; 0 = the backend's default.", True, (0, 256, 1)
     ),
     "input_height": ParameterSpec(
-        0, "Network input height in pixels (multiple of 32); 0 = the model's.", True, (0, 4096, 32)
+        0,
+        f"Network input height in pixels (multiple of {SIZE_MULTIPLE}); 0 = the model's.",
+        True,
+        (0, 4096, SIZE_MULTIPLE),
     ),
     "input_width": ParameterSpec(
-        0, "Network input width in pixels (multiple of 32); 0 = the model's.", True, (0, 4096, 32)
+        0,
+        f"Network input width in pixels (multiple of {SIZE_MULTIPLE}); 0 = the model's.",
+        True,
+        (0, 4096, SIZE_MULTIPLE),
+    ),
+    "max_input_pixels": ParameterSpec(
+        DEFAULT_MAX_INPUT_PIXELS,
+        "Largest camera image accepted (width x height pixels); larger frames are dropped before decoding "
+        "(checked against the Image header or the JPEG/PNG header). Default: 3840x2160.",
+        True,
+        (1, 2**30, 1),
     ),
     "use_compressed": ParameterSpec(
         False, "Subscribe to image/compressed (jpeg/png CompressedImage) instead of image.", read_only=True
@@ -81,7 +105,9 @@ PARAMETERS: dict[str, ParameterSpec] = {
         True, "Publish the organized point cloud `points` when it has subscribers."
     ),
     "points_rgb": ParameterSpec(False, "Add packed rgb to the point cloud (PointXYZRGB, point_step 32)."),
-    "cloud_stride": ParameterSpec(2, "Keep every n-th row and column in the point cloud.", range=(1, 16, 1)),
+    "cloud_stride": ParameterSpec(
+        DEFAULT_CLOUD_STRIDE, "Keep every n-th row and column in the point cloud.", range=(1, 16, 1)
+    ),
     "max_range": ParameterSpec(
         0.0, "Cloud points farther than this (metres, Euclidean) are NaN; 0 = no limit.", range=(0.0, 1000.0)
     ),
@@ -115,7 +141,62 @@ def validate_parameters(values: dict[str, Any]) -> str | None:
     for name, choices in _CHOICES.items():
         if values[name] not in choices:
             return f"{name} must be one of {', '.join(choices)}, got {values[name]!r}"
+    try:
+        check_device(values["device"])
+    except ValueError as error:
+        return str(error)
     low, high = values["min_depth"], values["max_depth"]
     if low > 0 and high > 0 and not high > low:
         return f"max_depth ({high}) must be greater than min_depth ({low})"
     return None
+
+
+def output_settings(values: dict[str, Any], info: ModelInfo) -> OutputSettings:
+    """The output settings of a full parameter set for a model; ValueError when the effective depth
+    range (0 = the model's own bound) is empty, naming both parameters."""
+    low = float(values["min_depth"]) or float(info.min_depth)
+    high = float(values["max_depth"]) or float(info.max_depth)
+    if not high > low:
+        raise ValueError(
+            f"effective depth range is empty: min_depth {low:g} m >= max_depth {high:g} m (model "
+            f"{info.name} predicts {info.min_depth:g}-{info.max_depth:g} m; 0 means the model's bound)"
+        )
+    return OutputSettings(
+        min_depth=low,
+        max_depth=high,
+        publish_depth_mm=bool(values["publish_depth_mm"]),
+        publish_colorized=bool(values["publish_colorized"]),
+        publish_uncertainty=bool(values["publish_uncertainty"]),
+        publish_points=bool(values["publish_points"]),
+        points_rgb=bool(values["points_rgb"]),
+        cloud_stride=int(values["cloud_stride"]),
+        max_range=float(values["max_range"]),
+        colormap=str(values["colormap"]),
+    )
+
+
+def runtime_options(values: dict[str, Any]) -> RuntimeOptions:
+    """The runtime options of a full parameter set (threads 0 = the backend's default)."""
+    height, width = int(values["input_height"]), int(values["input_width"])
+    if (height == 0) != (width == 0):
+        raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")
+    return RuntimeOptions(
+        backend=values["backend"],
+        device=values["device"],
+        precision=values["precision"],
+        threads=int(values["threads"]) or None,
+        input_hw=(height, width) if height else None,
+    )
+
+
+def node_parameters(options: RuntimeOptions) -> dict[str, Any]:
+    """The node parameters that select `options` (the inverse of `runtime_options`)."""
+    height, width = options.input_hw or (0, 0)
+    return {
+        "backend": options.backend,
+        "device": options.device,
+        "precision": options.precision,
+        "threads": options.threads or 0,
+        "input_height": height,
+        "input_width": width,
+    }

@@ -23,11 +23,10 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from disdepth_core.geometry import depth_to_points
 from disdepth_core.image_encodings import decode_compressed
+from disdepth_core.serving.health import EventRate, LatencyWindow
+from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_ros.conversions import camera_info_to_intrinsics
 from disdepth_ros.depth_node import DepthNode, resolve_model_path
-from disdepth_ros.health import EventRate, LatencyWindow
-from disdepth_ros.mailbox import LatestMailbox
-from disdepth_ros.outputs import apply_depth_limits
 from disdepth_ros.params import PARAMETERS
 
 H, W = 96, 128
@@ -65,13 +64,11 @@ def _info_msg(K: np.ndarray, stamp: int, width: int = W, height: int = H) -> Cam
     return msg
 
 
-@pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> str:
+def _tiny_onnx(path, dynamic: bool = False) -> str:
     """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
 
     Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
-    pixel, so resizing/alignment mistakes show up. (To be replaced by an exported untrained student
-    once `disdepth_core.export` lands.)
+    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width.
     """
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
@@ -92,11 +89,12 @@ def model_path(tmp_path_factory) -> str:
         helper.make_node("Add", ["scaled", "one"], ["depth"]),
         helper.make_node("Mul", ["unit", "unit"], ["uncertainty"]),
     ]
-    shape = [1, 1, height, width]
+    rows, cols = ("height", "width") if dynamic else (height, width)
+    shape = [1, 1, rows, cols]
     graph = helper.make_graph(
         nodes,
         "tiny_depth",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, rows, cols])],
         [
             helper.make_tensor_value_info("depth", TensorProto.FLOAT, shape),
             helper.make_tensor_value_info("uncertainty", TensorProto.FLOAT, shape),
@@ -112,14 +110,19 @@ def model_path(tmp_path_factory) -> str:
         std=(0.229, 0.224, 0.225),
         min_depth=0.1,
         max_depth=10.0,
+        dynamic=dynamic,
         trained=False,
     )
     for key, value in info.to_props().items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    path = tmp_path_factory.mktemp("model") / "tiny_test.onnx"
     onnx.save(model, str(path))
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> str:
+    return _tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_test.onnx")
 
 
 class Harness:
@@ -236,8 +239,7 @@ def _depth_array(msg: Image) -> np.ndarray:
 
 
 def _expected_depth(node: DepthNode, rgb: np.ndarray) -> np.ndarray:
-    info = node.estimator.info
-    return apply_depth_limits(node.estimator.predict(rgb).depth, info.min_depth, info.max_depth)
+    return node.estimator.predict(rgb).depth  # the node's default limits are the model's range
 
 
 def test_depth_camera_info_and_cloud(raw):
@@ -287,7 +289,7 @@ def test_camera_info_of_another_size_is_scaled(raw):
 def test_malformed_flood_then_valid_frame(raw):
     rgb, K = _scene(3)
     node = raw.node_under_test
-    bad_before = node.health.bad_input
+    bad_before = node.health.failures.snapshot()
     bad_info = _info_msg(K, 300)
     bad_info.k[0] = bad_info.p[0] = float("nan")
     bad_images = []
@@ -311,7 +313,8 @@ def test_malformed_flood_then_valid_frame(raw):
         raw.image_pub.publish(_image_msg(rgb, stamp))
 
     out = raw.publish_until(send, ("depth", "points"), stamp)
-    assert node.health.bad_input > bad_before
+    after = node.health.failures.snapshot()
+    assert after["decode"] >= bad_before["decode"] + 4 and after["camera_info"] > bad_before["camera_info"]
     assert raw.find("depth", 300) is None
     np.testing.assert_allclose(
         _depth_array(out["depth"]), _expected_depth(node, rgb), rtol=1e-6, equal_nan=True
@@ -324,16 +327,16 @@ def test_backend_failure_is_counted_and_survived(raw, monkeypatch):
     real_predict = node.estimator.predict
     calls = {"n": 0}
 
-    def flaky(image):
+    def flaky(image, fx=None):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("simulated backend failure")
-        return real_predict(image)
+        return real_predict(image, fx)
 
     monkeypatch.setattr(node.estimator, "predict", flaky)
     stamp = 404
     raw.publish_until(lambda: raw.image_pub.publish(_image_msg(rgb, stamp)), ("depth",), stamp)
-    assert node.health.backend_errors >= 1
+    assert node.health.failures.snapshot()["backend"] >= 1
 
 
 def test_diagnostics(raw):
@@ -349,8 +352,9 @@ def test_diagnostics(raw):
         "end-to-end latency p50 (ms)",
         "end-to-end latency p95 (ms)",
         "dropped frames",
-        "bad input",
-        "backend errors",
+        "failures: decode",
+        "failures: backend",
+        "failures: camera_info",
         "backend",
         "provider",
         "model",
@@ -412,6 +416,26 @@ def test_stale_input_warning_names_topic_and_qos(ros, model_path):
     status = harness.node_status(lambda s: s.level == DiagnosticStatus.WARN)
     assert "/silent/image" in status.message and "/silent/camera_info" in status.message
     assert "best_effort" in status.message
+
+
+def test_node_runs_a_dynamic_model_at_240x320(ros, tmp_path):
+    """The one input-size rule (multiples of 16) admits the common 240x320 robot resolution."""
+    harness = ros(
+        "/dyn",
+        model_path=_tiny_onnx(tmp_path / "dynamic.onnx", dynamic=True),
+        input_height=240,
+        input_width=320,
+    )
+    assert harness.node_under_test.estimator.input_hw == (240, 320)
+    rgb, K = _scene(7)
+    stamp = 707
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    out = harness.publish_until(send, ("depth",), stamp)
+    assert (out["depth"].height, out["depth"].width) == (H, W)
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

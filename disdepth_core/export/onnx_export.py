@@ -27,9 +27,9 @@ from torch import nn
 from disdepth_core.runtime.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
-    SIZE_MULTIPLE,
     UNCERTAINTY_OUTPUT,
     ModelInfo,
+    check_input_size,
 )
 
 DEFAULT_OPSET = 18
@@ -196,10 +196,7 @@ def export_onnx(
     A dynamic export is verified at the export size and at a second size (H+32, W+64), so a model whose
     shape code is not symbolic fails here instead of on the robot. The file is deleted on failure.
     """
-    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE or height <= 0 or width <= 0:
-        raise ValueError(
-            f"height and width must be positive multiples of {SIZE_MULTIPLE}, got {height}x{width}"
-        )
+    check_input_size(height, width, "export height and width")
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset must be >= {DEFAULT_OPSET}, got {opset}")
     path = Path(output)

@@ -34,23 +34,18 @@ HEAD_DEFAULTS: dict[str, Any] = {
 class ModelEntry:
     factory: EncoderFactory
     defaults: dict[str, Any]
-    description: str
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(
-    name: str, defaults: Mapping[str, Any], description: str = ""
-) -> Callable[[EncoderFactory], EncoderFactory]:
+def register_model(name: str, defaults: Mapping[str, Any]) -> Callable[[EncoderFactory], EncoderFactory]:
     """Decorator registering an encoder factory ``f(config) -> encoder`` under ``name``."""
 
     def decorator(factory: EncoderFactory) -> EncoderFactory:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(
-            factory, {**HEAD_DEFAULTS, **defaults}, description or (factory.__doc__ or "")
-        )
+        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults})
         return factory
 
     return decorator
@@ -59,11 +54,6 @@ def register_model(
 def list_models() -> list[str]:
     """Names accepted by :func:`build_model`, sorted."""
     return sorted(_REGISTRY)
-
-
-def model_description(name: str) -> str:
-    """One-line description of a registered model."""
-    return _entry(name).description.strip().splitlines()[0]
 
 
 def default_config(name: str) -> dict[str, Any]:

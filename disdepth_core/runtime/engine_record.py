@@ -1,4 +1,4 @@
-"""The identity of a TensorRT engine (cache key) and its JSON sidecar (DESIGN.md, TensorRT notes).
+"""The identity of a TensorRT engine (cache key) and its JSON sidecar.
 
 An engine is only valid for the ONNX file, TensorRT version, GPU, precision and input shape it was
 built for; the sidecar ``<engine>.json`` stores that key and the model's metadata so the runtime can

@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,8 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from disdepth_core.files import atomic_write
 
 TENSOR_REF = "__tensor__"
 TUPLE_REF = "__tuple__"
@@ -139,16 +139,3 @@ def load_state(run_dir: str | os.PathLike[str], name: str) -> dict[str, Any]:
         return unflatten_state(payload["tree"], tensors)
     except KeyError as error:
         raise ValueError(f"{json_path} refers to tensor {error} missing from {tensor_path}") from None
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then ``os.replace`` it into place."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

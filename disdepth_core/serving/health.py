@@ -1,7 +1,8 @@
 """Node health bookkeeping for /diagnostics: rates, latency percentiles, counters, stale-input checks.
 
 Pure Python (no rclpy): the node feeds events with a monotonic clock and turns `snapshot()` into a
-`diagnostic_msgs/DiagnosticStatus` (REP 107 style key/value pairs).
+`diagnostic_msgs/DiagnosticStatus` (REP 107 style key/value pairs). Per-frame failures are counted per
+cause by the `FailureLog` it holds (`disdepth_core.serving.failures`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import threading
 from collections import deque
 
 import numpy as np
+
+from disdepth_core.serving.failures import FailureLog
 
 __all__ = ["EventRate", "LatencyWindow", "NodeHealth"]
 
@@ -62,8 +65,7 @@ class NodeHealth:
         self.end_to_end_ms = LatencyWindow()
         self.frames_in = 0
         self.frames_out = 0
-        self.bad_input = 0
-        self.backend_errors = 0
+        self.failures = FailureLog()
         self.last_image: float | None = None
         self.last_camera_info: float | None = None
 
@@ -84,14 +86,6 @@ class NodeHealth:
             self.inference_ms.add(inference_ms)
             self.end_to_end_ms.add(end_to_end_ms)
 
-    def count_bad_input(self) -> None:
-        with self._lock:
-            self.bad_input += 1
-
-    def count_backend_error(self) -> None:
-        with self._lock:
-            self.backend_errors += 1
-
     @staticmethod
     def silence(last: float | None, started: float, now: float) -> float:
         """Seconds since the last message (or since start when none arrived)."""
@@ -110,6 +104,5 @@ class NodeHealth:
                 "frames received": str(self.frames_in),
                 "frames published": str(self.frames_out),
                 "dropped frames": str(dropped),
-                "bad input": str(self.bad_input),
-                "backend errors": str(self.backend_errors),
+                **{f"failures: {cause}": str(count) for cause, count in self.failures.snapshot().items()},
             }
