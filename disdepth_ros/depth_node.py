@@ -33,6 +33,7 @@ import rclpy
 from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -77,6 +78,8 @@ def resolve_model_path(model_path: str) -> Path:
     )
     if model_path:
         path = Path(model_path).expanduser()
+        if path.is_dir():
+            raise FileNotFoundError(f"model_path {str(path)!r} is a directory, not a model file; {how}")
         if not path.is_file():
             raise FileNotFoundError(f"model_path {str(path)!r} does not exist; {how}")
         return path
@@ -290,14 +293,24 @@ class DepthNode(Node):
         super().destroy_node()
 
 
+def startup_error(error: BaseException) -> str:
+    """The one line a user sees when the node cannot start (no traceback), with what to do."""
+    if isinstance(error, InvalidParameterTypeException):
+        return (
+            f"{error}; in a params file a whole number such as `5` is an integer: write `5.0` for a "
+            "double parameter (the expected type is in config/depth.yaml)"
+        )
+    return str(error)
+
+
 def main(args: list[str] | None = None) -> int:
     """Console entry point `depth_node`; returns a process exit code."""
     rclpy.init(args=args)
     try:
         try:
             node = DepthNode()
-        except (FileNotFoundError, ModelFileError, ValueError) as error:
-            rclpy.logging.get_logger("depth_node").fatal(str(error))
+        except (OSError, ModelFileError, ValueError, RuntimeError, ParameterException) as error:
+            rclpy.logging.get_logger("depth_node").fatal(startup_error(error))
             return 1
         try:
             rclpy.spin(node)

@@ -97,6 +97,16 @@ def load_model(
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open API)
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{path}: corrupt checkpoint weights ({error})") from None
+    broken = [
+        key
+        for key, tensor in state.items()
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
+    if broken:
+        raise ValueError(
+            f"{path}: {len(broken)} weight tensor(s) contain NaN or inf (first: {broken[0]}); the training "
+            "run diverged or the file is damaged: use an earlier checkpoint"
+        )
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

@@ -69,7 +69,14 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
         raise ValueError(
             f"build_model({name!r}): unknown config keys {unknown}; valid: {sorted(entry.defaults)}"
         )
+    for key, value in overrides.items():
+        _check_type(name, key, value, entry.defaults[key])
     config = {**entry.defaults, **overrides}
+    if not 0 <= config["min_depth"] < config["max_depth"] < float("inf"):
+        raise ValueError(
+            f"build_model({name!r}): need 0 <= min_depth < max_depth < inf, got "
+            f"[{config['min_depth']}, {config['max_depth']}]"
+        )
     if config["decoder"] not in DECODERS:
         raise ValueError(
             f"build_model({name!r}): decoder must be one of {sorted(DECODERS)}, got {config['decoder']!r}"
@@ -84,6 +91,24 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
         config["bins_hidden"],
     )
     return DepthModel(name, config, encoder, decoder, head)
+
+
+def _check_type(name: str, key: str, value: Any, default: Any) -> None:
+    """A config value must have its default's type (an int is accepted where a float is expected)."""
+    if isinstance(default, bool) or default is None:
+        ok = isinstance(value, bool) if isinstance(default, bool) else True
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and (isinstance(default, float) or isinstance(value, int))
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, (list, tuple))  # JSON headers turn tuples into lists
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(
+            f"build_model({name!r}): config key {key!r} must be {type(default).__name__} like its default "
+            f"{default!r}, got {type(value).__name__} {value!r}"
+        )
 
 
 def _entry(name: str) -> ModelEntry:
