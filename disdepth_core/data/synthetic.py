@@ -185,7 +185,7 @@ def _surfaces(scene: Scene, o: np.ndarray, d: tuple, t: np.ndarray, surf: np.nda
     dirs = np.stack([c.reshape(-1) for c in d], axis=1)
     view = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
     finite_t = np.where(np.isfinite(flat_t), flat_t, 0.0).astype(np.float32)
-    points = (o[None, :] + finite_t[:, None] * dirs).astype(np.float32)
+    points = o.astype(np.float32)[None, :] + finite_t[:, None] * dirs
     g = _Surfaces(
         points=points,
         normals=np.zeros((n_px, 3), np.float32),
@@ -283,12 +283,13 @@ def _shade(scene: Scene, g: _Surfaces, depth: np.ndarray, pose: CameraPose, k: n
             active &= ~_occluded(scene, light, origin, active.reshape(height, width), pose, k).reshape(-1)
         cos = np.where(active, cos, 0.0).astype(np.float32)
         irradiance = irradiance + cos[:, None] * power
-        glossy = g.specular > 0
-        if glossy.any():
-            half = to_light - g.view
+        glossy = np.flatnonzero(active & (g.specular > 0))
+        if glossy.size:
+            half = to_light[glossy] - g.view[glossy]
             half = half / np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-6)
-            nh = np.clip(np.einsum("ij,ij->i", n, half), 0.0, 1.0)
-            highlight = highlight + (g.specular * nh**g.shininess * cos)[:, None] * power
+            nh = np.clip(np.einsum("ij,ij->i", n[glossy], half), 0.0, 1.0)
+            strength = g.specular[glossy] * nh ** g.shininess[glossy] * cos[glossy]
+            highlight[glossy] += strength[:, None] * (power if power.shape[0] == 1 else power[glossy])
     radiance = g.albedo * irradiance + highlight
     emissive = g.emission > 0
     radiance[emissive] = g.albedo[emissive] * g.emission[emissive, None]
