@@ -41,8 +41,8 @@ class Photometric:
     vignetting: tuple[float, float] = (0.0, 0.4)
     exposure_stops: float = 0.7
     white_balance: float = 0.12
-    shot_noise: tuple[float, float] = (0.0, 0.012)
-    read_noise: tuple[float, float] = (0.0, 0.012)
+    shot_noise: tuple[float, float] = (0.0, 0.002)
+    read_noise: tuple[float, float] = (0.0, 0.004)
     jpeg_prob: float = 0.5
     jpeg_quality: tuple[int, int] = (40, 95)
 

@@ -35,6 +35,7 @@ ROOM_CAMERA_HEIGHT = (0.3, 1.5)
 CAR_CAMERA_HEIGHT = (1.3, 1.8)
 SIDEWALK_CAMERA_HEIGHT = (0.3, 1.2)
 _NOISE_SIZE = 64  # texels of the per-scene noise table (power of two)
+_BACKDROP = 40.0  # metres between a street's building fronts and the shell's side walls (distant city)
 
 Group = list[Primitive]
 
@@ -566,7 +567,7 @@ def build_room(
         panel = _plain(lamp_color * 0.9, emission=float(rng.uniform(4.0, 8.0)))
         half = np.array([rng.uniform(0.1, 0.5), rng.uniform(0.1, 0.5), 0.02])
         objects.append(Box(np.array([pos[0], pos[1], ceiling - 0.02]), half, 0.0, panel))
-    bounce = float(rng.uniform(0.15, 0.4))
+    bounce = float(rng.uniform(0.08, 0.25))
     scene = Scene(
         kind="room",
         shell=shell,
@@ -688,7 +689,7 @@ def build_street(
     walk = rng.uniform(1.5, 4.0)
     half_w = road + walk
     far = rng.uniform(1.2, 2.0) * max_depth
-    lo, hi = np.array([-30.0, -half_w, 0.0]), np.array([far, half_w, 200.0])
+    lo, hi = np.array([-30.0, -half_w - _BACKDROP, 0.0]), np.array([far, half_w + _BACKDROP, 80.0])
     asphalt_grey = _pick(rng, [(0.08, 0.08, 0.085), (0.12, 0.12, 0.12), (0.16, 0.15, 0.14)])
     asphalt = _surface(
         rng,
@@ -699,17 +700,10 @@ def build_street(
         _pattern(rng, "noise", asphalt_grey, np.asarray(asphalt_grey) * 0.7, 0.5),
         lanes=True,
     )
-    facade = _facade(rng, bank)
     haze = rng.uniform(0.6, 0.9)
     background = _pattern(rng, "noise", (haze * 0.7, haze * 0.72, haze * 0.8), (haze * 0.5,) * 3, 8.0)
-    faces = [
-        _pattern(rng, "noise", (0.4, 0.4, 0.4), (0.3, 0.3, 0.3), 4.0),
-        background,
-        facade,
-        _facade(rng, bank),
-        asphalt,
-        facade,
-    ]
+    behind = _pattern(rng, "noise", (0.4, 0.4, 0.4), (0.3, 0.3, 0.3), 4.0)
+    faces = [behind, background, _facade(rng, bank), _facade(rng, bank), asphalt, background]
     shell = Shell(lo, hi, faces, open_top=True)
     if rng.random() < 0.6:  # a car camera in a lane
         poses = _trajectory(
@@ -747,22 +741,19 @@ def build_street(
                 curb,
             )
         )
-        x = -20.0
-        while x < 0.8 * max_depth:  # buildings protruding from each facade
-            length = rng.uniform(6.0, 25.0)
-            if rng.random() < 0.6:
-                depth = rng.uniform(1.0, 4.0)
-                inner = half_w - rng.uniform(0.0, min(1.0, walk - 0.8))
-                height = rng.uniform(5.0, 30.0)
-                objects.append(
-                    Box(
-                        np.array([x + length / 2, side * (inner + depth / 2), height / 2]),
-                        np.array([length / 2, depth / 2, height / 2]),
-                        0.0,
-                        _facade(rng, bank),
-                    )
+        x = lo[0]
+        while x < far:  # a row of buildings along each sidewalk, with some alleys between them
+            length, depth, height = rng.uniform(6.0, 30.0), rng.uniform(8.0, 20.0), rng.uniform(6.0, 30.0)
+            front = half_w - rng.uniform(0.0, 0.3)
+            objects.append(
+                Box(
+                    np.array([x + length / 2, side * (front + depth / 2), height / 2]),
+                    np.array([length / 2, depth / 2, height / 2]),
+                    0.0,
+                    _facade(rng, bank),
                 )
-            x += length + rng.uniform(0.0, 4.0)
+            )
+            x += length + (rng.uniform(3.0, 10.0) if rng.random() < 0.25 else rng.uniform(0.0, 0.5))
     placed: list[tuple[np.ndarray, float]] = []
 
     def side() -> float:
@@ -811,13 +802,17 @@ def build_street(
         for _ in range(int(rng.integers(*count))):
             objects += _try_place(make, poses, placed, margin=0.8)
     sunny = rng.random() < 0.7
-    az, el = rng.uniform(0, 2 * np.pi), rng.uniform(np.deg2rad(15.0), np.deg2rad(65.0))
+    # Half the time the sun shines along the street, so the road is lit and cars, trees and poles cast
+    # shadows across it; otherwise from anywhere (the facades may then shade the whole canyon).
+    along = rng.random() < 0.5
+    az = rng.uniform(-0.6, 0.6) + float(rng.choice([0.0, np.pi])) if along else rng.uniform(0, 2 * np.pi)
+    el = rng.uniform(np.deg2rad(15.0), np.deg2rad(65.0))
     sun_dir = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     sun_color = np.array([1.0, 0.95, 0.86], np.float32) * (
         rng.uniform(2.5, 4.5) if sunny else rng.uniform(0.2, 0.6)
     )
     sky = (
-        np.array([0.3, 0.4, 0.6], np.float32) * rng.uniform(0.6, 1.0)
+        np.array([0.3, 0.4, 0.6], np.float32) * rng.uniform(0.3, 0.6)
         if sunny
         else np.full(3, rng.uniform(0.7, 1.2), np.float32)
     )
@@ -837,7 +832,7 @@ def build_street(
             np.float32
         ),
         fog_color=horizon,
-        fog_distance=float(rng.uniform(150.0, 600.0)),
+        fog_distance=float(rng.uniform(300.0, 1500.0)),
         corner_occlusion=float(rng.uniform(0.15, 0.35)),
         exposure_key=float(rng.uniform(0.14, 0.22)),
         cloud_cover=float(rng.uniform(0.0, 0.5) if sunny else rng.uniform(0.85, 1.0)),
