@@ -91,9 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                 sample = photometric(sample, np.random.default_rng([args.seed, i]))
             images.append(sample["image"])
         stats[f"synthetic {kind}"] = _stats(images)
-    print(
-        "| set | images | luminance mean / std | saturation | gradient | laplacian | grad-hist L1 | colour L1 |"
-    )
+    print("| set | images | lum. mean / std | saturation | gradient | laplacian | grad-hist L1 | colour L1 |")
     print("|---|---|---|---|---|---|---|---|")
     for name, s in stats.items():
         g1 = np.abs(s["grad_hist"] - pooled["grad_hist"]).sum()
