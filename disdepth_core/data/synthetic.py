@@ -5,8 +5,8 @@ Two scene kinds (layouts in ``scene_layouts``):
 - ``"room"``: rooms and corridors (floor, walls, ceiling) with furniture built from primitives
   (tables, chairs, shelves, cabinets, doors, pillars, pictures, plants), lit by ceiling lamps;
   camera at mobile-robot height (0.3-1.5 m), slight pitch; depth about 0.3..10 m.
-- ``"street"``: a street canyon (road with lane markings, raised sidewalks, facades and protruding
-  buildings, a far background, sky) with cars, poles, signs, trees and hedges in sunlight or overcast;
+- ``"street"``: a street (road with lane markings, raised sidewalks, rows of buildings with alleys, a
+  distant city, sky) with cars, poles, signs, trees and hedges in sunlight or overcast;
   camera on a car (about 1.5 m) or a sidewalk robot; depth up to ``max_depth`` (80 m by default).
 
 Surfaces carry photographs (``textures``: brick, grass, gravel, real indoor/driving photos whose
