@@ -98,3 +98,20 @@ def test_surface_textures_are_normalised_and_fingerprint_follows_content():
     b = TextureBank([_source("t/dark", dark + 1, role="surface")])
     assert a.fingerprint != b.fingerprint
     assert a.fingerprint == TextureBank([_source("t/dark", dark.copy(), role="surface")]).fingerprint
+
+
+def test_missing_scikit_image_is_named_and_an_empty_bank_renders_procedurally(monkeypatch):
+    import sys
+
+    from disdepth_core.data.synthetic import KINDS, render_scene
+
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    monkeypatch.setitem(sys.modules, "skimage.data", None)
+    with pytest.raises(ImportError, match=r"scikit-image==0\.26\.0"):
+        SCIKIT_IMAGE_SOURCES[0].load()
+    empty = TextureBank(())
+    for kind in KINDS:
+        a = render_scene(4, 24, 32, kind, textures=empty)
+        b = render_scene(4, 24, 32, kind, textures=empty)
+        np.testing.assert_array_equal(a["image"], b["image"])
+        assert a["image"].std() > 5 and (a["depth"] > 0).mean() > 0.5
