@@ -38,7 +38,15 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "train": ["torch==2.13.0", "onnx", "onnxscript", "safetensors", "h5py", "tensorboard"],
+        "train": [
+            "torch==2.13.0",
+            "onnx",
+            "onnxscript",
+            "safetensors",
+            "h5py",
+            "tensorboard",
+            "scikit-image",
+        ],
         "hf": ["transformers"],
         "test": ["pytest", "ruff", "transformers"],
         "trt": ["tensorrt>=10.3", "pycuda"],
