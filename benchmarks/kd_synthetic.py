@@ -364,7 +364,7 @@ def write_docs(main_dir: Path, diagnostic_dir: Path | None, b: Budget) -> None:
         "its defaults, output KD weight 1.0 on the unlabeled batch, pseudo-labels from the teacher's head.",
         "- Evaluation: the final (`last`) checkpoint of each run, no checkpoint selection, through "
         "`disdepth_core.runtime.load_estimator` (torch backend, resize to the model input and back), "
-        "metrics per image in 1e-3..10 m, no crop, averaged (`disdepth_core.metrics`).",
+        "metrics per image in 1e-3..10 m, no crop, averaged (`disdepth_core.evaluation`).",
         "",
         "## Commands",
         "",
