@@ -32,8 +32,9 @@ def scale_projection(matrix: np.ndarray, sx: float, sy: float) -> np.ndarray:
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     scaled = matrix.copy()
-    scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
-    scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
+    with np.errstate(over="ignore", invalid="ignore"):  # degenerate inputs become inf/NaN, refused later
+        scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
+        scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
     return scaled
 
 

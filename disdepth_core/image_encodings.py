@@ -30,10 +30,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from disdepth_core import native_stderr
+
 __all__ = [
     "COLOR_ENCODINGS",
     "DEFAULT_MAX_PIXELS",
     "DEPTH_ENCODINGS",
+    "CorruptImageError",
     "ImageTooLargeError",
     "compressed_size",
     "decode_compressed",
@@ -46,6 +49,13 @@ __all__ = [
 DEFAULT_MAX_PIXELS = 8192 * 8192
 """Hard ceiling on decoded image size (pixels) when a caller gives none; callers serving a camera
 should pass a tighter limit (the depth node's `max_input_pixels`)."""
+
+
+class CorruptImageError(ValueError):
+    """The decoder reported corrupt data (it may still have produced an image)."""
+
+
+_CORRUPTION = ("Corrupt JPEG data", "Premature end of JPEG file", "libpng error")
 
 
 class ImageTooLargeError(ValueError):
@@ -252,11 +262,16 @@ def compressed_size(data: bytes | memoryview) -> tuple[int, int, str]:
     raise ValueError(f"not a JPEG or PNG image (first bytes {head[:4].hex()}); only jpeg and png are decoded")
 
 
-def decode_compressed(format: str, data: bytes | memoryview, max_pixels: int | None = None) -> np.ndarray:
+def decode_compressed(
+    format: str, data: bytes | memoryview, max_pixels: int | None = None, allow_corrupt: bool = False
+) -> np.ndarray:
     """Decode a `sensor_msgs/CompressedImage` (jpeg/png, any image_transport format string) to RGB uint8.
 
     The size declared in the header is checked against `max_pixels` before decoding. `compressedDepth`
     payloads are depth, not colour, and are rejected; so are empty, non-JPEG/PNG or undecodable bytes.
+    Data the decoder reports as corrupt but still decodes (libjpeg's "Corrupt JPEG data", a truncated
+    file) raises CorruptImageError unless `allow_corrupt`: a partly garbage image would become garbage
+    depth. The decoder's stderr messages are captured (`disdepth_core.native_stderr`), never printed.
     """
     if "compresseddepth" in format.lower():
         raise ValueError(f"compressed format {format!r} is a depth stream, not a colour image")
@@ -267,10 +282,14 @@ def decode_compressed(format: str, data: bytes | memoryview, max_pixels: int | N
     if width <= 0 or height <= 0:
         raise ValueError(f"{kind} header declares a zero-sized image ({width}x{height})")
     _check_pixels(width, height, max_pixels, f"{kind} image")
-    try:
-        bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-    except cv2.error as error:
-        raise ValueError(f"could not decode {buffer.size} bytes of {kind} ({error.err})") from None
+    with native_stderr.capture() as messages:
+        try:
+            bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        except cv2.error as error:
+            raise ValueError(f"could not decode {buffer.size} bytes of {kind} ({error.err})") from None
+    corrupt = [line for line in messages if line.startswith(_CORRUPTION)]
+    if corrupt and not allow_corrupt:
+        raise CorruptImageError(f"corrupt {kind} data ({buffer.size} bytes): {corrupt[0]}")
     if bgr is None:
         raise ValueError(f"could not decode {buffer.size} bytes of {kind} image (format {format!r})")
     if bgr.shape[:2] != (height, width):

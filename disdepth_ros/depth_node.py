@@ -26,6 +26,7 @@ import contextlib
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
 from disdepth_core.serving.failures import FrameFailure
-from disdepth_core.serving.health import NodeHealth
+from disdepth_core.serving.health import Assessment, NodeHealth
 from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_ros.conversions import camera_info_to_intrinsics
 from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS
@@ -62,6 +63,14 @@ INPUT_QOS = QoSProfile(
 )
 INPUT_QOS_TEXT = "best_effort, keep_last 1, volatile"
 _LOG_THROTTLE_S = 5.0
+HEALTH_CHECK_PERIOD_S = 0.25
+DIAGNOSTICS_PERIOD_S = 1.0
+CONSOLE_THROTTLE_S = 10.0
+DIAGNOSTIC_LEVELS = {
+    "OK": DiagnosticStatus.OK,
+    "WARN": DiagnosticStatus.WARN,
+    "ERROR": DiagnosticStatus.ERROR,
+}
 
 
 def resolve_model_path(model_path: str) -> Path:
@@ -119,6 +128,7 @@ class DepthNode(Node):
             max_input_pixels=int(values["max_input_pixels"]),
         )
         self._stale_timeout = float(values["stale_input_timeout"])
+        self._output_timeout = float(values["output_timeout"])
 
         self.health = NodeHealth()
         self._started = time.monotonic()
@@ -149,13 +159,14 @@ class DepthNode(Node):
         else:
             self._image_sub = self.create_subscription(Image, "image", self._on_image, INPUT_QOS)
         self._info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, INPUT_QOS)
-        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
+        self._last_diagnostics = (0.0, "")  # (monotonic time, level) of the last /diagnostics message
+        self._diagnostics_timer = self.create_timer(HEALTH_CHECK_PERIOD_S, self._check_health)
         # Registered last: publishers declare their qos_overrides parameters above, and those
         # declarations must not go through this callback.
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
-        self._worker = threading.Thread(target=self._work, name="disdepth-inference", daemon=True)
-        self._worker.start()
+        self._worker_error = self._worker_traceback = ""
+        self._worker = self._start_worker()
 
     # -- parameters -------------------------------------------------------------------------------
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
@@ -171,6 +182,7 @@ class DepthNode(Node):
             return SetParametersResult(successful=False, reason=problem)
         self.pipeline.settings = settings
         self._stale_timeout = float(values["stale_input_timeout"])
+        self._output_timeout = float(values["output_timeout"])
         return SetParametersResult(successful=True)
 
     # -- callbacks (executor thread) --------------------------------------------------------------
@@ -191,14 +203,26 @@ class DepthNode(Node):
         self._camera_info = msg
 
     # -- inference worker -------------------------------------------------------------------------
+    def _start_worker(self) -> threading.Thread:
+        worker = threading.Thread(target=self._work, name="disdepth-inference", daemon=True)
+        worker.start()
+        return worker
+
     def _work(self) -> None:
-        while True:
-            item = self._mailbox.get(timeout=0.5)
-            if item is None:
-                if self._mailbox.closed:
-                    return
-                continue
-            self._process(*item)
+        try:
+            while True:
+                item = self._mailbox.get(timeout=0.5)
+                if item is None:
+                    if self._mailbox.closed:
+                        return
+                    continue
+                try:
+                    self._process(*item)
+                except Exception as error:  # anything outside the pipeline (publishing) costs one frame
+                    self._report(FrameFailure("output", f"{type(error).__name__}: {error}"))
+        except BaseException as error:  # the supervisor (_check_health) restarts the worker, reports ERROR
+            self._worker_error = f"{type(error).__name__}: {error}"
+            self._worker_traceback = traceback.format_exc()
 
     def _process(self, msg: Image | CompressedImage, received: float) -> None:
         camera_info = self._camera_info
@@ -225,6 +249,14 @@ class DepthNode(Node):
 
     def _warn_about_camera_info(self, camera_info: CameraInfo | None, outcome: FrameOutcome) -> None:
         logger = self.get_logger()
+        info = self.estimator.info
+        if camera_info is None and info.camera_aware:
+            logger.warning(
+                f"{info.name} is camera-aware but no camera_info arrived on {self._info_sub.topic_name}: "
+                f"using its training focal length ({info.canonical_focal_px:g} px at "
+                f"{self.estimator.input_hw[1]} px width); metric scale is only right for that camera",
+                once=True,
+            )
         if camera_info is None:
             logger.warning(
                 f"no valid camera_info yet on {self._info_sub.topic_name}: publishing depth without "
@@ -238,9 +270,43 @@ class DepthNode(Node):
                 throttle_duration_sec=_LOG_THROTTLE_S,
             )
 
-    # -- diagnostics ------------------------------------------------------------------------------
-    def _publish_diagnostics(self) -> None:
+    # -- health and diagnostics ---------------------------------------------------------------------
+    def _check_health(self) -> None:
+        """Supervise the worker, assess health (4 Hz), publish /diagnostics at 1 Hz and on level changes,
+        and say on the console when the node stops being healthy (throttled)."""
         now = time.monotonic()
+        if not self._worker.is_alive() and not self._mailbox.closed:
+            reason = self._worker_error or "exited"
+            self.health.worker_restarted(now, reason)
+            self.get_logger().error(
+                f"inference worker died ({reason}); restarting it\n{self._worker_traceback}"
+            )
+            self._worker_error = self._worker_traceback = ""
+            self._worker = self._start_worker()
+        assessment = self.health.assess(
+            now,
+            self._started,
+            self._output_timeout,
+            self._stale_timeout,
+            [
+                ("image", self._image_sub.topic_name, self.health.last_image),
+                ("camera_info", self._info_sub.topic_name, self.health.last_camera_info),
+            ],
+            INPUT_QOS_TEXT,
+        )
+        last_time, last_level = self._last_diagnostics
+        if assessment.level != last_level or now - last_time >= DIAGNOSTICS_PERIOD_S:
+            self._publish_diagnostics(now, assessment)
+            self._last_diagnostics = (now, assessment.level)
+        logger = self.get_logger()
+        if assessment.level == "ERROR":
+            logger.error(assessment.message, throttle_duration_sec=CONSOLE_THROTTLE_S)
+        elif assessment.level == "WARN":
+            logger.warning(assessment.message, throttle_duration_sec=CONSOLE_THROTTLE_S)
+        elif last_level in ("WARN", "ERROR"):
+            logger.info(f"healthy again: {assessment.message}")
+
+    def _publish_diagnostics(self, now: float, assessment: Assessment) -> None:
         values = self.health.snapshot(now, self._mailbox.dropped)
         info = self.estimator.info
         values.update(
@@ -252,28 +318,15 @@ class DepthNode(Node):
                 "image topic": self._image_sub.topic_name,
                 "camera_info topic": self._info_sub.topic_name,
                 "input QoS": INPUT_QOS_TEXT,
+                "worker restarts": str(self.health.worker_restarts),
             }
         )
-        problems = []
-        for label, topic, last in (
-            ("image", self._image_sub.topic_name, self.health.last_image),
-            ("camera_info", self._info_sub.topic_name, self.health.last_camera_info),
-        ):
-            silent = NodeHealth.silence(last, self._started, now)
-            if silent > self._stale_timeout:
-                problems.append(
-                    f"no {label} on {topic} for {silent:.1f} s (subscribed {INPUT_QOS_TEXT}; "
-                    "check the topic name/remapping and that the camera publishes)"
-                )
-        if problems:
-            level, message = DiagnosticStatus.WARN, "; ".join(problems)
-        else:
-            level, message = DiagnosticStatus.OK, f"publishing depth at {values['output rate (Hz)']} Hz"
+        node = self.get_fully_qualified_name()
         status = DiagnosticStatus(
-            level=level,
-            name=f"{self.get_name()}: depth estimation",
-            message=message,
-            hardware_id=info.name,
+            level=DIAGNOSTIC_LEVELS[assessment.level],
+            name=f"{node}: depth estimation",
+            message=assessment.message,
+            hardware_id=f"{node} ({info.name})",
             values=[KeyValue(key=key, value=value) for key, value in values.items()],
         )
         array = DiagnosticArray(status=[status])

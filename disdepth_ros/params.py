@@ -86,6 +86,12 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "stale_input_timeout": ParameterSpec(
         5.0, "Seconds without image or camera_info before /diagnostics warns.", range=(0.1, 3600.0)
     ),
+    "output_timeout": ParameterSpec(
+        1.0,
+        "Seconds without published depth while images arrive before /diagnostics warns (naming the "
+        "failure counters that grew); at least 3x the inference latency p95 is used.",
+        range=(0.1, 3600.0),
+    ),
     "min_depth": ParameterSpec(
         0.0,
         "Depths below this (metres) are published as invalid; 0 = the model's minimum.",

@@ -19,6 +19,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from runtime_fixtures import tiny_onnx
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from disdepth_core.geometry import depth_to_points
@@ -64,65 +65,9 @@ def _info_msg(K: np.ndarray, stamp: int, width: int = W, height: int = H) -> Cam
     return msg
 
 
-def _tiny_onnx(path, dynamic: bool = False) -> str:
-    """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
-
-    Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
-    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width.
-    """
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    from disdepth_core.runtime import ModelInfo
-
-    height, width = 64, 96
-    nodes = [
-        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),
-        helper.make_node("Sigmoid", ["mean"], ["unit"]),
-        helper.make_node(
-            "Constant", [], ["nine"], value=helper.make_tensor("n", TensorProto.FLOAT, [], [9.0])
-        ),
-        helper.make_node(
-            "Constant", [], ["one"], value=helper.make_tensor("o", TensorProto.FLOAT, [], [1.0])
-        ),
-        helper.make_node("Mul", ["unit", "nine"], ["scaled"]),
-        helper.make_node("Add", ["scaled", "one"], ["depth"]),
-        helper.make_node("Mul", ["unit", "unit"], ["uncertainty"]),
-    ]
-    rows, cols = ("height", "width") if dynamic else (height, width)
-    shape = [1, 1, rows, cols]
-    graph = helper.make_graph(
-        nodes,
-        "tiny_depth",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, rows, cols])],
-        [
-            helper.make_tensor_value_info("depth", TensorProto.FLOAT, shape),
-            helper.make_tensor_value_info("uncertainty", TensorProto.FLOAT, shape),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    info = ModelInfo(
-        name="tiny-test",
-        input_height=height,
-        input_width=width,
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
-        min_depth=0.1,
-        max_depth=10.0,
-        dynamic=dynamic,
-        trained=False,
-    )
-    for key, value in info.to_props().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(model, str(path))
-    return str(path)
-
-
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> str:
-    return _tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_test.onnx")
+    return tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_test.onnx")
 
 
 class Harness:
@@ -177,7 +122,7 @@ class Harness:
         )
 
     def node_status(self, predicate: Callable[[DiagnosticStatus], bool] = lambda s: True) -> DiagnosticStatus:
-        name = f"{self.node_under_test.get_name()}: depth estimation"
+        name = f"{self.node_under_test.get_fully_qualified_name()}: depth estimation"
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             with self._lock:
@@ -339,6 +284,71 @@ def test_backend_failure_is_counted_and_survived(raw, monkeypatch):
     assert node.health.failures.snapshot()["backend"] >= 1
 
 
+def _status_after(harness: Harness, start: float, predicate) -> DiagnosticStatus | None:
+    name = f"{harness.node_under_test.get_fully_qualified_name()}: depth estimation"
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with harness._lock:
+            arrays = list(harness.received["diagnostics"])
+        for array in arrays:
+            stamp = array.header.stamp.sec + array.header.stamp.nanosec * 1e-9
+            for status in array.status:
+                if status.name == name and stamp >= start and predicate(status):
+                    return status
+        time.sleep(0.05)
+    return None
+
+
+def test_output_stopping_escalates_diagnostics_within_2_s(ros, model_path):
+    """Valid frames, then only undecodable ones: WARN within 2 s of the last published depth, naming the
+    counter that grows; valid frames again: OK."""
+    harness = ros("/escalate", model_path=model_path, output_timeout=1.0)
+    node = harness.node_under_test
+    rgb, _ = _scene(11)
+    harness.publish_until(lambda: harness.image_pub.publish(_image_msg(rgb, 900)), ("depth",), 900)
+    bad = _image_msg(rgb, 901)
+    bad.encoding = "nv21"
+    last_published = node.health.last_published
+    clock_offset = node.get_clock().now().nanoseconds * 1e-9 - time.monotonic()
+    stop = time.monotonic() + 3.0
+    while time.monotonic() < stop:
+        harness.image_pub_reliable.publish(bad)
+        time.sleep(0.05)
+    status = _status_after(
+        harness,
+        last_published + clock_offset,
+        lambda s: s.level == DiagnosticStatus.WARN and "decode" in s.message,
+    )
+    assert status is not None, "no WARN naming the decode failures"
+    stamp = None
+    with harness._lock:
+        for array in harness.received["diagnostics"]:
+            if status in array.status:
+                stamp = array.header.stamp.sec + array.header.stamp.nanosec * 1e-9 - clock_offset
+    assert stamp - last_published < 2.0, f"WARN came {stamp - last_published:.2f} s after output stopped"
+    assert "decode failures +" in status.message and "nv21" in status.message
+
+
+def test_dead_worker_is_restarted_and_reported_as_error(ros, model_path):
+    harness = ros("/restart", model_path=model_path)
+    node = harness.node_under_test
+    rgb, _ = _scene(12)
+    real_process = node._process
+
+    def dies_once(msg, received):
+        node._process = real_process
+        raise SystemExit("simulated worker death")
+
+    node._process = dies_once
+    start = node.get_clock().now().nanoseconds * 1e-9
+    harness.publish_until(lambda: harness.image_pub.publish(_image_msg(rgb, 950)), ("depth",), 950)
+    assert node.health.worker_restarts == 1
+    status = _status_after(harness, start, lambda s: s.level == DiagnosticStatus.ERROR)
+    assert (
+        status is not None and "restarted 1x" in status.message and "simulated worker death" in status.message
+    )
+
+
 def test_diagnostics(raw):
     status = raw.node_status(
         lambda s: int(dict((kv.key, kv.value) for kv in s.values)["frames published"]) > 0
@@ -422,7 +432,7 @@ def test_node_runs_a_dynamic_model_at_240x320(ros, tmp_path):
     """The one input-size rule (multiples of 16) admits the common 240x320 robot resolution."""
     harness = ros(
         "/dyn",
-        model_path=_tiny_onnx(tmp_path / "dynamic.onnx", dynamic=True),
+        model_path=tiny_onnx(tmp_path / "dynamic.onnx", dynamic=True),
         input_height=240,
         input_width=320,
     )

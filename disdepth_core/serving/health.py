@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
 from disdepth_core.serving.failures import FailureLog
 
-__all__ = ["EventRate", "LatencyWindow", "NodeHealth"]
+__all__ = ["RESTART_ERROR_WINDOW_S", "Assessment", "EventRate", "LatencyWindow", "NodeHealth"]
+
+RESTART_ERROR_WINDOW_S = 60.0
+"""Diagnostics stay at ERROR this long after the inference worker had to be restarted."""
+LEVELS = ("OK", "WARN", "ERROR")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The node's health in one word (`LEVELS`) and one sentence naming the cause."""
+
+    level: str
+    message: str
 
 
 class EventRate:
@@ -68,6 +81,11 @@ class NodeHealth:
         self.failures = FailureLog()
         self.last_image: float | None = None
         self.last_camera_info: float | None = None
+        self.last_published: float | None = None
+        self.worker_restarts = 0
+        self.last_restart: float | None = None
+        self.last_restart_reason = ""
+        self._at_last_publish: tuple[int, dict[str, int]] = (0, self.failures.snapshot())
 
     def image_received(self, now: float) -> None:
         with self._lock:
@@ -82,9 +100,81 @@ class NodeHealth:
     def frame_published(self, now: float, inference_ms: float, end_to_end_ms: float) -> None:
         with self._lock:
             self.frames_out += 1
+            self.last_published = now
+            self._at_last_publish = (self.frames_in, self.failures.snapshot())
             self.output_rate.add(now)
             self.inference_ms.add(inference_ms)
             self.end_to_end_ms.add(end_to_end_ms)
+
+    def worker_restarted(self, now: float, reason: str) -> None:
+        with self._lock:
+            self.worker_restarts += 1
+            self.last_restart = now
+            self.last_restart_reason = reason
+
+    def assess(
+        self,
+        now: float,
+        started: float,
+        output_timeout: float,
+        stale_timeout: float,
+        inputs: list[tuple[str, str, float | None]],
+        qos_text: str,
+    ) -> Assessment:
+        """The diagnostic level and message (REP 107): ERROR after a worker restart or while the backend
+        keeps failing; WARN while input arrives but nothing is published for longer than
+        ``max(output_timeout, 3 x inference p95)`` (naming the failure counters that grew), or when an
+        input in ``inputs`` (label, topic, last arrival) is silent longer than ``stale_timeout``."""
+        with self._lock:
+            errors: list[str] = []
+            warnings: list[str] = []
+            if self.last_restart is not None and now - self.last_restart < RESTART_ERROR_WINDOW_S:
+                ago = now - self.last_restart
+                errors.append(
+                    f"inference worker restarted {self.worker_restarts}x (last {ago:.0f} s ago: "
+                    f"{self.last_restart_reason})"
+                )
+            self._assess_output(now, started, output_timeout, errors, warnings)
+            for label, topic, last in inputs:
+                silent = NodeHealth.silence(last, started, now)
+                if silent > stale_timeout:
+                    warnings.append(
+                        f"no {label} on {topic} for {silent:.1f} s (subscribed {qos_text}; "
+                        "check the topic name/remapping and that the camera publishes)"
+                    )
+            rate = self.output_rate.rate(now)
+        if errors:
+            return Assessment("ERROR", "; ".join(errors + warnings))
+        if warnings:
+            return Assessment("WARN", "; ".join(warnings))
+        return Assessment("OK", f"publishing depth at {rate:.2f} Hz")
+
+    def _assess_output(
+        self, now: float, started: float, output_timeout: float, errors: list[str], warnings: list[str]
+    ) -> None:
+        p95 = self.inference_ms.percentile(95)
+        timeout = max(output_timeout, 3e-3 * p95) if p95 == p95 else output_timeout  # NaN: no frame yet
+        frames_before, failures_before = self._at_last_publish
+        arrived = self.frames_in - frames_before
+        quiet = NodeHealth.silence(self.last_published, started, now)
+        receiving = self.last_image is not None and now - self.last_image <= timeout
+        if not (receiving and arrived > 0 and quiet > timeout):
+            return
+        counts = self.failures.snapshot()
+        grown = {cause: counts[cause] - failures_before.get(cause, 0) for cause in counts}
+        grown = {cause: n for cause, n in grown.items() if n > 0}
+        since = "since start" if self.last_published is None else f"for {quiet:.1f} s"
+        head = f"no depth published {since} while {arrived} frames arrived"
+        if not grown:
+            warnings.append(f"{head}: no frame finished processing (inference slower than {timeout:.1f} s?)")
+            return
+        worst = max(grown, key=grown.get)
+        detail = ", ".join(f"{cause} failures +{n}" for cause, n in sorted(grown.items()))
+        last = self.failures.last_message.get(worst, "")
+        if worst == "backend":
+            errors.append(f"{head}: backend keeps failing ({detail}; last: {last})")
+        else:
+            warnings.append(f"{head}: {detail} (last {worst}: {last})")
 
     @staticmethod
     def silence(last: float | None, started: float, now: float) -> float:
