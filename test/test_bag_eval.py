@@ -332,3 +332,133 @@ def test_cli(bags, tiny_model, tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"summary.json", "frames.csv", "report.png"}
     assert main([*args[:-4], "--image-topic", "/missing"]) == 2
     assert "/camera/image_raw/compressed" in capsys.readouterr().err
+
+
+def _copy_bag(source: Path, target: Path, transform, compressed: bool = False) -> Path:
+    """Copy a sample bag, passing each (topic, index on that topic, msg) through `transform`."""
+    from sensor_msgs.msg import CompressedImage
+
+    counts: dict[str, int] = {}
+    image_topic = TOPICS["compressed"] if compressed else TOPICS["image"]
+    with open_bag(source) as reader, MessageBagWriter(target, "mcap") as writer:
+        writer.add_message_topic(image_topic, CompressedImage if compressed else Image)
+        writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
+        writer.add_message_topic(TOPICS["depth"], Image)
+        for conn, t, data in reader.messages():
+            msg = read_message(data, conn.msgtype, conn.topic, source)
+            index = counts[conn.topic] = counts.get(conn.topic, 0) + 1
+            writer.write_message(conn.topic, transform(conn.topic, index - 1, msg), t)
+    return target
+
+
+def test_bad_messages_cost_one_frame_each_never_the_run(bags, tiny_model, tmp_path):
+    """Uncalibrated camera_info (frames 1-2), a truncated ground-truth frame (3), an undecodable image (4),
+    with --write-bag: every frame is accounted for, all failures are listed, the output bag is written."""
+
+    def damage(topic, index, msg):
+        if topic == TOPICS["camera_info"] and index in (1, 2):
+            msg.k = [0.0] * 9
+            msg.p = [0.0] * 12
+        elif topic == TOPICS["depth"] and index == 3:
+            msg.data = bytes(msg.data)[:50]
+        elif topic == TOPICS["image"] and index == 4:
+            msg.encoding = "nv21"
+        return msg
+
+    bag = _copy_bag(bags["mcap", False], tmp_path / "damaged", damage)
+    out_bag = tmp_path / "out_bag"
+    config = _config(bag, tiny_model, tmp_path / "out", write_bag=out_bag)
+    result = evaluate_bag(config, progress=False)
+    write_results(result, config.out_dir)
+    summary = result.summary
+    assert summary["complete"] and summary["frames"]["read"] == FRAMES
+    assert summary["frames"]["failed"] == 1 and summary["frames"]["predicted"] == FRAMES - 1
+    assert summary["frames"]["paired"] == FRAMES - 2  # frame 3's ground truth is unreadable
+    counts = summary["failures"]["counts"]
+    assert counts["camera_info"] == 2 and counts["decode"] == 2  # the nv21 image and the truncated GT
+    reasons = {(f["cause"], f["topic"]) for f in summary["failures"]["listed"]}
+    assert ("decode", TOPICS["depth"]) in reasons and ("decode", TOPICS["image"]) in reasons
+    assert result.rows[1]["status"] == "ok (camera_info unusable)" and result.rows[1]["paired"]
+    assert result.rows[3]["status"] == "ground truth unreadable"
+    written = summary["written_bag"]["messages"]
+    assert written[output_topic(config, "depth")] == FRAMES - 1
+    assert (
+        written[output_topic(config, "camera_info")] == written[output_topic(config, "points")] == FRAMES - 3
+    )
+
+
+def test_oversized_png_is_refused_and_counted(bags, tiny_model, tmp_path):
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", (100000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]))
+    bomb += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+    def swap(topic, index, msg):
+        if topic == TOPICS["compressed"] and index == 2:
+            msg.data = bomb
+            msg.format = "png"
+        return msg
+
+    bag = _copy_bag(bags["mcap", True], tmp_path / "bomb", swap, compressed=True)
+    summary = evaluate_bag(
+        _config(bag, tiny_model, tmp_path / "out", compressed=True), progress=False
+    ).summary
+    assert summary["failures"]["counts"]["bad_input"] == 1 and summary["frames"]["predicted"] == FRAMES - 1
+    assert "over the limit" in summary["failures"]["listed"][0]["reason"]
+
+
+def test_nothing_evaluable_exits_non_zero(bags, tiny_model, tmp_path, capsys):
+    args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
+    assert main([*args, "--image-topic", TOPICS["depth"], "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"no frame of {TOPICS['depth']} could be evaluated ({FRAMES} failed" in err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert "depth encoding" in summary["failures"]["listed"][0]["reason"]
+
+
+def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bag = write_sample_bag(tmp_path / "long", SampleBagSpec(frames=400, height=H, width=W), progress=False)
+    out, out_bag = tmp_path / "out", tmp_path / "pred"
+    command = [
+        sys.executable,
+        "-m",
+        "disdepth_core.cli.main",
+        "eval-bag",
+        str(bag),
+        "--model",
+        str(tiny_model),
+        "--image-topic",
+        TOPICS["image"],
+        "--depth-topic",
+        TOPICS["depth"],
+        "--out",
+        str(out),
+        "--write-bag",
+        str(out_bag),
+        "--threads",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.name.startswith(".pred") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert not summary["complete"] and summary["error"].startswith("interrupted after")
+    assert 0 < summary["frames"]["read"] < 400
+    assert summary["written_bag"]["path"] is None and not out_bag.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long", "out"]  # no hidden partial directory
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert os.path.getsize(out / "report.png") > 0
