@@ -474,3 +474,34 @@ def test_rate_and_latency_windows():
     for value in range(1, 101):
         window.add(float(value))
     assert window.percentile(50) == pytest.approx(50.5) and window.percentile(95) == pytest.approx(95.05)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-p", "min_depth:=20.0"], "effective depth range is empty: min_depth 20 m >= max_depth"),
+        (["-p", "max_depth:=5"], "write `5.0` for a double parameter"),
+        (["-p", "device:=tpu"], "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+        (["-p", "device:=cuda"], "device=cuda requested but this onnxruntime build has no GPU provider"),
+        (["-p", "backend:=tensorrt"], "TensorRT is not installed"),
+        (["-p", "model_path:=/tmp"], "'/tmp' is a directory, not a model file"),
+    ],
+)
+def test_start_up_errors_are_one_line(args, expected, tmp_path):
+    """As a user starts it: a bad parameter gives exit status 1 and one line saying what to do."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ROS_LOG_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "disdepth_ros.depth_node", "--ros-args", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    fatal = [line for line in done.stderr.splitlines() if "[FATAL]" in line]
+    assert len(fatal) == 1, done.stderr

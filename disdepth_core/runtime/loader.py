@@ -19,6 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
@@ -112,4 +114,20 @@ def load_estimator(
     cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
     runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
     reason = f"{reason}; {runner.reason}"
-    return DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
+    estimator = DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
+    _check_finite_output(estimator, path)
+    return estimator
+
+
+def _check_finite_output(estimator: DepthEstimator, path: Path) -> None:
+    """Refuse a model whose depth is not finite on a plain image (the normalised mean colour): NaN or
+    inf weights from a diverged run or a damaged file would otherwise publish 0 % valid depth forever.
+    Doubles as the warm-up call (first-frame latency)."""
+    height, width = estimator.input_hw
+    depth, _ = estimator.backend.infer(np.zeros((1, 3, height, width), dtype=np.float32))
+    if not np.all(np.isfinite(depth)):
+        raise ModelFileError(
+            path,
+            "predicts non-finite depth on a plain grey image: its weights contain NaN or inf (a diverged "
+            "training run or a damaged file); export it again from a good checkpoint",
+        )
