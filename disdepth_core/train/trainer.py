@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from disdepth_core.files import remove_stale_temporaries
+from disdepth_core.files import atomic_write_text, remove_stale_temporaries
 
 from .batches import EpochBatches
 from .config import TrainConfig
@@ -238,7 +238,7 @@ class Trainer:
         configure_determinism(config.runtime.deterministic)
         if info.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.yaml").write_text(_to_yaml(config.to_dict()), encoding="utf-8")
+            atomic_write_text(self.out_dir / "config.yaml", _to_yaml(config.to_dict()))
         try:
             while self.epoch < epochs:
                 if not mid_epoch:
