@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DEFAULT_CLOUD_STRIDE", "CameraIntrinsics", "depth_to_points", "scale_projection"]
+__all__ = [
+    "DEFAULT_CLOUD_STRIDE",
+    "CameraIntrinsics",
+    "depth_discontinuities",
+    "depth_to_points",
+    "scale_projection",
+]
 
 DEFAULT_CLOUD_STRIDE = 2
 """Default stride of published clouds (every 2nd row and column: a quarter of the points, enough for
@@ -104,12 +110,14 @@ def depth_to_points(
     stride: int = 1,
     max_range: float | None = None,
     out: np.ndarray | None = None,
+    discontinuity: float | None = None,
 ) -> np.ndarray:
     """Back-project a depth image (metres along z) to an organized H' x W' x 3 float32 point grid.
 
     Pixel (v, u) with depth z maps to ((u - cx) z / fx, (v - cy) z / fy, z) in the optical frame; only
     every `stride`-th row and column is kept (H' = ceil(H / stride)). Points with a non-finite or
-    non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates.
+    non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates; so are
+    flying pixels when `discontinuity` is given (`depth_discontinuities` on the kept grid).
     `depth` must have the intrinsics' size: scale the intrinsics first (`intrinsics.scaled`).
     `out` (optional, numpy convention) is a float32 H' x W' x 3 array, possibly a strided view such as
     the xyz columns of a point-cloud buffer, that receives the result.
@@ -137,12 +145,39 @@ def depth_to_points(
         valid = (z > 0) & (z < np.inf)  # comparisons with NaN are False: NaN is rejected too
         if max_range is not None:
             valid &= z * _range_factors(intrinsics, stride) <= np.float32(max_range)
+    if discontinuity is not None:
+        valid &= ~depth_discontinuities(z, discontinuity)
     z_valid = np.where(valid, z, np.float32(np.nan))
     # NaN depth propagates through the products, so x and y need no separate masking.
     out[..., 2] = z_valid
     np.multiply(x_ray, z_valid, out=out[..., 0])
     np.multiply(y_ray, z_valid, out=out[..., 1])
     return out
+
+
+def depth_discontinuities(depth: np.ndarray, threshold: float) -> np.ndarray:
+    """Pixels on a depth discontinuity: the depth differs from an 8-neighbour's by more than
+    ``threshold`` times the nearer of the two (both sides of the jump are marked).
+
+    Monocular depth is smooth across object boundaries, so the pixels between a foreground edge and the
+    background get intermediate depths ("flying pixels") that a costmap turns into phantom obstacles;
+    a relative threshold (e.g. 0.1 = 10 % per pixel) removes them while keeping surfaces that recede
+    gradually. Invalid (NaN) neighbours never mark a pixel.
+    """
+    if not threshold > 0:
+        raise ValueError(f"discontinuity threshold must be positive, got {threshold}")
+    z = np.asarray(depth, dtype=np.float32)
+    marked = np.zeros(z.shape, dtype=bool)
+    height, width = z.shape
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each neighbour pair once
+        first = (slice(0, height - dy), slice(max(0, -dx), width - max(0, dx)))
+        second = (slice(dy, height), slice(max(0, dx), width - max(0, -dx)))
+        a, b = z[first], z[second]
+        with np.errstate(invalid="ignore"):
+            jump = np.abs(a - b) > np.float32(threshold) * np.minimum(a, b)
+        marked[first] |= jump
+        marked[second] |= jump
+    return marked
 
 
 @functools.lru_cache(maxsize=16)

@@ -202,17 +202,20 @@ def depth_to_cloud_msg(
     stride: int = 1,
     max_range: float | None = None,
     rgb: np.ndarray | None = None,
+    discontinuity: float | None = None,
 ) -> PointCloud2:
-    """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range), header, rgb)`,
-    back-projecting straight into the message's data array (no intermediate point grid, no copy).
-    `rgb` is the full-size image."""
+    """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range, discontinuity=...),
+    header, rgb)`, back-projecting straight into the message's data array (no intermediate point grid, no
+    copy). `rgb` is the full-size image; `discontinuity` removes flying pixels (`depth_discontinuities`)."""
     height, width = -(-depth.shape[0] // stride), -(-depth.shape[1] // stride)
     return _build_cloud(
         height,
         width,
         header,
         None if rgb is None else rgb[::stride, ::stride],
-        lambda xyz: depth_to_points(depth, intrinsics, stride, max_range, out=xyz),
+        lambda xyz: depth_to_points(
+            depth, intrinsics, stride, max_range, out=xyz, discontinuity=discontinuity
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE, CameraIntrinsics
-from disdepth_core.visualize.colorize import colorize_depth
+from disdepth_core.visualize.colorize import colorize_depth, display_range
 from disdepth_ros.conversions import (
     array_to_image_msg,
     camera_info_to_intrinsics,
@@ -59,7 +59,12 @@ class OutputSettings:
     points_rgb: bool = False
     cloud_stride: int = DEFAULT_CLOUD_STRIDE
     max_range: float = 0.0  # 0 = no limit
+    flying_pixel_threshold: float = (
+        0.0  # relative depth jump to a neighbour that removes a cloud point; 0 = off
+    )
     colormap: str = "turbo"
+    colorize_min: float = 0.0  # colour-scale range in metres; 0 and 0 = the frame's 2nd-98th percentile
+    colorize_max: float = 0.0
 
 
 def camera_info_for_image(
@@ -114,7 +119,8 @@ def build_outputs(
         masked = np.where(np.isnan(depth), np.float32(np.nan), uncertainty).astype(np.float32, copy=False)
         messages["uncertainty"] = depth_to_image_msg(masked, header)
     if settings.publish_colorized and "colorized" in subscribed:
-        bgr = colorize_depth(depth, settings.min_depth, settings.max_depth, settings.colormap)
+        near, far = _colour_range(depth, settings)
+        bgr = colorize_depth(depth, near, far, settings.colormap)
         messages["colorized"] = array_to_image_msg(bgr, "bgr8", header)
     if camera is not None:
         info, intrinsics = camera
@@ -127,5 +133,13 @@ def build_outputs(
                 settings.cloud_stride,
                 settings.max_range or None,
                 rgb if settings.points_rgb else None,
+                settings.flying_pixel_threshold or None,
             )
     return messages
+
+
+def _colour_range(depth: np.ndarray, settings: OutputSettings) -> tuple[float, float]:
+    """The colorized image's range: the configured one, else the frame's percentiles, else the limits."""
+    if settings.colorize_max > settings.colorize_min:
+        return settings.colorize_min, settings.colorize_max
+    return display_range(depth) or (settings.min_depth, settings.max_depth)

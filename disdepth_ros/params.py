@@ -42,6 +42,12 @@ class ParameterSpec:
 
 
 PARAMETERS: dict[str, ParameterSpec] = {
+    "autostart": ParameterSpec(
+        True,
+        "Configure and activate at start-up (a plain node). false: stay unconfigured until a lifecycle "
+        "manager (or `ros2 lifecycle set`) drives the transitions.",
+        read_only=True,
+    ),
     "model_path": ParameterSpec(
         "",
         "Model file (.onnx, TensorRT .engine, or .safetensors checkpoint). Empty: the shipped "
@@ -117,7 +123,46 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "max_range": ParameterSpec(
         0.0, "Cloud points farther than this (metres, Euclidean) are NaN; 0 = no limit.", range=(0.0, 1000.0)
     ),
+    "flying_pixel_threshold": ParameterSpec(
+        0.1,
+        "Cloud points whose depth jumps by more than this fraction of the nearer depth to a neighbouring "
+        "point are removed (flying pixels at object boundaries become phantom obstacles); 0 = off.",
+        range=(0.0, 10.0),
+    ),
+    "use_sparse_depth": ParameterSpec(
+        False,
+        "Subscribe to `sparse_depth` (sensor_msgs/Image 32FC1 m or 16UC1 mm from a LiDAR/ToF/stereo sensor, "
+        "registered to this camera; any resolution) and anchor the metric scale to it.",
+        read_only=True,
+    ),
+    "sparse_depth_min_points": ParameterSpec(
+        20,
+        "Fewest sensor points for a frame's scale estimate (median sensor/prediction).",
+        True,
+        (1, 10**7, 1),
+    ),
+    "sparse_depth_smoothing": ParameterSpec(
+        0.3,
+        "Weight of the newest frame's scale in the exponential moving average (log space); 1 = no smoothing.",
+        read_only=True,
+        range=(0.001, 1.0),
+    ),
+    "sparse_depth_max_age": ParameterSpec(
+        0.2,
+        "Largest |stamp difference| (s) between an image and the sparse depth used for it.",
+        range=(0.0, 10.0),
+    ),
     "colormap": ParameterSpec("turbo", f"Colormap of depth/colorized: {', '.join(COLORMAPS)}."),
+    "colorize_min_depth": ParameterSpec(
+        0.0,
+        "Near end (metres) of the depth/colorized colour scale; 0 and 0 = each frame's 2nd-98th percentile.",
+        range=(0.0, 1000.0),
+    ),
+    "colorize_max_depth": ParameterSpec(
+        0.0,
+        "Far end (metres) of the depth/colorized colour scale; 0 = automatic (see colorize_min_depth).",
+        range=(0.0, 1000.0),
+    ),
 }
 
 
@@ -154,6 +199,11 @@ def validate_parameters(values: dict[str, Any]) -> str | None:
     low, high = values["min_depth"], values["max_depth"]
     if low > 0 and high > 0 and not high > low:
         return f"max_depth ({high}) must be greater than min_depth ({low})"
+    near, far = values["colorize_min_depth"], values["colorize_max_depth"]
+    if (near > 0 or far > 0) and not far > near:
+        return (
+            f"colorize_max_depth ({far}) must be greater than colorize_min_depth ({near}), or both 0 (auto)"
+        )
     return None
 
 
@@ -177,7 +227,10 @@ def output_settings(values: dict[str, Any], info: ModelInfo) -> OutputSettings:
         points_rgb=bool(values["points_rgb"]),
         cloud_stride=int(values["cloud_stride"]),
         max_range=float(values["max_range"]),
+        flying_pixel_threshold=float(values["flying_pixel_threshold"]),
         colormap=str(values["colormap"]),
+        colorize_min=float(values["colorize_min_depth"]),
+        colorize_max=float(values["colorize_max_depth"]),
     )
 
 

@@ -4,8 +4,9 @@
 `CompressedImage`: size check against `max_input_pixels` (raw header or the JPEG/PNG header, before
 any decoding) -> decode to RGB -> camera_info checked for this image (scaled when sizes differ) ->
 `DepthEstimator.predict` (a camera-aware model gets the image's focal length) -> depth limits ->
-output messages (`disdepth_ros.outputs`). The depth node, `eval-bag`, the demo (through the node) and
-`benchmarks/node.py` all call it, so they cannot disagree.
+optional rescaling to a sparse depth sensor (`disdepth_core.serving.scale_anchor`; the limits apply to the
+model's depth before it) -> output messages (`disdepth_ros.outputs`). The depth node, `eval-bag`, the demo
+(through the node) and `benchmarks/node.py` all call it, so they cannot disagree.
 
 Error policy: `process` never raises for anything a message can contain or a backend can do. A failure
 that loses the frame is returned as `FrameOutcome.failure`; one that only loses part of the outputs
@@ -30,6 +31,7 @@ from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.image_ops import invalidate
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_core.serving.scale_anchor import ScaleAnchor, ScaleEstimate
 from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
 from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OutputSettings, build_outputs, camera_info_for_image
 
@@ -62,6 +64,7 @@ class FrameOutcome:
     failure: FrameFailure | None = None
     problems: list[FrameFailure] = field(default_factory=list)
     camera_info_resized: bool = False
+    scale: ScaleEstimate | None = None
 
     @property
     def ok(self) -> bool:
@@ -90,9 +93,18 @@ class FramePipeline:
         self.max_input_pixels = int(max_input_pixels)
 
     def process(
-        self, msg: Any, camera_info: CameraInfo | None, wanted: Collection[str] = ON_DEMAND_OUTPUTS
+        self,
+        msg: Any,
+        camera_info: CameraInfo | None,
+        wanted: Collection[str] = ON_DEMAND_OUTPUTS,
+        scale_anchor: ScaleAnchor | None = None,
+        sparse_depth: np.ndarray | None = None,
     ) -> FrameOutcome:
-        """Run one frame (see the module docstring); never raises for bad input or a failing backend."""
+        """Run one frame (see the module docstring); never raises for bad input or a failing backend.
+
+        With a `scale_anchor`, the depth (after the output limits) is rescaled by the anchor's smoothed
+        scale, updated with `sparse_depth` (a sensor's metric depth registered to this camera) when given.
+        """
         outcome = FrameOutcome()
         timings = outcome.timings
         start = time.perf_counter()
@@ -130,11 +142,16 @@ class FramePipeline:
         settings = self.settings
         started_outputs = time.perf_counter()
         depth = invalidate(result.depth, settings.min_depth, settings.max_depth)
+        uncertainty = result.uncertainty
+        if scale_anchor is not None:
+            outcome.scale = scale_anchor.update(depth, sparse_depth)
+            if outcome.scale.scale != 1.0:
+                depth *= np.float32(outcome.scale.scale)
+                if uncertainty is not None:
+                    uncertainty *= np.float32(outcome.scale.scale**2)  # a variance scales with the square
         outcome.depth = depth
         try:
-            outcome.messages = build_outputs(
-                rgb, depth, result.uncertainty, msg.header, camera, settings, wanted
-            )
+            outcome.messages = build_outputs(rgb, depth, uncertainty, msg.header, camera, settings, wanted)
         except Exception as error:  # an output failure costs this frame only
             outcome.failure = FrameFailure("output", _describe(error))
         timings.outputs_ms = (time.perf_counter() - started_outputs) * 1e3

@@ -41,7 +41,7 @@ def test_node_default_resolves_to_the_shipped_model():
     """An empty model_path finds the shipped file (installed share/ copy first, then the source tree),
     and the installed copy is the same file as the one in the repository (not a stale install)."""
     pytest.importorskip("rclpy")
-    from disdepth_ros.depth_node import resolve_model_path
+    from disdepth_ros.model_path import resolve_model_path
 
     resolved = resolve_model_path("")
     assert resolved.name == SHIPPED.name
@@ -65,7 +65,7 @@ def test_default_model_found_without_ament_prefix_path(monkeypatch):
     """`.venv/bin/disdepth demo` in a plain shell has no AMENT_PREFIX_PATH: the node must still find the
     shipped model (in the environment's share/ or the source tree), not fail in ament_index."""
     pytest.importorskip("rclpy")
-    from disdepth_ros.depth_node import resolve_model_path
+    from disdepth_ros.model_path import resolve_model_path
 
     monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
     resolved = resolve_model_path("")

@@ -27,7 +27,8 @@ from disdepth_core.image_encodings import decode_compressed
 from disdepth_core.serving.health import EventRate, LatencyWindow
 from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_ros.conversions import camera_info_to_intrinsics
-from disdepth_ros.depth_node import DepthNode, resolve_model_path
+from disdepth_ros.depth_node import DepthNode
+from disdepth_ros.model_path import resolve_model_path
 from disdepth_ros.params import PARAMETERS
 
 H, W = 96, 128
@@ -211,7 +212,8 @@ def test_depth_camera_info_and_cloud(raw):
     np.testing.assert_allclose(info_msg.k.reshape(3, 3), K)
     assert (cloud.height, cloud.width, cloud.point_step, cloud.is_dense) == (H // 2, W // 2, 32, False)
     points = np.frombuffer(bytes(cloud.data), np.float32).reshape(cloud.height, cloud.width, 8)[..., :3]
-    expected = depth_to_points(depth, camera_info_to_intrinsics(info_msg), stride=2)
+    threshold = PARAMETERS["flying_pixel_threshold"].default  # on for clouds by default
+    expected = depth_to_points(depth, camera_info_to_intrinsics(info_msg), stride=2, discontinuity=threshold)
     np.testing.assert_allclose(points, expected, rtol=1e-6, equal_nan=True)
 
 
@@ -370,9 +372,14 @@ def test_diagnostics(raw):
         "model",
         "image topic",
         "camera_info topic",
-        "input QoS",
+        "image QoS",
+        "camera_info QoS",
+        "frames lost before the node (stamp gaps)",
+        "worker restarts",
     ):
         assert key in values, key
+    # the probe publishes images both best-effort and reliable: a best-effort subscription hears both
+    assert values["image QoS"] == "best_effort (auto), keep_last 1, volatile"
     assert values["backend"] == "onnxruntime" and values["provider"] == "CPUExecutionProvider"
     assert values["image topic"] == "/raw/image" and values["camera_info topic"] == "/raw/camera_info"
     assert float(values["inference latency p50 (ms)"]) > 0
@@ -401,6 +408,7 @@ def test_runtime_parameters(raw):
     declared = set(node._parameters)
     assert set(PARAMETERS) <= declared
     assert any(name.startswith("qos_overrides./raw/depth/image.publisher.reliability") for name in declared)
+    assert node.get_parameter("qos_overrides./raw/image.subscription.reliability").value == "auto"
 
 
 def test_compressed_input(ros, model_path):
@@ -505,3 +513,123 @@ def test_start_up_errors_are_one_line(args, expected, tmp_path):
     assert expected in done.stderr and "Traceback" not in done.stderr
     fatal = [line for line in done.stderr.splitlines() if "[FATAL]" in line]
     assert len(fatal) == 1, done.stderr
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_input_qos_matches_the_camera_publisher_and_honours_overrides(model_path):
+    """A reliable-only camera gets a reliable subscription (best-effort loses large frames under Fast DDS),
+    a best-effort camera a best-effort one; `qos_overrides./<topic>.subscription.reliability` wins."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    made = []
+    try:
+        auto = DepthNode(
+            context=context,
+            namespace="/qos_auto",
+            parameter_overrides=[Parameter("model_path", value=model_path)],
+        )
+        fixed = DepthNode(
+            context=context,
+            namespace="/qos_fixed",
+            parameter_overrides=[
+                Parameter("model_path", value=model_path),
+                Parameter("qos_overrides./qos_fixed/image.subscription.reliability", value="best_effort"),
+            ],
+        )
+        camera = rclpy.create_node("cameras", context=context)
+        made += [auto, fixed, camera]
+        for node in made:
+            executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        assert auto._inputs["image"].describe().startswith("best_effort (auto)")  # no camera yet: hear any
+        reliable = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+        camera.create_publisher(Image, "/qos_auto/image", reliable)
+        camera.create_publisher(Image, "/qos_fixed/image", reliable)
+        camera.create_publisher(CameraInfo, "/qos_auto/camera_info", qos_profile_sensor_data)
+        assert _wait(lambda: auto._inputs["image"].describe().startswith("reliable (auto)"))
+        assert auto._inputs["camera_info"].describe().startswith("best_effort (auto)")
+        assert fixed._inputs["image"].describe().startswith("best_effort (best_effort)")
+    finally:
+        executor.shutdown()
+        for node in made:
+            node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_lifecycle_without_autostart(ros, model_path, tmp_path):
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    harness = ros("/managed", model_path=model_path, autostart=False)
+    node = harness.node_under_test
+    assert node.estimator is None and not node._inputs  # unconfigured: no model, no subscriptions
+    rgb, K = _scene(13)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.estimator is not None and not node._inputs
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    stamp = 1300
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    harness.publish_until(send, ("depth",), stamp)
+    assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+    assert not node._inputs
+    assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS and node.estimator is None
+
+    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False)
+    start = broken.node_under_test.get_clock().now().nanoseconds * 1e-9
+    assert broken.node_under_test.trigger_configure() == TransitionCallbackReturn.FAILURE
+    status = _status_after(broken, start, lambda s: s.level == DiagnosticStatus.ERROR)
+    assert status is not None and "not configured" in status.message and "missing.onnx" in status.message
+
+
+def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
+    """A sensor reporting depth 1.5x the prediction rescales the published depth (smoothed), and the
+    scale shows in diagnostics."""
+    harness = ros("/anchored", model_path=model_path, use_sparse_depth=True, sparse_depth_smoothing=1.0)
+    node = harness.node_under_test
+    sensor = node.create_publisher(Image, "/anchored/sparse_depth", RELIABLE)
+    rgb, K = _scene(14)
+    reference = _expected_depth(node, rgb)
+    sparse = np.zeros((H // 4, W // 4), np.float32)
+    sparse[::2, ::2] = 1.5 * reference[2::8, 2::8][: sparse[::2, ::2].shape[0], : sparse[::2, ::2].shape[1]]
+    stamp = 1400
+
+    def send():
+        msg = Image(height=sparse.shape[0], width=sparse.shape[1], encoding="32FC1", step=sparse.shape[1] * 4)
+        msg.data = sparse.tobytes()
+        msg.header.stamp.sec = stamp
+        sensor.publish(msg)
+        time.sleep(0.05)
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    ratio = np.nanmedian(depth / reference)
+    assert ratio == pytest.approx(1.5, rel=0.02)
+    assert node.scale_anchor.scale == pytest.approx(1.5, rel=0.02)
+
+
+def test_help_prints_parameters_and_exits():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "disdepth_ros.depth_node", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: depth_node")
+    for name in ("model_path", "autostart", "flying_pixel_threshold", "max_input_pixels"):
+        assert f"  {name} = " in done.stdout

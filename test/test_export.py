@@ -138,7 +138,7 @@ def test_failed_or_interrupted_export_keeps_the_previous_model(tmp_path, monkeyp
     good = exported("hu-lite").read_bytes()
     target.write_bytes(good)
     student = model("hu-lite")
-    with pytest.raises(RuntimeError, match="differs from PyTorch.*not written"):
+    with pytest.raises(RuntimeError, match=r"differs from PyTorch.*not written"):
         onnx_export.export_onnx(student, target, 64, 64, tolerance=-1.0)
     assert target.read_bytes() == good
 
