@@ -24,23 +24,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from ros_environment import isolated_ros_environment
+
 H, W, RATE_HZ = 480, 640, 30.0
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="disdepth-transport-"))
-    env.setdefault("AMENT_PREFIX_PATH", sys.prefix)
-    env.setdefault("ROS_DOMAIN_ID", str(170 + os.getpid() % 50))
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    os.environ.update(env)
-    return env
 
 
 def camera(namespace: str, reliability: str, seconds: float, start_delay: float) -> None:
@@ -160,7 +150,7 @@ def main() -> int:
         "--camera-role", nargs=3, metavar=("NS", "RELIABILITY", "SECONDS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
-    env = _environment()
+    env = isolated_ros_environment("transport")
     if args.camera_role:
         namespace, reliability, seconds = args.camera_role
         camera(namespace, reliability, float(seconds), start_delay=2.0)

@@ -21,25 +21,17 @@ import os
 import statistics
 import struct
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from ros_environment import isolated_ros_environment
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 
 ROOT = Path(__file__).resolve().parents[1]
 H, W = 480, 640
-
-
-def _environment() -> None:
-    log_dir = tempfile.mkdtemp(prefix="disdepth-bench-")
-    os.environ.setdefault("ROS_LOG_DIR", log_dir)
-    os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
-    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 80))
-    os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 
 
 def _frame() -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +233,7 @@ def main() -> int:
     add_runtime_arguments(parser)
     parser.set_defaults(device="cpu", threads=2)
     args = parser.parse_args()
-    _environment()
+    isolated_ros_environment("bench")
     from disdepth_core.deployment import open_estimator
 
     options = runtime_options(args)

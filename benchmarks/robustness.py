@@ -24,7 +24,6 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zlib
@@ -34,21 +33,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from ros_environment import isolated_ros_environment
 
 H, W = 240, 320
 K = np.array([[260.0, 0.0, 159.5], [0.0, 260.0, 119.5], [0.0, 0.0, 1.0]])
 NAMESPACES = {"raw": "/robust_raw", "compressed": "/robust_compressed"}
-
-
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("ROS_LOG_DIR", tempfile.mkdtemp(prefix="disdepth-robust-"))
-    env.setdefault("AMENT_PREFIX_PATH", sys.prefix)
-    env.setdefault("ROS_DOMAIN_ID", str(120 + os.getpid() % 90))
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    os.environ.update(env)
-    return env
 
 
 def _rss_kb(pid: int, field: str) -> int:
@@ -282,7 +271,7 @@ def main() -> int:
     parser.add_argument("--retries", type=int, default=3, help="re-sends of a valid frame not answered")
     parser.add_argument("--max-seconds", type=float, default=900.0, help="stop sending after this long")
     args = parser.parse_args()
-    env = _environment()
+    env = isolated_ros_environment("robust")
     from disdepth_core.data.synthetic import render_scene
 
     rgb = render_scene(5, H, W, "room")["image"]

@@ -25,10 +25,10 @@ import numpy as np
 
 from disdepth_core.export.calibration import calibration_images, model_batches
 from disdepth_core.export.engine_cache import CacheResult, get_or_build
-from disdepth_core.files import atomic_write_bytes
+from disdepth_core.files import atomic_write_bytes, sha256_file
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend, import_tensorrt
 from disdepth_core.runtime.cuda_memory import DeviceMemory, default_device_memory
-from disdepth_core.runtime.engine_record import EngineKey, sha256_file
+from disdepth_core.runtime.engine_record import EngineKey
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 

@@ -43,14 +43,6 @@ def sidecar_path(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.name + SIDECAR_SUFFIX)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def record_json(key: EngineKey, info: ModelInfo, engine_sha256: str) -> str:
     """Sidecar content: the key, the engine's own hash and the model metadata."""
     return json.dumps(

@@ -20,7 +20,6 @@ the JSON tree holds ``{"__tensor__": "optimizer/state/3/exp_avg"}``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -33,7 +32,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from disdepth_core.files import atomic_write, atomic_write_bytes, atomic_write_text
+from disdepth_core.files import atomic_write, atomic_write_bytes, atomic_write_text, sha256_file
 
 TENSOR_REF = "__tensor__"
 TUPLE_REF = "__tuple__"
@@ -136,7 +135,7 @@ def save_state(run_dir: str | os.PathLike[str], name: str, state: dict[str, Any]
         "version": STATE_VERSION,
         "generation": int(generation),
         "tensors": tensor_path.name,
-        "sha256": _sha256(tensor_path),
+        "sha256": sha256_file(tensor_path),
         "tree": tree,
     }
     current, previous = _state_paths(run_dir, name)
@@ -145,14 +144,6 @@ def save_state(run_dir: str | os.PathLike[str], name: str, state: dict[str, Any]
     atomic_write_text(current, json.dumps(record, indent=1))
     _remove_unreferenced(run_dir, name)
     return current
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _remove_unreferenced(run_dir: Path, name: str) -> None:
@@ -207,7 +198,7 @@ def _load_record(run_dir: Path, record_path: Path) -> dict[str, Any]:
     tensor_path = run_dir / str(record["tensors"])
     if not tensor_path.is_file():
         raise ValueError(f"{record_path} refers to {tensor_path.name}, which is missing")
-    if _sha256(tensor_path) != record["sha256"]:
+    if sha256_file(tensor_path) != record["sha256"]:
         raise ValueError(f"{tensor_path}: does not match the sha256 in {record_path} (damaged)")
     try:
         tensors = load_file(str(tensor_path))
