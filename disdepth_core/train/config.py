@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from disdepth_core.runtime.model_info import check_input_size
+
 STAGES = ("train", "acclimate", "distill")
 DATASET_KINDS = ("synthetic", "nyu", "kitti")
 UNLABELED_KINDS = ("none", "synthetic", "folder", "video", "rosbag")
@@ -85,10 +87,11 @@ class UnlabeledConfig:
 
 @dataclass
 class DataConfig:
-    """Input resolution (multiples of 32), batching, the datasets; ``augment``: BTS/AdaBins train-time
-    augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips on unlabeled ones.
-    ``max_zoom``: for a camera-aware model, the largest random zoom of the crop + resize that varies
-    the focal length of labeled training images (``disdepth_core.data.focal_augment``; 1 = none)."""
+    """Input resolution (``runtime.model_info.check_input_size``), batching, the datasets; ``augment``:
+    BTS/AdaBins train-time augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips
+    on unlabeled ones. ``max_zoom``: for a camera-aware model, the largest random zoom of the crop +
+    resize that varies the focal length of labeled training images (``disdepth_core.data.focal_augment``;
+    1 = none)."""
 
     height: int = 128
     width: int = 160
@@ -212,10 +215,7 @@ class TrainConfig:
         _choice("model.pretrained", self.model.pretrained, PRETRAINED_SOURCES)
         if not self.data.max_zoom >= 1.0:
             raise ValueError(f"data.max_zoom must be >= 1, got {self.data.max_zoom}")
-        for key in ("height", "width"):
-            value = getattr(self.data, key)
-            if value <= 0 or value % 32:
-                raise ValueError(f"data.{key} must be a positive multiple of 32, got {value}")
+        check_input_size(self.data.height, self.data.width, "data.height and data.width")
         if self.data.batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {self.data.batch_size}")
         if self.optim.epochs < 1:

@@ -28,6 +28,7 @@ from .seeding import seed_everything
 from .stages.acclimate import AcclimateStage
 from .stages.distill import DistillStage
 from .stages.supervised import SupervisedStage
+from .state import has_state
 from .trainer import FitResult, Trainer
 
 
@@ -142,7 +143,7 @@ def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> Fi
             _attach_pseudo_labels(stage, config, info.device)
         batches = build_batches(config, info, stage)
         trainer = Trainer(config, stage, batches, build_val_loader(config, stage), info, recipe)
-        if resume and not (Path(config.out) / "last.state.json").is_file():
+        if resume and not has_state(config.out, "last"):
             raise FileNotFoundError(f"--resume: no training state in {config.out} (last.state.json missing)")
         return trainer.fit(resume=resume)
     finally:
