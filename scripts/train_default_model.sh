@@ -5,8 +5,8 @@
 # decoder, bins head; 192x256 input; depth for a canonical focal length of 200 px, rescaled at run time
 # by the camera's fx), trained only on data whose licence allows shipping the weights:
 #   1. student    supervised on procedural rooms and streets (disdepth_core.data.synthetic, as it is
-#                 in this checkout), random focal lengths by crop + resize zoom
-#                 (config/train/student_lite0_camera.yaml)
+#                 in this checkout: photograph textures, camera effects), random focal lengths by
+#                 crop + resize zoom (config/train/student_lite0_camera.yaml)
 #   2. selftrain  (when the rtabmap images are there) the student keeps training on synthetic ground
 #                 truth plus its own cached pseudo-labels on real robot images from rtabmap's samples
 #                 (BSD-3-Clause) (config/train/selftrain_lite0_real.yaml)
@@ -40,6 +40,12 @@ mkdir -p "$RUN"
 COMMON=(--set data.height=192 --set data.width=256 --set data.batch_size=8
         --set data.train.seed=0 --set data.val.seed=10000 --set data.val.size=64
         --set runtime.progress=false --set runtime.threads="$THREADS" --set seed=0)
+# Scene textures: scikit-image's photographs, plus rtabmap's (BSD-3-Clause) and manydepth's (CC BY 3.0)
+# images when the real_unlabeled folder is there (docs/data.md).
+if [ -d "$REAL_UNLABELED/rtabmap" ] && [ -d "$REAL_UNLABELED/manydepth" ]; then
+    COMMON+=(--set 'data.train.textures=[scikit-image, rtabmap, manydepth]'
+             --set data.train.real_unlabeled="$REAL_UNLABELED")
+fi
 
 # stage NAME COMMAND... : run the stage unless it finished; resume it when a checkpoint exists.
 stage() {
