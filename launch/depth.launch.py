@@ -99,14 +99,14 @@ def publisher_reliability(parameters: dict, topic: str) -> str:
     return parameters.get(f"qos_overrides.{topic}.publisher.reliability", default)
 
 
-def rviz_config(share: str, params_file: str, namespace: str) -> str:
+def rviz_config(share: str, parameters: dict, namespace: str) -> str:
     """config/depth.rviz, or a copy in this launch's log directory whose displays subscribe with the
-    reliability the node publishes with (a reliable rviz subscription never matches a best-effort
-    publisher; a best-effort one would lose large clouds when the node publishes reliably)."""
+    reliability the node publishes with (`parameters`: the node's, from `node_parameters`). A reliable
+    rviz subscription never matches a best-effort publisher; a best-effort one would lose large clouds
+    when the node publishes reliably."""
     shipped = os.path.join(share, "config", "depth.rviz")
     with open(shipped, encoding="utf-8") as file:
         config = yaml.safe_load(file)
-    parameters = node_parameters(params_file, fully_qualified(namespace, NODE_NAME))
     changed = False
     for display in config["Visualization Manager"]["Displays"]:
         topic = display.get("Topic")
@@ -161,7 +161,7 @@ def _depth_node(context: LaunchContext, namespace: str, params_file: str) -> Nod
     )
 
 
-def _rviz(context: LaunchContext, share: str, namespace: str, params_file: str) -> list[Node]:
+def _rviz(context: LaunchContext, share: str, namespace: str, parameters: dict) -> list[Node]:
     if not _flag(context, "rviz"):
         return []
     if not rviz_installed():
@@ -179,7 +179,7 @@ def _rviz(context: LaunchContext, share: str, namespace: str, params_file: str) 
             namespace=namespace,
             arguments=[
                 "-d",
-                rviz_config(share, params_file, namespace),
+                rviz_config(share, parameters, namespace),
                 "-f",
                 LaunchConfiguration("fixed_frame").perform(context),
             ],
@@ -192,7 +192,14 @@ def _rviz(context: LaunchContext, share: str, namespace: str, params_file: str) 
 def _launch_setup(context: LaunchContext, share: str) -> list[Action]:
     namespace = LaunchConfiguration("namespace").perform(context)
     params_file = LaunchConfiguration("params_file").perform(context)
-    return [_depth_node(context, namespace, params_file), *_rviz(context, share, namespace, params_file)]
+    node = fully_qualified(namespace, NODE_NAME)
+    parameters = node_parameters(params_file, node)
+    if not parameters:
+        get_logger("disdepth.launch").warning(
+            f"params_file {params_file} has no section for {node}, so none of its parameters apply: a "
+            f"`{NODE_NAME}:` section names the node in the root namespace only; use `/**/{NODE_NAME}:`"
+        )
+    return [_depth_node(context, namespace, params_file), *_rviz(context, share, namespace, parameters)]
 
 
 def _arguments(share: str) -> list[DeclareLaunchArgument]:

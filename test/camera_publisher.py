@@ -1,8 +1,9 @@
 """A camera in its own process for launch tests: bgr8 frames and camera_info at a fixed rate.
 
     python test/camera_publisher.py [--width 640] [--height 480] [--rate 10] [--reliability reliable]
+        [--image-topic /camera/image_raw] [--info-topic /camera/camera_info]
 
-Publishes `<namespace>/image_raw` and `<namespace>/camera_info` (frame_id camera_optical_frame, pinhole
+Publishes an Image and its CameraInfo (frame_id camera_optical_frame, pinhole
 K with fx = fy = 0.8 x width, principal point at the centre), stamped with the publish time, until
 SIGINT or SIGTERM. The image is a fixed textured gradient (a network sees structure, not a flat frame);
 the ROS environment (domain, RMW) comes from the caller's environment.
@@ -52,17 +53,18 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--rate", type=float, default=10.0, help="frames per second")
     parser.add_argument("--reliability", choices=("reliable", "best_effort"), default="reliable")
-    parser.add_argument("--namespace", default="/camera")
+    parser.add_argument("--image-topic", default="/camera/image_raw")
+    parser.add_argument("--info-topic", default="/camera/camera_info")
     args = parser.parse_args()
 
     rclpy.init()
     signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
-    node = rclpy.create_node("test_camera", namespace=args.namespace)
+    node = rclpy.create_node("test_camera")
     qos = QoSProfile(
         depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy[args.reliability.upper()]
     )
-    image_publisher = node.create_publisher(Image, "image_raw", qos)
-    info_publisher = node.create_publisher(CameraInfo, "camera_info", qos)
+    image_publisher = node.create_publisher(Image, args.image_topic, qos)
+    info_publisher = node.create_publisher(CameraInfo, args.info_topic, qos)
     image, info = camera_messages(args.height, args.width)
 
     def publish() -> None:

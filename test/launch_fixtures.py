@@ -167,7 +167,7 @@ def start_camera(env: dict[str, str], log_dir: Path, rate: float = 10.0, **optio
     """test/camera_publisher.py in its own process (640x480 bgr8 + camera_info on /camera/*)."""
     command = [sys.executable, str(REPO / "test" / "camera_publisher.py"), "--rate", str(rate)]
     for name, value in options.items():
-        command += [f"--{name}", str(value)]
+        command += ["--" + name.replace("_", "-"), str(value)]
     return RosProcess(command, env, log_dir / "camera.log")
 
 
