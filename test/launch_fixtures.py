@@ -88,10 +88,15 @@ def ros_environment(domain: int, log_dir: Path, extra_prefix: Path | None = None
     )
 
 
-def ros2(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    """Run `ros2 ARGS` (callers pass --no-daemon: no daemon may outlive a test)."""
+def ros2(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `ros2 ARGS` without the daemon (none may outlive a test), waiting up to 3 s for discovery."""
     return subprocess.run(
-        [ros2_executable(), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [ros2_executable(), *args, "--no-daemon", "--spin-time", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
