@@ -69,8 +69,8 @@ requires_launch_stack = pytest.mark.skipif(
 
 
 def domain_id() -> int:
-    """A ROS domain no other test of this process uses (offset from conftest's per-process domain)."""
-    return (int(os.environ["ROS_DOMAIN_ID"]) + next(_DOMAINS)) % 101 + 1
+    """A ROS domain no other caller in this process uses (offset from conftest's per-process domain)."""
+    return (int(os.environ.get("ROS_DOMAIN_ID", os.getpid() % 100)) + next(_DOMAINS)) % 101 + 1
 
 
 def ros_environment(domain: int, log_dir: Path, extra_prefix: Path | None = None) -> dict[str, str]:
