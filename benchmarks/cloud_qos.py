@@ -18,48 +18,37 @@ import time
 from pathlib import Path
 
 import yaml
+from ros_environment import isolated_ros_environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the launch-test helpers
-from launch_fixtures import (
-    LAUNCH_STACK_MISSING,
-    REPO,
-    Probe,
-    domain_id,
-    ros_environment,
-    start_camera,
-    start_launch,
-    wait_until,
-)
+from launch_fixtures import LAUNCH_STACK_MISSING, REPO, Probe, camera_launch_probe, wait_until
 
 
 def measure(stride: int, seconds: float, rate: float) -> tuple[int, int, int]:
     """(cloud bytes, clouds received reliably, clouds received best effort) for one cloud_stride."""
     from sensor_msgs.msg import PointCloud2
 
-    log_dir = Path(tempfile.mkdtemp(prefix="disdepth-cloud-qos-"))
+    env = isolated_ros_environment("cloud-qos")
+    log_dir = Path(tempfile.mkdtemp(dir=env["ROS_LOG_DIR"]))
     (parameters,) = yaml.safe_load((REPO / "config" / "depth.yaml").read_text()).values()
     parameters["ros__parameters"]["cloud_stride"] = stride
     params_file = log_dir / "params.yaml"
     params_file.write_text(yaml.safe_dump({"/**/depth_node": parameters}))
-    domain = domain_id()
-    env = ros_environment(domain, log_dir)
-    camera = start_camera(env, log_dir, rate=rate)
-    launch = start_launch(env, log_dir, "depth.launch.py", f"params_file:={params_file}")
-    reliable, best_effort = Probe(domain, "reliable_reader"), Probe(domain, "best_effort_reader")
-    reliable.subscribe(PointCloud2, "/points", reliable=True)
-    best_effort.subscribe(PointCloud2, "/points", reliable=False)
-    try:
-        if not wait_until(lambda: reliable.received("/points"), 60):
-            raise RuntimeError(f"no cloud within 60 s:\n{launch.output()}")
-        start = time.monotonic()
-        time.sleep(seconds)
-        received = reliable.received("/points", since=start), best_effort.received("/points", since=start)
-        return len(received[0][-1].data), len(received[0]), len(received[1])
-    finally:
-        reliable.close()
-        best_effort.close()
-        launch.stop()
-        camera.stop()
+    with camera_launch_probe(
+        env, log_dir, "depth.launch.py", f"params_file:={params_file}", rate=str(rate)
+    ) as (launch, reliable):
+        best_effort = Probe(int(env["ROS_DOMAIN_ID"]), "best_effort_reader")
+        try:
+            reliable.subscribe(PointCloud2, "/points", reliable=True)
+            best_effort.subscribe(PointCloud2, "/points", reliable=False)
+            if not wait_until(lambda: reliable.received("/points"), 60):
+                raise RuntimeError(f"no cloud within 60 s:\n{launch.output()}")
+            start = time.monotonic()
+            time.sleep(seconds)
+            clouds = reliable.received("/points", since=start)
+            return len(clouds[-1].data), len(clouds), len(best_effort.received("/points", since=start))
+        finally:
+            best_effort.close()
 
 
 def main() -> int:

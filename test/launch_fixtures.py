@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -168,9 +168,10 @@ class RosProcess:
         self.process.wait(10)
 
 
-def start_camera(env: dict[str, str], log_dir: Path, rate: float = 10.0, **options: str) -> RosProcess:
-    """test/camera_publisher.py in its own process (640x480 bgr8 + camera_info on /camera/*)."""
-    command = [sys.executable, str(REPO / "test" / "camera_publisher.py"), "--rate", str(rate)]
+def start_camera(env: dict[str, str], log_dir: Path, **options: str) -> RosProcess:
+    """test/camera_publisher.py in its own process (640x480 bgr8 + camera_info on /camera/*; options
+    are its command-line options, e.g. rate=30, image_topic=...)."""
+    command = [sys.executable, str(REPO / "test" / "camera_publisher.py")]
     for name, value in options.items():
         command += ["--" + name.replace("_", "-"), str(value)]
     return RosProcess(command, env, log_dir / "camera.log")
@@ -180,6 +181,26 @@ def start_launch(env: dict[str, str], log_dir: Path, launch_file: str, *argument
     """`ros2 launch disdepth LAUNCH_FILE ARGUMENTS` as a user runs it."""
     command = [ros2_executable(), "launch", "disdepth", launch_file, *arguments]
     return RosProcess(command, env, log_dir / f"{launch_file}.log")
+
+
+@contextlib.contextmanager
+def camera_launch_probe(
+    env: dict[str, str], log_dir: Path, launch_file: str, *arguments: str, **camera_options: str
+) -> Iterator[tuple[RosProcess, Probe]]:
+    """A camera process, `ros2 launch disdepth LAUNCH_FILE ARGUMENTS` and a Probe in the domain of `env`.
+    On exit the probe closes and both processes stop; the launch must end with code 0 and no orphan."""
+    camera = start_camera(env, log_dir, **camera_options)
+    launch = start_launch(env, log_dir, launch_file, *arguments)
+    probe = Probe(int(env["ROS_DOMAIN_ID"]))
+    try:
+        yield launch, probe
+    finally:
+        probe.close()
+        try:
+            code = launch.stop()
+        finally:
+            camera.stop()
+    assert code == 0, f"ros2 launch exited with {code}:\n{launch.output()}"
 
 
 class Probe:

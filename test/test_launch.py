@@ -22,11 +22,11 @@ import pytest
 import yaml
 from launch_fixtures import (
     Probe,
+    camera_launch_probe,
     domain_id,
     requires_launch_stack,
     ros2,
     ros_environment,
-    start_camera,
     start_launch,
     wait_until,
 )
@@ -43,12 +43,12 @@ LAUNCH_ONLY_ARGUMENTS = {
     "namespace",
     "image_topic",
     "camera_info_topic",
-    "autostart",
-    "use_sim_time",
     "log_level",
     "rviz",
     "fixed_frame",
 }
+# Launch arguments always passed as the node parameter of the same name (use_sim_time: rclpy's own).
+ALWAYS_PARAMETERS = {"autostart", "use_sim_time"}
 PARAMETER_ARGUMENTS = {"use_compressed", "model_path", "backend", "precision"}
 OUTPUTS = {"/depth/image": Image, "/depth/camera_info": CameraInfo, "/points": PointCloud2}
 STARTUP_TIMEOUT = 60  # node start-up (imports, model load) plus discovery on a loaded 2-core machine
@@ -67,8 +67,8 @@ def _declared_arguments() -> list[str]:
 def test_launch_arguments_are_parameters_or_launch_only():
     names = _declared_arguments()
     assert len(names) == len(set(names))
-    assert set(names) == LAUNCH_ONLY_ARGUMENTS | PARAMETER_ARGUMENTS
-    assert set(PARAMETERS) >= PARAMETER_ARGUMENTS
+    assert set(names) == LAUNCH_ONLY_ARGUMENTS | PARAMETER_ARGUMENTS | ALWAYS_PARAMETERS
+    assert set(PARAMETERS) >= PARAMETER_ARGUMENTS | {"autostart"}
 
 
 def test_yaml_documents_every_parameter_with_a_comment():
@@ -141,7 +141,7 @@ def test_launch_file_with_real_launch_packages():
     description = PythonLaunchDescriptionSource(str(LAUNCH_FILE)).get_launch_description(LaunchContext())
     assert isinstance(description, LaunchDescription)
     arguments = {argument.name: argument for argument in description.get_launch_arguments()}
-    assert set(arguments) == LAUNCH_ONLY_ARGUMENTS | PARAMETER_ARGUMENTS
+    assert set(arguments) == LAUNCH_ONLY_ARGUMENTS | PARAMETER_ARGUMENTS | ALWAYS_PARAMETERS
     assert arguments["autostart"].default_value[0].text == "true"
     assert arguments["fixed_frame"].default_value[0].text == "camera_optical_frame"
     assert "camera_color_optical_frame" in arguments["fixed_frame"].description
@@ -324,26 +324,32 @@ def test_launch_runs_in_process_with_remaps_parameters_and_rviz(tmp_path, monkey
         )
     )
 
+    inputs = {"/sensors/front/image_raw", "/sensors/front/camera_info"}
+    outputs = {"/cam/depth/image", "/cam/depth/camera_info", "/cam/points"}
+
+    def endpoints(probe: Probe) -> tuple[set, set]:
+        """Topics /cam/depth_node subscribes and publishes (empty until discovered)."""
+        if ("depth_node", "/cam") not in probe.node.get_node_names_and_namespaces():
+            return set(), set()
+        graph = probe.node
+        return (
+            {name for name, _ in graph.get_subscriber_names_and_types_by_node("depth_node", "/cam")},
+            {name for name, _ in graph.get_publisher_names_and_types_by_node("depth_node", "/cam")},
+        )
+
     def observe() -> dict:
         probe = Probe(domain)
-        try:
-            node = wait_until(
-                lambda: ("depth_node", "/cam") in probe.node.get_node_names_and_namespaces(), 60
-            )
-            subscriptions = dict(probe.node.get_subscriber_names_and_types_by_node("depth_node", "/cam"))
-            publications = dict(probe.node.get_publisher_names_and_types_by_node("depth_node", "/cam"))
-            rviz_arguments = wait_until(lambda: (rviz_prefix / "arguments").exists(), 10)
+        try:  # endpoints are discovered after the node itself: wait for the expected ones
+            found = wait_until(lambda: inputs <= endpoints(probe)[0] and outputs <= endpoints(probe)[1], 60)
+            subscriptions, publications = endpoints(probe)
         finally:
             probe.close()
+        wait_until(lambda: (rviz_prefix / "arguments").exists(), 30)
         parameters = {
             name: _ros2_param(env, "get", "/cam/depth_node", name) for name in ("backend", "use_sim_time")
         }
         return dict(
-            node=node,
-            subscriptions=subscriptions,
-            publications=publications,
-            rviz=rviz_arguments,
-            parameters=parameters,
+            found=found, subscriptions=subscriptions, publications=publications, parameters=parameters
         )
 
     async def run() -> tuple[dict, int]:
@@ -357,9 +363,7 @@ def test_launch_runs_in_process_with_remaps_parameters_and_rviz(tmp_path, monkey
 
     observed, code = asyncio.new_event_loop().run_until_complete(run())
     assert code == 0
-    assert observed["node"], "the depth node did not appear as /cam/depth_node"
-    assert {"/sensors/front/image_raw", "/sensors/front/camera_info"} <= set(observed["subscriptions"])
-    assert {"/cam/depth/image", "/cam/depth/camera_info", "/cam/points"} <= set(observed["publications"])
+    assert observed["found"], observed
     assert "onnxruntime" in observed["parameters"]["backend"]
     assert "True" in observed["parameters"]["use_sim_time"]
     rviz_arguments = (rviz_prefix / "arguments").read_text().split("\n")
@@ -372,21 +376,11 @@ def test_launch_runs_in_process_with_remaps_parameters_and_rviz(tmp_path, monkey
 def camera_and_launch(tmp_path_factory):
     """`ros2 launch disdepth depth.launch.py` and a 640x480 10 Hz camera, each in its own process."""
     log_dir = tmp_path_factory.mktemp("launch")
-    domain = domain_id()
-    env = ros_environment(domain, log_dir)
-    camera = start_camera(env, log_dir)
-    launch = start_launch(env, log_dir, "depth.launch.py")
-    probe = Probe(domain)
-    for topic, message_type in OUTPUTS.items():
-        probe.subscribe(message_type, topic)
-    try:
+    env = ros_environment(domain_id(), log_dir)
+    with camera_launch_probe(env, log_dir, "depth.launch.py") as (launch, probe):
+        for topic, message_type in OUTPUTS.items():
+            probe.subscribe(message_type, topic)
         yield env, launch, probe
-    finally:
-        probe.close()
-        try:
-            assert launch.stop() == 0, launch.output()
-        finally:
-            camera.stop()
 
 
 @requires_launch_stack
@@ -454,20 +448,11 @@ def test_rviz_without_rviz2_keeps_the_node_and_stops_cleanly(tmp_path):
 def test_autostart_false_starts_a_lifecycle_node(tmp_path):
     """`autostart:=false`: the node waits unconfigured, publishes nothing, and `ros2 lifecycle set`
     configures and activates it."""
-    domain = domain_id()
-    env = ros_environment(domain, tmp_path)
-    camera = start_camera(env, tmp_path)
-    launch = start_launch(env, tmp_path, "depth.launch.py", "autostart:=false")
-    probe = Probe(domain)
-    probe.subscribe(Image, "/depth/image")
-    try:
+    env = ros_environment(domain_id(), tmp_path)
+    with camera_launch_probe(env, tmp_path, "depth.launch.py", "autostart:=false") as (launch, probe):
+        probe.subscribe(Image, "/depth/image")
         listed = wait_until(lambda: "/depth_node" in ros2(env, "node", "list").stdout.split(), 60)
         assert listed, launch.output()
-        services = wait_until(
-            lambda: "/depth_node/get_state" in ros2(env, "service", "list").stdout.split(), 10
-        )
-        if not services:
-            pytest.skip("depth_node is not a lifecycle node yet (no /depth_node/get_state service)")
         assert "unconfigured" in ros2(env, "lifecycle", "get", "/depth_node").stdout
         time.sleep(2)
         assert not probe.received("/depth/image")
@@ -476,9 +461,3 @@ def test_autostart_false_starts_a_lifecycle_node(tmp_path):
             assert "Transitioning successful" in result.stdout, result.stdout + result.stderr
         assert "active" in ros2(env, "lifecycle", "get", "/depth_node").stdout
         assert wait_until(lambda: probe.received("/depth/image"), 30), launch.output()
-    finally:
-        probe.close()
-        try:
-            assert launch.stop() == 0, launch.output()
-        finally:
-            camera.stop()

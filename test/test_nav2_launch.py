@@ -13,13 +13,11 @@ from pathlib import Path
 import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch_fixtures import (
-    Probe,
+    camera_launch_probe,
     domain_id,
     requires_launch_stack,
     ros2,
     ros_environment,
-    start_camera,
-    start_launch,
     wait_until,
 )
 from sensor_msgs.msg import Image, PointCloud2
@@ -103,21 +101,17 @@ def test_nav2_launch_runs_the_node_in_the_slot(tmp_path):
     """A camera publishing into ~/input/*, the node launched with defaults plus model_path and precision
     (onnx_path and precision of the slot): depth on ~/output/depth_image, the cloud on
     ~/output/point_cloud, received best effort as Nav2's costmap subscribes."""
-    domain = domain_id()
-    env = ros_environment(domain, tmp_path)
-    camera = start_camera(
-        env,
-        tmp_path,
-        image_topic=_private(SLOT_INPUTS["image"]),
-        info_topic=_private(SLOT_INPUTS["camera_info"]),
-    )
+    env = ros_environment(domain_id(), tmp_path)
     model = Path(get_package_share_directory("disdepth")) / "models" / "disdepth_default.onnx"
-    launch = start_launch(env, tmp_path, "nav2_depth.launch.py", f"model_path:={model}", "precision:=fp32")
-    probe = Probe(domain)
     depth_topic, cloud_topic = (_private(_nav2_remaps()[name]) for name in ("depth/image", "points"))
-    probe.subscribe(Image, depth_topic)
-    probe.subscribe(PointCloud2, cloud_topic, reliable=False)
-    try:
+    inputs = {
+        "image_topic": _private(SLOT_INPUTS["image"]),
+        "info_topic": _private(SLOT_INPUTS["camera_info"]),
+    }
+    arguments = (f"model_path:={model}", "precision:=fp32")
+    with camera_launch_probe(env, tmp_path, "nav2_depth.launch.py", *arguments, **inputs) as (launch, probe):
+        probe.subscribe(Image, depth_topic)
+        probe.subscribe(PointCloud2, cloud_topic, reliable=False)
         arrived = wait_until(lambda: probe.received(depth_topic) and probe.received(cloud_topic), 60)
         assert arrived, launch.output()
         assert probe.received(cloud_topic)[-1].header.frame_id == "camera_optical_frame"
@@ -125,9 +119,3 @@ def test_nav2_launch_runs_the_node_in_the_slot(tmp_path):
             name: ros2(env, "param", "get", NODE, name).stdout for name in ("model_path", "precision")
         }
         assert str(model) in parameters["model_path"] and "fp32" in parameters["precision"]
-    finally:
-        probe.close()
-        try:
-            assert launch.stop() == 0, launch.output()
-        finally:
-            camera.stop()
