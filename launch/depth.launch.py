@@ -157,7 +157,8 @@ def _depth_node(context: LaunchContext, namespace: str, params_file: str) -> Nod
             ("image/compressed", image_topic + "/compressed"),
             ("camera_info", LaunchConfiguration("camera_info_topic").perform(context)),
         ],
-        ros_arguments=["--log-level", LaunchConfiguration("log_level").perform(context)],
+        # `arguments`, not `ros_arguments`, so that launch_ros releases without the latter work too
+        arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level").perform(context)],
     )
 
 
