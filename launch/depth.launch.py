@@ -12,6 +12,7 @@ without rviz2 logs one warning and runs the node alone.
 
 import os
 import re
+from collections.abc import Iterator
 
 import yaml
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
@@ -29,7 +30,6 @@ NODE_NAME = "depth_node"
 PARAMETER_ARGUMENTS = ("use_compressed", "model_path", "backend", "precision")
 # The node's default publisher reliability (parameter qos_reliability) when the params file has none.
 DEFAULT_RELIABILITY = "reliable"
-RVIZ_RELIABILITY = {"reliable": "Reliable", "best_effort": "Best Effort"}
 
 
 def _flag(context: LaunchContext, name: str) -> bool:
@@ -57,7 +57,7 @@ def _section_matches(section: str, node: str) -> bool:
     return re.fullmatch(pattern, node) is not None
 
 
-def _sections(tree: dict, prefix: str = ""):
+def _sections(tree: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
     for key, value in tree.items():
         if not isinstance(value, dict):
             continue
@@ -112,9 +112,8 @@ def rviz_config(share: str, parameters: dict, namespace: str) -> str:
         topic = display.get("Topic")
         if not isinstance(topic, dict):
             continue
-        wanted = RVIZ_RELIABILITY[
-            publisher_reliability(parameters, fully_qualified(namespace, topic["Value"]))
-        ]
+        reliability = publisher_reliability(parameters, fully_qualified(namespace, topic["Value"]))
+        wanted = "Best Effort" if reliability == "best_effort" else "Reliable"  # system_default: reliable
         changed |= topic["Reliability Policy"] != wanted
         topic["Reliability Policy"] = wanted
     if not changed:
