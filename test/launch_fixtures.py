@@ -191,7 +191,7 @@ def camera_launch_probe(
     On exit the probe closes and both processes stop; the launch must end with code 0 and no orphan."""
     camera = start_camera(env, log_dir, **camera_options)
     launch = start_launch(env, log_dir, launch_file, *arguments)
-    probe = Probe(int(env["ROS_DOMAIN_ID"]))
+    probe = Probe(int(env["ROS_DOMAIN_ID"]), f"launch_probe_{env['ROS_DOMAIN_ID']}")
     try:
         yield launch, probe
     finally:

@@ -372,6 +372,50 @@ def test_launch_runs_in_process_with_remaps_parameters_and_rviz(tmp_path, monkey
     assert set(_rviz_reliabilities(rviz_arguments[1]).values()) == {"Best Effort"}
 
 
+@requires_launch_stack
+def test_rviz_without_rviz2_keeps_the_node_and_stops_cleanly(tmp_path):
+    """(d) `rviz:=true` where rviz2 is not installed: one warning, the node runs (at the requested log
+    level), and SIGINT to `ros2 launch` ends everything it started."""
+    launch_module = _launch_module()
+    if launch_module.rviz_installed():
+        pytest.skip("rviz2 is installed here: this test needs a machine without it")
+    env = ros_environment(domain_id(), tmp_path)
+    launch = start_launch(env, tmp_path, "depth.launch.py", "rviz:=true", "log_level:=debug")
+    try:
+        assert launch.wait_for_output("[depth_node-1] [DEBUG]", STARTUP_TIMEOUT), launch.output()
+        listed = wait_until(lambda: "/depth_node" in ros2(env, "node", "list").stdout.split(), 30)
+        assert listed, launch.output()
+        assert len(launch.descendants()) >= 1 and launch.process.poll() is None
+    finally:
+        code = launch.stop()
+    output = launch.output()
+    assert code == 0, output
+    assert output.count("rviz:=true but rviz2 is not installed") == 1
+    assert "process has died" not in output and "package 'rviz2' not found" not in output
+
+
+@requires_launch_stack
+def test_autostart_false_starts_a_lifecycle_node(tmp_path):
+    """`autostart:=false`: the node waits unconfigured, publishes nothing, and `ros2 lifecycle set`
+    configures and activates it."""
+    env = ros_environment(domain_id(), tmp_path)
+    with camera_launch_probe(env, tmp_path, "depth.launch.py", "autostart:=false") as (launch, probe):
+        probe.subscribe(Image, "/depth/image")
+        graph = probe.node
+        assert wait_until(lambda: ("depth_node", "/") in graph.get_node_names_and_namespaces(), 60), (
+            launch.output()
+        )
+        state = wait_until(lambda: ros2(env, "lifecycle", "get", "/depth_node").stdout, 30)
+        assert "unconfigured" in state, state
+        time.sleep(2)
+        assert not probe.received("/depth/image")
+        for transition in ("configure", "activate"):
+            result = ros2(env, "lifecycle", "set", "/depth_node", transition, timeout=60)
+            assert "Transitioning successful" in result.stdout, result.stdout + result.stderr
+        assert "active [3]" in ros2(env, "lifecycle", "get", "/depth_node").stdout
+        assert wait_until(lambda: probe.received("/depth/image"), 30), launch.output()
+
+
 @pytest.fixture(scope="module")
 def camera_and_launch(tmp_path_factory):
     """`ros2 launch disdepth depth.launch.py` and a 640x480 10 Hz camera, each in its own process."""
@@ -420,44 +464,3 @@ def test_ros2_param_set_max_range_takes_effect(camera_and_launch):
     assert ranges.size > 0 and ranges.max() <= limit + 1e-4
     assert "Setting parameter failed" in _ros2_param(env, "set", "/depth_node", "max_range", "-1.0")
     assert "Set parameter successful" in _ros2_param(env, "set", "/depth_node", "max_range", "0.0")
-
-
-@requires_launch_stack
-def test_rviz_without_rviz2_keeps_the_node_and_stops_cleanly(tmp_path):
-    """(d) `rviz:=true` where rviz2 is not installed: one warning, the node runs (at the requested log
-    level), and SIGINT to `ros2 launch` ends everything it started."""
-    launch_module = _launch_module()
-    if launch_module.rviz_installed():
-        pytest.skip("rviz2 is installed here: this test needs a machine without it")
-    env = ros_environment(domain_id(), tmp_path)
-    launch = start_launch(env, tmp_path, "depth.launch.py", "rviz:=true", "log_level:=debug")
-    try:
-        assert launch.wait_for_output("[depth_node-1] [DEBUG]", STARTUP_TIMEOUT), launch.output()
-        listed = wait_until(lambda: "/depth_node" in ros2(env, "node", "list").stdout.split(), 30)
-        assert listed, launch.output()
-        assert len(launch.descendants()) >= 1 and launch.process.poll() is None
-    finally:
-        code = launch.stop()
-    output = launch.output()
-    assert code == 0, output
-    assert output.count("rviz:=true but rviz2 is not installed") == 1
-    assert "process has died" not in output and "package 'rviz2' not found" not in output
-
-
-@requires_launch_stack
-def test_autostart_false_starts_a_lifecycle_node(tmp_path):
-    """`autostart:=false`: the node waits unconfigured, publishes nothing, and `ros2 lifecycle set`
-    configures and activates it."""
-    env = ros_environment(domain_id(), tmp_path)
-    with camera_launch_probe(env, tmp_path, "depth.launch.py", "autostart:=false") as (launch, probe):
-        probe.subscribe(Image, "/depth/image")
-        listed = wait_until(lambda: "/depth_node" in ros2(env, "node", "list").stdout.split(), 60)
-        assert listed, launch.output()
-        assert "unconfigured" in ros2(env, "lifecycle", "get", "/depth_node").stdout
-        time.sleep(2)
-        assert not probe.received("/depth/image")
-        for transition in ("configure", "activate"):
-            result = ros2(env, "lifecycle", "set", "/depth_node", transition, timeout=60)
-            assert "Transitioning successful" in result.stdout, result.stdout + result.stderr
-        assert "active" in ros2(env, "lifecycle", "get", "/depth_node").stdout
-        assert wait_until(lambda: probe.received("/depth/image"), 30), launch.output()
