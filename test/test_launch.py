@@ -184,11 +184,6 @@ def test_launch_setup_builds_node_or_lifecycle_node_and_warns(tmp_path, monkeypa
         actions(autostart="maybe")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config/depth.yaml names its section `depth_node:`, which rcl applies in the root namespace only "
-    "(depth.launch.py namespace:=... ignores the file); `/**/depth_node:` applies everywhere",
-)
 @requires_launch_stack
 def test_shipped_params_apply_to_a_namespaced_node():
     parameters = _launch_module().node_parameters(str(ROOT / "config" / "depth.yaml"), "/cam/depth_node")
