@@ -586,11 +586,11 @@ def test_lifecycle_without_autostart(ros, model_path, tmp_path):
     assert not node._inputs
     assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS and node.estimator is None
 
-    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False)
-    start = broken.node_under_test.get_clock().now().nanoseconds * 1e-9
-    assert broken.node_under_test.trigger_configure() == TransitionCallbackReturn.FAILURE
-    status = _status_after(broken, start, lambda s: s.level == DiagnosticStatus.ERROR)
-    assert status is not None and "not configured" in status.message and "missing.onnx" in status.message
+    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False).node_under_test
+    assert broken.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assessment = broken._assess(time.monotonic())  # what /diagnostics reports from now on
+    assert assessment.level == "ERROR" and "not configured" in assessment.message
+    assert "missing.onnx" in assessment.message
 
 
 def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
