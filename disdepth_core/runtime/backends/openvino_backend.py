@@ -9,7 +9,9 @@ Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it 
 
 * ``fp32``: ``INFERENCE_PRECISION_HINT=f32``, bit-for-bit the file's float maths (up to kernel order).
 * ``bf16`` / ``fp16``: only where the device lists the format in ``OPTIMIZATION_CAPABILITIES`` (bf16:
-  AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise.
+  AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise. The graph
+  tail after the last convolution/matmul/softmax (the bins head's expectation, variance and resize)
+  stays fp32 (:mod:`~disdepth_core.runtime.backends.openvino_tail`).
 * ``int8``: a file quantised by ``disdepth export --precision int8`` (Q/DQ nodes); OpenVINO's low-precision
   transformations run the quantised convolutions in int8 and everything else in fp32.
 
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from disdepth_core.runtime.backends.openvino_tail import TwoStageRequest, split_tail, tail_cuts
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
@@ -113,9 +116,10 @@ class OpenVinoBackend:
         capabilities = [str(c) for c in self.core.get_property(self.device, "OPTIMIZATION_CAPABILITIES")]
         self.precision = check_precision(precision, capabilities, self.device, self.info, self.path)
         full_name = str(self.core.get_property(self.device, "FULL_DEVICE_NAME"))
-        self.provider = f"{self.device} ({full_name}; supports {'/'.join(capabilities)})"
+        formats = [c for c in capabilities if c in ("FP32", "BF16", "FP16", "INT8")]
+        self.provider = f"{self.device} ({full_name}; runs {'/'.join(formats).lower()})"
         self.reason = (
-            f"OpenVINO {ov.__version__} {device_reason}; {self.precision} "
+            f"OpenVINO {ov.__version__.split('-')[0]} {device_reason}; {self.precision} "
             f"({_precision_note(self.precision, capabilities)})"
         )
         self.fixed_input_hw, self._has_uncertainty = self._check_io()
@@ -173,15 +177,27 @@ class OpenVinoBackend:
             model = self.model.clone()
             model.reshape({0: list(shape)})
         try:
-            compiled = self.core.compile_model(model, self.device, self.config)
-        except Exception as error:
+            request = self._compile(model)
+        except Exception as error:  # OpenVINO reports unsupported ops/shapes as RuntimeError subclasses
             raise ModelFileError(
                 self.path, f"OpenVINO cannot compile it for {self.device} at {shape}: {error}"
             ) from error
-        request = self._compiled[shape] = compiled.create_infer_request()
+        self._compiled[shape] = request
         while len(self._compiled) > _SHAPE_CACHE_SIZE:
             self._compiled.popitem(last=False)
         return request
+
+    def _compile(self, model: Any) -> Any:
+        """An infer request; bf16/fp16 run the body reduced and the graph tail in fp32 (openvino_tail)."""
+        cuts = tail_cuts(model) if self.precision in ("bf16", "fp16") else []
+        if not cuts:
+            return self.core.compile_model(model, self.device, self.config).create_infer_request()
+        body, tail = split_tail(model, cuts)
+        tail_config = {**self.config, "INFERENCE_PRECISION_HINT": "f32"}
+        return TwoStageRequest(
+            self.core.compile_model(body, self.device, self.config).create_infer_request(),
+            self.core.compile_model(tail, self.device, tail_config).create_infer_request(),
+        )
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Run one normalised batch; returns float32 (depth, uncertainty or None)."""
@@ -204,9 +220,9 @@ def _framework_props(model: Any) -> dict[str, str]:
 
 def _precision_note(precision: str, capabilities: list[str]) -> str:
     if precision == "int8":
-        native = "VNNI/int8 kernels" if "INT8" in capabilities else "int8 emulated: device lists no INT8"
+        native = "native int8 kernels" if "INT8" in capabilities else "int8 emulated: device lists no INT8"
         return f"quantised file, {native}, fp32 elsewhere"
     if precision == "fp32":
         others = [c.lower() for c in capabilities if c in ("BF16", "FP16")]
-        return "full precision" + (f"; {'/'.join(others)} also available (precision=...)" if others else "")
-    return f"the device reports native {precision}"
+        return "full precision" + (f"; {'/'.join(others)} also supported here" if others else "")
+    return f"the device reports native {precision}; graph tail in fp32"
