@@ -1,9 +1,20 @@
-"""ONNX Runtime static int8 quantization (QDQ) of an exported model, for CPUs with int8 dot products.
+"""Static int8 quantization (QDQ) of an exported model for ONNX Runtime and OpenVINO on CPU.
 
-Uses ``onnxruntime.quantization.quant_pre_process`` then ``quantize_static`` with QDQ format, int8
-weights (per channel) and activations, MinMax calibration on model inputs produced by the runtime's
-own pre-processing (:mod:`disdepth_core.export.calibration`). The ``depth``/``uncertainty`` outputs stay
-float32; metadata is copied with ``precision=int8``.
+``onnxruntime.quantization.quant_pre_process`` then ``quantize_static`` (QDQ format, MinMax calibration
+on model inputs made by the runtime's own pre-processing, :mod:`disdepth_core.export.calibration`). The
+recipe comes from profiling ONNX Runtime 1.31 on an AVX-512 VNNI CPU (docs/runtime.md, "int8"):
+
+* **U8S8**: uint8 activations (asymmetric), int8 weights (symmetric, per output channel). ONNX Runtime
+  fuses DQ -> Conv -> Q into ``QLinearConv`` on x86 only for uint8 activations
+  (``QDQIsInt8Allowed()`` is false off ARM); with int8 activations every Conv stayed float and
+  dequantized its weights at every run: int8 was 2.7x (disdepth-b0) / 1.8x (disdepth-mbv2) slower.
+* **Float islands stay float**: every node inside an LG-Conv (its host's output feeds a float attention
+  branch: resize, sigmoid, matmul pooling; quantizing the block only adds Q/DQ and NHWC transposes) and
+  every ``Softmax`` (``QLinearSoftmax`` over the bins axis ran 1.2-2x slower than float).
+
+The ``depth``/``uncertainty`` outputs stay float32. OpenVINO runs the same QDQ file natively. Metadata is
+copied with ``precision=int8`` and ``int8_backend`` (the runtime it was made for, see
+:func:`onnxruntime_int8_refusal`).
 """
 
 from __future__ import annotations
@@ -11,58 +22,22 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from disdepth_core.export.onnx_export import write_metadata
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
-
-@dataclass(frozen=True)
-class QuantizationReport:
-    """int8 vs fp32 depth on held-out inputs: max/mean abs difference (m) and AbsRel between them."""
-
-    path: Path
-    max_abs_diff: float
-    mean_abs_diff: float
-    abs_rel: float
-
-
-class _BatchReader:
-    """``CalibrationDataReader`` protocol: ``get_next()`` returns a feed dict or None when exhausted."""
-
-    def __init__(self, batches: list[np.ndarray]) -> None:
-        self._batches = iter(batches)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        batch = next(self._batches, None)
-        return None if batch is None else {INPUT_NAME: batch}
-
-
-def quantize_int8(
-    fp32_path: str | Path, output: str | Path, info: ModelInfo, calibration: list[np.ndarray]
-) -> Path:
-    """Write a QDQ int8 copy of ``fp32_path`` to ``output``, calibrated on ``calibration`` batches."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    output = Path(output)
-    with tempfile.TemporaryDirectory(prefix="disdepth-quant-") as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
-        quantize_static(
-            str(prepared),
-            str(output),
-            _BatchReader(calibration),
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            calibrate_method=CalibrationMethod.MinMax,
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
-        )
-    write_metadata(output, replace(info, precision="int8"))
-    return output
+INT8_BACKENDS = ("onnxruntime", "openvino")
+FLOAT_OP_TYPES = ("Softmax",)
+"""Op types never quantized (slower as QLinear ops than in float on ONNX Runtime's CPU provider)."""
+FLOAT_MODULE = "LGConv"
+"""Nodes exported from inside this module class (dynamo ``namespace`` metadata) stay float."""
+ORT_INT8_EVIDENCE = (
+    "so most of its ONNX Runtime time stays in float ops and int8 measured no faster than fp32 "
+    "(benchmarks/runtime.py, docs/runtime.md)"
+)
 
 
 def compare_depth(
@@ -86,4 +61,95 @@ def compare_depth(
         max_abs_diff=float(all_diffs.max()),
         mean_abs_diff=float(all_diffs.mean()),
         abs_rel=float(np.concatenate([r.ravel() for r in rels]).mean()),
+    )
+
+
+@dataclass(frozen=True)
+class QuantizationReport:
+    """int8 vs fp32 depth on held-out inputs: max/mean abs difference (m) and AbsRel between them."""
+
+    path: Path
+    max_abs_diff: float
+    mean_abs_diff: float
+    abs_rel: float
+
+
+class _BatchReader:
+    """``CalibrationDataReader`` protocol: ``get_next()`` returns a feed dict or None when exhausted."""
+
+    def __init__(self, batches: list[np.ndarray]) -> None:
+        self._batches = iter(batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {INPUT_NAME: batch}
+
+
+def float_nodes(model_path: str | Path) -> list[str]:
+    """Names of the nodes :func:`quantize_int8` keeps float: Softmax, and everything inside an LG-Conv
+    (found through the ``namespace`` metadata the dynamo exporter writes on every node)."""
+    import onnx
+
+    proto = onnx.load(str(model_path), load_external_data=False)
+    names = []
+    for node in proto.graph.node:
+        namespace = next((p.value for p in node.metadata_props if p.key == "namespace"), "")
+        if node.op_type in FLOAT_OP_TYPES or f".{FLOAT_MODULE}/" in namespace:
+            names.append(node.name)
+    return names
+
+
+def quantize_int8(
+    fp32_path: str | Path,
+    output: str | Path,
+    info: ModelInfo,
+    calibration: list[np.ndarray],
+    backend: str = "onnxruntime",
+) -> Path:
+    """Write a QDQ int8 copy of ``fp32_path`` to ``output``, calibrated on ``calibration`` batches.
+
+    ``backend`` ("onnxruntime" or "openvino") is recorded as ``int8_backend`` in the metadata.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if backend not in INT8_BACKENDS:
+        raise ValueError(f"int8 backend must be one of {INT8_BACKENDS}, got {backend!r}")
+    output = Path(output)
+    with tempfile.TemporaryDirectory(prefix="disdepth-quant-") as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
+        quantize_static(
+            str(prepared),
+            str(output),
+            _BatchReader(calibration),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=float_nodes(prepared),
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+    write_metadata(output, replace(info, precision="int8", extra={**info.extra, "int8_backend": backend}))
+    return output
+
+
+def onnxruntime_int8_refusal(model: Any) -> str | None:
+    """Why int8 is not offered on ONNX Runtime for ``model`` (a DepthModel), or None when it is.
+
+    Students whose LG-Conv wraps depthwise convs (disdepth-b0, disdepth-mbv2) keep most of their ONNX
+    Runtime time in float ops (LG-Conv attention branch at full resolution, the bins softmax): int8
+    measured no faster than fp32 there (docs/runtime.md), while OpenVINO's int8 still pays.
+    """
+    from disdepth_core.models.lgconv import LGConv
+
+    depthwise = [
+        m for m in model.modules() if isinstance(m, LGConv) and 1 < m.host.groups == m.host.in_channels
+    ]
+    if not depthwise:
+        return None
+    return (
+        f"{model.name}: int8 is not offered for onnxruntime: {len(depthwise)} LG-Convs wrap depthwise convs, "
+        f"{ORT_INT8_EVIDENCE}; use --int8-backend openvino or precision fp32"
     )
