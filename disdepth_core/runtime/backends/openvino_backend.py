@@ -135,7 +135,11 @@ class OpenVinoBackend:
             raise ModelFileError(self.path, f"expected one image input, found {len(inputs)} inputs")
         shape = inputs[0].get_partial_shape()
         if shape.rank.is_dynamic or shape.rank.get_length() != 4 or shape[1].is_dynamic or shape[1] != 3:
-            raise ModelFileError(self.path, f"input has shape {shape}; expected B x 3 x H x W (RGB)")
+            dims = "?" if shape.rank.is_dynamic else [d.get_length() if d.is_static else "?" for d in shape]
+            raise ModelFileError(
+                self.path,
+                f"input {inputs[0].get_any_name()!r} has shape {dims}; expected B x 3 x H x W (RGB)",
+            )
         outputs = [name for output in self.model.outputs for name in output.get_names()]
         if DEPTH_OUTPUT not in outputs:
             raise ModelFileError(self.path, f"no {DEPTH_OUTPUT!r} output (outputs: {outputs})")
