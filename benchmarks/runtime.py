@@ -320,12 +320,17 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for size in args.sizes:
                     latency += bench_student(model, size, Path(tmp), peak, args)
-            print(
-                markdown([r for r in latency if r["model"] in (model, _label(model))], LATENCY_KEYS),
-                flush=True,
-            )
+            report(latency, accuracy, peak, start, args)
     if args.teacher:
         latency += bench_teacher(args.teacher, peak, args)
+    report(latency, accuracy, peak, start, args)
+    return 0
+
+
+def report(
+    latency: list[dict], accuracy: list[dict], peak: float, start: float, args: argparse.Namespace
+) -> None:
+    """Print every table so far (a long run shows its results as it goes) and rewrite --json-out."""
     print("\n## latency\n" + markdown(latency, LATENCY_KEYS))
     if accuracy:
         keys = ["model", "backend"] + [k for k in accuracy[0] if k.startswith(("abs_rel_", "change_"))]
@@ -333,7 +338,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\npeak {peak:.1f} GFLOP/s; wall {time.perf_counter() - start:.0f} s", flush=True)
     if args.json_out:
         write_json(args.json_out, {"peak_gflop_s": peak, "latency": latency, "accuracy": accuracy})
-    return 0
 
 
 LATENCY_KEYS = ["model", "size", "backend", "p50_ms", "p95_ms", "x_ort_fp32", "gflops", "gflop_s", "of_peak"]

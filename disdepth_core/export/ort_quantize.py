@@ -11,7 +11,8 @@ recipe comes from profiling ONNX Runtime 1.31 on an AVX-512 VNNI CPU (docs/runti
 * **Float islands stay float**: every node inside an LG-Conv (its host's output feeds a float attention
   branch: resize, sigmoid, matmul pooling; quantizing the block only adds Q/DQ and NHWC transposes) and
   the AdaBins head: ``QLinearSoftmax`` over the bins axis ran 1.2-2x slower than float, and uint8
-  steps on the bin products ``p_i c_i`` (mostly near 0) biased depth (hu-lite: 99 % AbsRel vs fp32).
+  steps on the bin products ``p_i c_i`` (mostly near 0) biased depth (hu-lite: 99 % AbsRel vs fp32);
+  and BatchNormalization that follows an LG-Conv (:data:`FLOAT_OP_TYPES`).
 
 The ``depth``/``uncertainty`` outputs stay float32. OpenVINO runs the same QDQ file natively. Metadata is
 copied with ``precision=int8`` and ``int8_backend`` (the runtime it was made for, see
@@ -33,6 +34,10 @@ from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 INT8_BACKENDS = ("onnxruntime", "openvino")
 FLOAT_MODULES = ("LGConv", "BinsHead")
 """Nodes exported from inside these module classes (dynamo ``namespace`` metadata) stay float."""
+FLOAT_OP_TYPES = ("BatchNormalization",)
+"""Ops kept float: a BatchNormalization left after pre-processing follows an LG-Conv's add (not a conv it
+could fold into); ONNX Runtime has no int8 kernel for it, and uint8 steps on its wide-range input moved
+the shipped model's depth by 7 % (0.6 % with it float)."""
 ORT_INT8_EVIDENCE = (
     "so most of its ONNX Runtime time stays in float ops and int8 measured no faster than fp32 "
     "(benchmarks/runtime.py, docs/runtime.md)"
@@ -85,15 +90,16 @@ class _BatchReader:
 
 
 def float_nodes(model_path: str | Path) -> list[str]:
-    """Names of the nodes :func:`quantize_int8` keeps float: everything inside an LG-Conv or the bins
-    head (found through the ``namespace`` metadata the dynamo exporter writes on every node)."""
+    """Names of the nodes :func:`quantize_int8` keeps float: unfolded BatchNormalization and everything
+    inside an LG-Conv or the bins head (found through the ``namespace`` metadata the dynamo exporter
+    writes on every node)."""
     import onnx
 
     proto = onnx.load(str(model_path), load_external_data=False)
     names = []
     for node in proto.graph.node:
         namespace = next((p.value for p in node.metadata_props if p.key == "namespace"), "")
-        if any(f".{module}/" in namespace for module in FLOAT_MODULES):
+        if node.op_type in FLOAT_OP_TYPES or any(f".{module}/" in namespace for module in FLOAT_MODULES):
             names.append(node.name)
     return names
 
