@@ -251,10 +251,10 @@ def evaluate(jobs: list[Job], b: Budget) -> list[dict[str, object]]:
     import torch
 
     from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
+    from disdepth_core.evaluation import evaluate_estimator, protocol_for
     from disdepth_core.models.checkpoint import load_model
     from disdepth_core.profiling import profile_model
     from disdepth_core.runtime import load_estimator
-    from disdepth_core.train.evaluation import evaluate_estimator, protocol_for
 
     torch.set_num_threads(2)
     test = SyntheticDepthDataset(b.test_size, b.test_height, b.test_width, SEEDS["test"], ("room",))
@@ -267,6 +267,7 @@ def evaluate(jobs: list[Job], b: Budget) -> list[dict[str, object]]:
         model, _ = load_model(path)
         cost = profile_model(model, b.height, b.width)
         metrics = evaluate_estimator(load_estimator(path, device="cpu"), test, protocol, progress=False)
+        metrics = metrics.summary["raw"]
         rows.append(
             {
                 "name": job.name,
@@ -364,7 +365,7 @@ def write_docs(main_dir: Path, diagnostic_dir: Path | None, b: Budget) -> None:
         "its defaults, output KD weight 1.0 on the unlabeled batch, pseudo-labels from the teacher's head.",
         "- Evaluation: the final (`last`) checkpoint of each run, no checkpoint selection, through "
         "`disdepth_core.runtime.load_estimator` (torch backend, resize to the model input and back), "
-        "metrics per image in 1e-3..10 m, no crop, averaged (`disdepth_core.metrics`).",
+        "metrics per image in 1e-3..10 m, no crop, averaged (`disdepth_core.evaluation`).",
         "",
         "## Commands",
         "",

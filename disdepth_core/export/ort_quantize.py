@@ -21,6 +21,7 @@ copied with ``precision=int8`` and ``int8_backend`` (the runtime it was made for
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.export.onnx_export import write_metadata
+from disdepth_core.files import atomic_write
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
 INT8_BACKENDS = ("onnxruntime", "openvino")
@@ -123,10 +125,11 @@ def quantize_int8(
     output = Path(output)
     with tempfile.TemporaryDirectory(prefix="disdepth-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
+        quantized = Path(tmp) / "int8.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
         quantize_static(
             str(prepared),
-            str(output),
+            str(quantized),
             _BatchReader(calibration),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8,
@@ -136,7 +139,10 @@ def quantize_int8(
             nodes_to_exclude=float_nodes(prepared),
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
-    write_metadata(output, replace(info, precision="int8", extra={**info.extra, "int8_backend": backend}))
+        write_metadata(
+            quantized, replace(info, precision="int8", extra={**info.extra, "int8_backend": backend})
+        )
+        atomic_write(output, lambda target: shutil.copyfile(quantized, target))
     return output
 
 

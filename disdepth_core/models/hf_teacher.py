@@ -10,14 +10,14 @@ the hierarchical encoder's ``hidden_states`` (``output_hidden_states=True``). Ea
 the nearest power-of-two stride and resampled bilinearly to exactly ``H // stride x W // stride``, so
 ViT patch sizes such as 14 still give a clean stride pyramid.
 
-Depth is metric, always (DESIGN.md): GLPN and Depth Anything with ``depth_estimation_type="metric"`` are
-metric. Relative models (Depth Anything relative, MiDaS-style DPT) need a declared scale source:
-``metric=False`` plus ``depth_scale`` (and ``depth_shift``), e.g. fitted by least squares on metric
-ground truth; their output is taken as disparity (``relative_output="disparity"``:
-``depth = 1 / (scale * d + shift)``) or as depth (``"depth"``: ``depth = scale * d + shift``). DPT
-configs do not say whether a checkpoint is metric, so ``metric`` must be given for them. Uncertainty
-is zero (the HF heads regress one value per pixel) and ``bin_centers`` are ``n_bins`` uniform centres.
-"""
+Depth is metric, always (relative depth is useless to a robot downstream): GLPN and Depth Anything with
+``depth_estimation_type="metric"`` are metric. Relative models (Depth Anything relative, MiDaS-style
+DPT) need a declared scale source: ``metric=False`` plus ``depth_scale`` (and ``depth_shift``), e.g.
+fitted by least squares on metric ground truth; their output is taken as disparity
+(``relative_output="disparity"``: ``depth = 1 / (scale * d + shift)``) or as depth (``"depth"``: ``depth
+= scale * d + shift``). DPT configs do not say whether a checkpoint is metric, so ``metric`` must be
+given for them. Uncertainty is zero (the HF heads regress one value per pixel) and ``bin_centers`` are
+``n_bins`` uniform centres."""
 
 from __future__ import annotations
 

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.torch import save_file
 
+from disdepth_core.files import atomic_write, atomic_write_text
 from disdepth_core.models import DepthModel, GhostDecoder, build_model
-from disdepth_core.models.checkpoint import HEADER_KEY, load_model
-
-from .state import atomic_write
+from disdepth_core.models.checkpoint import HEADER_KEY, load_model, read_safetensors_metadata
 
 ACCLIMATED_KEY = "disdepth_acclimated"
 FORMAT_VERSION = 1
@@ -59,23 +58,13 @@ def save_acclimated(
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={ACCLIMATED_KEY: header_json}))
     sidecar = json.dumps(header, indent=2, sort_keys=True) + "\n"
-    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(sidecar, encoding="utf-8"))
+    atomic_write_text(path.with_suffix(".json"), sidecar)
     return path
-
-
-def _header(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        raise FileNotFoundError(f"teacher checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            return dict(handle.metadata() or {})
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{path}: not a readable safetensors checkpoint ({error})") from None
 
 
 def is_acclimated(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds an acclimated teacher (as opposed to a plain model checkpoint)."""
-    return ACCLIMATED_KEY in _header(Path(path))
+    return ACCLIMATED_KEY in read_safetensors_metadata(path)
 
 
 def load_acclimated(
@@ -83,7 +72,7 @@ def load_acclimated(
 ) -> tuple[GhostDecoder, dict[str, Any]]:
     """Rebuild the ghost decoder from the header and load its weights (strict): ``(ghost.eval(), header)``."""
     path = Path(path)
-    raw = _header(path).get(ACCLIMATED_KEY)
+    raw = read_safetensors_metadata(path).get(ACCLIMATED_KEY)
     if raw is None:
         raise ValueError(f"{path}: not an acclimated teacher (run `disdepth acclimate` to make one)")
     header = json.loads(raw)
@@ -116,7 +105,7 @@ class TeacherBundle:
 def load_teacher(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TeacherBundle:
     """Open an acclimated teacher or a plain teacher checkpoint (see the module docstring)."""
     path = Path(path)
-    header = _header(path)
+    header = read_safetensors_metadata(path)
     if ACCLIMATED_KEY in header:
         ghost, _ = load_acclimated(path, device)
         return TeacherBundle(ghost.teacher, ghost, path)

@@ -12,7 +12,6 @@ not, so a run gives the same result whether or not a label was already on disk.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,18 +20,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .state import atomic_write
+from disdepth_core.files import atomic_write, sha256_file
 
 TeacherFn = Callable[[Tensor], Tensor]
 
 
 def file_digest(path: str | os.PathLike[str], length: int = 16) -> str:
     """First ``length`` hex digits of the SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:length]
+    return sha256_file(path)[:length]
 
 
 def cache_namespace(teacher_path: str | os.PathLike[str], source: str, height: int, width: int) -> str:

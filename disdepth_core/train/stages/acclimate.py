@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from disdepth_core.models import DepthModel, GhostDecoder
 
@@ -55,7 +55,3 @@ class AcclimateStage(TrainingModule):
 
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
         return save_acclimated(path, self.ghost, self.student_name, self.student_config, metadata)
-
-    @property
-    def product(self) -> nn.Module:
-        return self.ghost
