@@ -113,6 +113,7 @@ class OpenVinoBackend:
                 self.path, f"not a valid ONNX model (corrupted or truncated?): {error}"
             ) from error
         self.info = ModelInfo.from_props(_framework_props(self.model), self.path)
+        _check_finite_weights(self.model, self.path)
         capabilities = [str(c) for c in self.core.get_property(self.device, "OPTIMIZATION_CAPABILITIES")]
         self.precision = check_precision(precision, capabilities, self.device, self.info, self.path)
         full_name = str(self.core.get_property(self.device, "FULL_DEVICE_NAME"))
@@ -212,6 +213,19 @@ class OpenVinoBackend:
             np.array(results[UNCERTAINTY_OUTPUT], dtype=np.float32) if self._has_uncertainty else None
         )
         return depth, uncertainty
+
+
+def _check_finite_weights(model: Any, path: Path) -> None:
+    """Refuse NaN/inf weights up front: OpenVINO's graph optimisations do not keep IEEE NaN semantics
+    (``x * NaN + 1`` folded to ``x`` in a test), so the loader's finite-output probe alone could pass."""
+    for op in model.get_ops():
+        real = op.get_type_name() == "Constant" and op.get_output_element_type(0).is_real()
+        if real and not np.all(np.isfinite(op.get_data())):
+            raise ModelFileError(
+                path,
+                f"weight {op.get_friendly_name()!r} contains NaN or inf (a diverged training run or a "
+                "damaged file); export it again from a good checkpoint",
+            )
 
 
 def _framework_props(model: Any) -> dict[str, str]:
