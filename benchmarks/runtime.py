@@ -17,10 +17,12 @@ this machine's practical peak measured in the same run (best float32 2048^3 matm
 * Accuracy: every precision of every *trained* .onnx file on ``--real-dev`` through
   ``disdepth_core.evaluation`` (AbsRel, all alignment modes) and its change relative to ONNX Runtime fp32.
 
-Exact command of the figures in docs/runtime.md (about 12 minutes on the 2-core development VM):
+Exact commands of the figures in docs/runtime.md (24 and 25 minutes on the 2-core development VM
+under a load average of 12-17 from other users; a quiet machine needs a fraction of that):
 
-    .venv/bin/python benchmarks/runtime.py --json-out runtime_bench.json
-    .venv/bin/python benchmarks/runtime.py --models path/to/new_model.onnx     # re-run on another file
+    .venv/bin/python benchmarks/runtime.py --rounds 8 --json-out runtime_t2.json
+    .venv/bin/python benchmarks/runtime.py --rounds 8 --threads 1 --json-out runtime_t1.json
+    .venv/bin/python benchmarks/runtime.py --models path/to/new_model.onnx      # any exported file
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def percentile(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples), q))
 
 
-def matmul_peak_gflops(threads: int, n: int = 2048, repeats: int = 5) -> float:
+def matmul_peak_gflops(threads: int, n: int = 2048, repeats: int = 10) -> float:
     """Best float32 n x n matmul throughput (GFLOP/s) with ``threads`` torch threads."""
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)

@@ -74,8 +74,8 @@ def auto_onnx_backend(device: str, precision: str) -> tuple[str, str]:
 
     A CPU device is ``device=cpu``, or ``device=auto`` when onnxruntime has no GPU provider (with one,
     ``auto`` keeps onnxruntime's TensorRT/CUDA path); ``gpu``/``npu`` are OpenVINO devices. fp16 stays on
-    onnxruntime (its TensorRT provider). OpenVINO ran the shipped model and every student faster than
-    onnxruntime on CPU in benchmarks/runtime.py (docs/runtime.md).
+    onnxruntime (its TensorRT provider). Measured on CPU (benchmarks/runtime.py, docs/runtime.md): fp32
+    on par or faster (0.9-2.4x onnxruntime), and only OpenVINO runs bf16 and int8 for every student.
     """
     import importlib.util
 
