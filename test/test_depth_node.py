@@ -493,7 +493,10 @@ def test_rate_and_latency_windows():
     [
         (["-p", "min_depth:=20.0"], "effective depth range is empty: min_depth 20 m >= max_depth"),
         (["-p", "max_depth:=5"], "write `5.0` for a double parameter"),
-        (["-p", "device:=tpu"], "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+        (
+            ["-p", "device:=tpu"],
+            "device must be auto, cpu, cuda or cuda:N (OpenVINO also: gpu, gpu.N, npu), got 'tpu'",
+        ),
         (["-p", "device:=cuda"], "device=cuda requested but this onnxruntime build has no GPU provider"),
         (["-p", "backend:=tensorrt"], "TensorRT is not installed"),
         (["-p", "model_path:=/tmp"], "'/tmp' is a directory, not a model file"),
