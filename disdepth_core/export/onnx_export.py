@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from disdepth_core.files import atomic_write
+from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
 from disdepth_core.runtime.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
@@ -87,15 +88,18 @@ def export_info(
     recipe: str = "",
     precision: str = "fp32",
 ) -> ModelInfo:
-    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``."""
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``.
 
+    Normalisation is the model's own (``input_norm``); a camera-aware model's ``canonical_focal_px``
+    goes into the metadata so the runtime rescales its depth by the real focal length.
+    """
+    norm = _input_norm(model)
     return ModelInfo(
         name=model.name,
         input_height=height,
         input_width=width,
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
+        mean=norm.mean,
+        std=norm.std,
         min_depth=float(model.min_depth),
         max_depth=float(model.max_depth),
         dynamic=dynamic,
@@ -103,7 +107,12 @@ def export_info(
         precision=precision,
         recipe=recipe,
         git_hash=current_git_hash(),
+        canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
     )
+
+
+def _input_norm(model: nn.Module) -> InputNorm:
+    return getattr(model, "input_norm", IMAGENET_NORM)
 
 
 def write_metadata(path: Path, info: ModelInfo) -> None:
@@ -146,9 +155,11 @@ def _torch_export(model: nn.Module, path: Path, height: int, width: int, dynamic
         )
 
 
-def verification_batches(height: int, width: int, count: int = 2, seed: int = 0) -> list[np.ndarray]:
-    """Normalised 1 x 3 x H x W inputs: random noise plus synthetic scenes when the renderer exists."""
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+def verification_batches(
+    height: int, width: int, count: int = 2, seed: int = 0, norm: InputNorm = IMAGENET_NORM
+) -> list[np.ndarray]:
+    """1 x 3 x H x W inputs normalised with ``norm``: random noise plus synthetic scenes when the renderer
+    exists."""
     from disdepth_core.runtime.image_ops import ResizePlan, preprocess
 
     rng = np.random.default_rng(seed)
@@ -160,7 +171,7 @@ def verification_batches(height: int, width: int, count: int = 2, seed: int = 0)
     if render_scene is not None:
         images += [render_scene(seed + i, height, width, "room")["image"] for i in range(count)]
     plan = ResizePlan.create((height, width), (height, width), "resize")
-    return [preprocess(image, plan, IMAGENET_MEAN, IMAGENET_STD) for image in images]
+    return [preprocess(image, plan, norm.mean, norm.std) for image in images]
 
 
 @torch.inference_mode()
@@ -206,9 +217,10 @@ def export_onnx(
     start = time.perf_counter()
     model = model.eval()
     info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe)
-    batches = verification_batches(height, width)
+    norm = _input_norm(model)
+    batches = verification_batches(height, width, norm=norm)
     if dynamic:
-        batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7))]
+        batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7, norm=norm))]
     errors: dict[str, float] = {}
 
     def write(tmp: Path) -> None:

@@ -6,7 +6,8 @@ trains (plus the teacher encoder when ``acclimate.freeze_teacher_encoder`` is fa
 supervised depth objective on the ghost output: the teacher's features are pulled into the space the
 student's decoder understands while the ghost output stays accurate. The ghost decoder itself never
 changes (no gradients, BatchNorm in eval mode). Choice where the paper is silent: the loss is the same
-SILog + bins objective as supervised training, with the student's depth range (the ghost head's).
+SILog + bins objective as supervised training, with the student's depth range (the ghost head's) and
+its depth convention (canonical focal length); the batches are normalised for the teacher encoder.
 The artifact is an acclimated-teacher checkpoint (:mod:`disdepth_core.train.acclimated`).
 """
 
@@ -37,6 +38,8 @@ class AcclimateStage(TrainingModule):
     ) -> None:
         super().__init__()
         self.depth_range = (student.min_depth, student.max_depth)
+        self.input_norm = teacher.input_norm
+        self.canonical_focal_px = student.canonical_focal_px
         self.student_name = student.name
         self.student_config = dict(student.config)
         self.ghost = GhostDecoder(teacher, student, freeze_teacher_encoder=freeze_teacher_encoder)
