@@ -11,7 +11,7 @@ from runtime_fixtures import exported, model
 
 from disdepth_core.export.calibration import calibration_images, model_batches
 from disdepth_core.export.ort_quantize import compare_depth, quantize_int8
-from disdepth_core.models import list_models
+from disdepth_core.models import build_model, list_models
 from disdepth_core.runtime import load_estimator
 from disdepth_core.runtime.image_ops import ResizePlan, invalidate, preprocess
 
@@ -163,6 +163,16 @@ def test_int8_convs_run_as_qlinearconv(name, tmp_path):
     assert len(float_convs) == sum(n.op_type == "Conv" and n.name in kept_float for n in graph.node)
     if name == "disdepth-mbv2":
         assert any("LGConv" in p.value for n in graph.node for p in n.metadata_props if n.name in kept_float)
+
+
+def test_onnxruntime_int8_is_refused_only_where_measured_and_caused():
+    from disdepth_core.export.ort_quantize import onnxruntime_int8_refusal
+
+    assert "measured 0.94-1.02x" in onnxruntime_int8_refusal(model("disdepth-b0"))
+    assert onnxruntime_int8_refusal(model("hu-lite")) is None
+    dense_only = build_model("hu-lite")  # same name as a refused student, no depthwise LG-Conv (shipped)
+    dense_only.name = "disdepth-mbv2"
+    assert onnxruntime_int8_refusal(dense_only) is None
 
 
 def test_cli_refuses_onnxruntime_int8_for_depthwise_lgconv(tmp_path, capsys):

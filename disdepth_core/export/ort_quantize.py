@@ -40,10 +40,10 @@ FLOAT_OP_TYPES = ("BatchNormalization",)
 """Ops kept float: a BatchNormalization left after pre-processing follows an LG-Conv's add (not a conv it
 could fold into); ONNX Runtime has no int8 kernel for it, and uint8 steps on its wide-range input moved
 the shipped model's depth by 7 % (0.6 % with it float)."""
-ORT_INT8_EVIDENCE = (
-    "so most of its ONNX Runtime time stays in float ops: int8/fp32 speed-up 0.94-1.10x for disdepth-b0 "
-    "and disdepth-mbv2 at 240x320 and 480x640 (benchmarks/runtime.py, docs/runtime.md)"
-)
+ORT_INT8_NOT_FASTER = {"disdepth-b0": "0.94-1.02x", "disdepth-mbv2": "0.98-1.09x"}
+"""int8/fp32 speed-up on ONNX Runtime (2 and 1 threads, 240x320 and 480x640; docs/runtime.md) of the
+students for which ``disdepth export`` refuses onnxruntime int8. disdepth-lite0 (1.06-1.18x) and hu-lite
+(1.6-2.3x) are offered."""
 
 
 def compare_depth(
@@ -149,18 +149,21 @@ def quantize_int8(
 def onnxruntime_int8_refusal(model: Any) -> str | None:
     """Why int8 is not offered on ONNX Runtime for ``model`` (a DepthModel), or None when it is.
 
-    Students whose LG-Conv wraps depthwise convs (disdepth-b0, disdepth-mbv2) keep most of their ONNX
-    Runtime time in float ops (LG-Conv attention branch at full resolution, the bins softmax): int8
-    measured no faster than fp32 there (docs/runtime.md), while OpenVINO's int8 still pays.
+    Refused for the students measured no faster in int8 (:data:`ORT_INT8_NOT_FASTER`) when they have
+    the cause, LG-Convs on depthwise convs (their attention branch and the bins softmax keep most of the
+    ONNX Runtime time in float ops); a checkpoint of the same family with LG-Conv on dense convs only
+    (the shipped model) is offered. OpenVINO's int8 still pays for them (``--int8-backend openvino``).
     """
     from disdepth_core.models.lgconv import LGConv
 
+    measured = ORT_INT8_NOT_FASTER.get(model.name)
     depthwise = [
         m for m in model.modules() if isinstance(m, LGConv) and 1 < m.host.groups == m.host.in_channels
     ]
-    if not depthwise:
+    if measured is None or not depthwise:
         return None
     return (
-        f"{model.name}: int8 is not offered for onnxruntime: {len(depthwise)} LG-Convs wrap depthwise convs, "
-        f"{ORT_INT8_EVIDENCE}; use --int8-backend openvino or precision fp32"
+        f"{model.name}: int8 is not offered for onnxruntime: int8/fp32 speed-up measured {measured} at "
+        f"240x320 and 480x640 (benchmarks/runtime.py, docs/runtime.md), its {len(depthwise)} depthwise "
+        "LG-Convs keep most of the time in float ops; use --int8-backend openvino or precision fp32"
     )
