@@ -7,7 +7,8 @@ The ONNX ``metadata_props`` arrive in the model's ``rt_info["framework"]``, so t
 
 Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it is always set explicitly):
 
-* ``fp32``: ``INFERENCE_PRECISION_HINT=f32``, bit-for-bit the file's float maths (up to kernel order).
+* ``fp32``: ``INFERENCE_PRECISION_HINT=f32``: the file's float maths (depth within 1e-3 m of ONNX
+  Runtime in the tests; kernels round differently).
 * ``bf16`` / ``fp16``: only where the device lists the format in ``OPTIMIZATION_CAPABILITIES`` (bf16:
   AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise. The graph
   tail after the last convolution/matmul/softmax (the bins head's expectation, variance and resize)
