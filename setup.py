@@ -51,6 +51,7 @@ setup(
         "hf": ["transformers"],
         "test": ["pytest", "ruff", "transformers"],
         "trt": ["tensorrt>=10.3", "pycuda"],
+        "openvino": ["openvino==2026.4.1"],
     },
     zip_safe=True,
     maintainer="disdepth maintainers",
