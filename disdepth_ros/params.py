@@ -57,7 +57,10 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "backend": ParameterSpec("auto", f"Inference backend: {', '.join(BACKENDS)}.", read_only=True),
     "device": ParameterSpec("auto", f"Device: {DEVICE_HELP}.", read_only=True),
     "precision": ParameterSpec(
-        "fp32", f"Precision: {', '.join(PRECISIONS)} (fp16/int8 need a GPU backend).", read_only=True
+        "fp32",
+        f"Precision: {', '.join(PRECISIONS)}. fp16: GPU backends; bf16: OpenVINO on CPUs with AVX-512 "
+        "BF16/AMX; int8: TensorRT, or an int8 file exported for onnxruntime/openvino.",
+        read_only=True,
     ),
     "threads": ParameterSpec(
         0, "Intra-op CPU threads of the backend; 0 = the backend's default.", True, (0, 256, 1)

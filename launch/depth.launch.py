@@ -231,7 +231,7 @@ def _arguments(share: str) -> list[DeclareLaunchArgument]:
         DeclareLaunchArgument(
             "backend",
             default_value="",
-            description="auto, onnxruntime, tensorrt or torch; empty = params file.",
+            description="auto, onnxruntime, openvino, tensorrt or torch; empty = params file.",
         ),
         DeclareLaunchArgument(
             "precision", default_value="", description="fp32, fp16 or int8; empty = params file."

@@ -42,7 +42,7 @@ class ModelInfo:
 
     ``input_height``/``input_width`` are the export size; a ``dynamic`` model also accepts other sizes
     (multiples of ``SIZE_MULTIPLE``). ``precision`` is the numeric format stored in the file
-    (fp32, fp16, int8). ``canonical_focal_px`` > 0 marks a camera-aware model (Metric3D / Depth
+    (fp32, fp16, bf16, int8). ``canonical_focal_px`` > 0 marks a camera-aware model (Metric3D / Depth
     Anything 3 metric convention): its output is the depth a camera with that focal length (pixels, at
     the model input resolution) would see, and the runtime rescales it by the real focal length.
     """
