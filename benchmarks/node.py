@@ -8,10 +8,12 @@ Measures, in one run:
 2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
    construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
 3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
-   publish-to-receive latency seen by a subscriber.
+   publish-to-receive latency seen by a subscriber, for the given runtime options and, with
+   `--compare`, for each other backend/precision in the same run (ratios against the first).
 
     taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
         [--backend B --device D --precision P --input-size HxW]  (the node's runtime options)
+        [--compare onnxruntime:fp32 openvino:fp32 openvino:bf16 openvino:int8=M_int8.onnx]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import struct
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -230,6 +233,13 @@ def main() -> int:
     )
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end duration; 0 skips it")
+    parser.add_argument(
+        "--compare",
+        nargs="*",
+        default=[],
+        metavar="BACKEND:PRECISION[=MODEL]",
+        help="further end-to-end runs in the same process run, e.g. openvino:bf16 openvino:int8=m_int8.onnx",
+    )
     add_runtime_arguments(parser)
     parser.set_defaults(device="cpu", threads=2)
     args = parser.parse_args()
@@ -259,10 +269,32 @@ def main() -> int:
     )
     if args.seconds <= 0:
         return 0
-    e2e = bench_end_to_end(model, rgb, k, args.seconds, options)
-    print(f"end-to-end, fed at 30 Hz for {args.seconds:g} s ({_load()}):")
-    for key, value in e2e.items():
-        print(f"  {key:18s} {value:8.2f}")
+    runs = [(f"{options.backend}:{options.precision}", model, options)]
+    for spec in args.compare:
+        name, _, path = spec.partition("=")
+        backend, _, precision = name.partition(":")
+        runs.append(
+            (
+                name,
+                Path(path) if path else model,
+                replace(options, backend=backend, precision=precision or "fp32"),
+            )
+        )
+    results = []
+    for name, run_model, run_options in runs:
+        e2e = bench_end_to_end(run_model, rgb, k, args.seconds, run_options)
+        results.append((name, e2e))
+        print(f"end-to-end {name} ({run_model.name}), fed at 30 Hz for {args.seconds:g} s ({_load()}):")
+        for key, value in e2e.items():
+            print(f"  {key:18s} {value:8.2f}")
+    if len(results) > 1:
+        base = results[0][1]["latency_p50_ms"]
+        print("end-to-end latency p50, ratio to the first:")
+        for name, e2e in results:
+            print(
+                f"  {name:24s} {e2e['latency_p50_ms']:8.1f} ms  {base / e2e['latency_p50_ms']:5.2f}x  "
+                f"depth {e2e['depth_hz']:5.1f} Hz"
+            )
     return 0
 
 
