@@ -266,3 +266,21 @@ def test_model_with_nan_weights_is_refused_naming_the_file(tmp_path):
     if importlib.util.find_spec("openvino") is not None:  # openvino checks the weights themselves
         with pytest.raises(ModelFileError, match=r"diverged\.onnx: weight .* contains NaN or inf"):
             load_estimator(broken, backend="openvino", device="cpu")
+
+
+def test_auto_backend_ignores_providers_that_are_not_a_local_gpu(monkeypatch):
+    """onnxruntime's PyPI build lists AzureExecutionProvider: that is no reason to keep a CPU run on it."""
+    pytest.importorskip("openvino")
+    import onnxruntime
+
+    from disdepth_core.runtime.loader import auto_onnx_backend
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["AzureExecutionProvider", "CPUExecutionProvider"]
+    )
+    assert auto_onnx_backend("auto", "fp32")[0] == "openvino"
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    backend, reason = auto_onnx_backend("auto", "fp32")
+    assert backend == "onnxruntime" and "CUDAExecutionProvider" in reason

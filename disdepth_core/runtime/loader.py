@@ -93,7 +93,9 @@ def auto_onnx_backend(device: str, precision: str) -> tuple[str, str]:
     if device == "auto":
         import onnxruntime
 
-        gpu = [p for p in onnxruntime.get_available_providers() if p != "CPUExecutionProvider"]
+        from disdepth_core.runtime.backends.onnxruntime_backend import GPU_PROVIDERS
+
+        gpu = [p for p in onnxruntime.get_available_providers() if p in GPU_PROVIDERS]
         if gpu:
             return "onnxruntime", f"backend=auto: onnxruntime has GPU providers ({', '.join(gpu)})"
     return "openvino", "backend=auto: .onnx on a CPU device runs on openvino (installed)"

@@ -18,6 +18,7 @@ from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, M
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
+GPU_PROVIDERS = (TENSORRT, CUDA)  # the providers that run on a local GPU (not e.g. Azure's)
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
@@ -31,7 +32,7 @@ def choose_providers(
     if device == "cpu":
         return [CPU], "device=cpu requested"
     device_id = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
-    gpu = [name for name in (TENSORRT, CUDA) if name in available]
+    gpu = [name for name in GPU_PROVIDERS if name in available]
     if not gpu:
         if device.startswith("cuda"):
             raise RuntimeError(
