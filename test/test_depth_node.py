@@ -118,9 +118,13 @@ class Harness:
             if all(found.values()):
                 return found
             time.sleep(0.1)
-        raise AssertionError(
-            f"no {keys} with stamp {stamp} within {TIMEOUT} s; got {dict(self.received).keys()}"
-        )
+        with self._lock:
+            got = {
+                key: sorted({m.header.stamp.sec for m in msgs})
+                for key, msgs in self.received.items()
+                if key in keys
+            }
+        raise AssertionError(f"no {keys} with stamp {stamp} within {TIMEOUT} s; got stamps {got}")
 
     def node_status(self, predicate: Callable[[DiagnosticStatus], bool] = lambda s: True) -> DiagnosticStatus:
         name = f"{self.node_under_test.get_fully_qualified_name()}: depth estimation"
