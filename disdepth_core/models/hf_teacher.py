@@ -1,4 +1,4 @@
-"""Hugging Face ``transformers`` depth models (Depth Anything V2, DPT, GLPN, ZoeDepth) as distillation teachers.
+"""Hugging Face ``transformers`` depth models (Depth Anything V2, DPT, GLPN, ZoeDepth) as KD teachers.
 
 :class:`HFDepthTeacher` loads a model from a LOCAL directory (``local_files_only=True``; nothing is
 downloaded, ``trust_remote_code`` stays False) and exposes the DepthModel interface the distillation code
@@ -202,7 +202,7 @@ def declared_output(config: Any) -> str | None:
 
 
 def _multiple(value: float, multiple: int) -> int:
-    return max(multiple, int(round(value / multiple)) * multiple)
+    return max(multiple, round(value / multiple) * multiple)
 
 
 def processor_size(settings: Mapping[str, Any], height: int, width: int, multiple: int) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Acclimated-teacher checkpoints: FAM + ghost decoder (+ teacher) in one safetensors file (DisDepth Sec. 3.3).
+"""Acclimated-teacher checkpoints: FAM + ghost decoder (+ teacher) in one safetensors file (DisDepth 3.3).
 
 The acclimate stage produces a :class:`~disdepth_core.models.GhostDecoder`, which is not a
 :class:`~disdepth_core.models.DepthModel`, so it gets its own header key (``disdepth_acclimated``)
@@ -15,8 +15,9 @@ The teacher is stored one of two ways:
   too, applied over the files the spec names). Loading re-opens the spec and refuses a directory whose
   files changed since acclimation (digest mismatch).
 
-:func:`load_teacher` opens any teacher for the distill stage: an acclimated checkpoint (ghost available),
-a plain disdepth checkpoint, or a foundation-teacher spec (ghost-free; :mod:`disdepth_core.models.teacher_spec`).
+:func:`load_teacher` opens any teacher for the distill stage: an acclimated checkpoint (ghost
+available), a plain disdepth checkpoint, or a foundation-teacher spec (ghost-free;
+:mod:`disdepth_core.models.teacher_spec`).
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ Hu et al. train the student on the teacher's predicted depth for unlabeled image
 frozen, so its prediction for an image never changes: :class:`PseudoLabelCache` runs it once per image
 and stores the depth as float16 ``.npy`` (loaded with ``allow_pickle=False``) under
 ``<directory>/<namespace>/<index>-<image hash>.npy``. The namespace holds a key of the teacher (content
-digest of its files and its metric scale), the pseudo-label source and the input size, so a different teacher or resolution never reads stale
-labels; the image hash catches a dataset whose item ``index`` now holds a different image. Files are
-written atomically (concurrent DDP ranks are safe). Labels are always rounded through float16, cached or
-not, so a run gives the same result whether or not a label was already on disk.
+digest of its files and its metric scale), the pseudo-label source and the input size, so a different
+teacher, scale or resolution never reads stale labels; the image hash catches a dataset whose item
+``index`` now holds a different image. Files are written atomically (concurrent DDP ranks are safe).
+Labels are always rounded through float16, cached or not, so a run gives the same result whether or
+not a label was already on disk.
 """
 
 from __future__ import annotations
