@@ -85,8 +85,11 @@ def export_info(
     trained: bool = True,
     recipe: str = "",
     precision: str = "fp32",
+    canonical_focal_px: float = 0.0,
+    extra: dict[str, str] | None = None,
 ) -> ModelInfo:
-    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``."""
+    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``;
+    ``canonical_focal_px`` > 0 marks a camera-aware model, ``extra`` adds string keys (provenance)."""
     from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 
     return ModelInfo(
@@ -102,6 +105,8 @@ def export_info(
         precision=precision,
         recipe=recipe,
         git_hash=current_git_hash(),
+        canonical_focal_px=canonical_focal_px,
+        extra=dict(extra or {}),
     )
 
 
@@ -190,6 +195,8 @@ def export_onnx(
     recipe: str = "",
     opset: int = DEFAULT_OPSET,
     tolerance: float = 1e-3,
+    canonical_focal_px: float = 0.0,
+    extra: dict[str, str] | None = None,
 ) -> ExportReport:
     """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
 
@@ -207,7 +214,16 @@ def export_onnx(
     start = time.perf_counter()
     model = model.eval()
     _torch_export(model, path, height, width, dynamic, opset)
-    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe)
+    info = export_info(
+        model,
+        height,
+        width,
+        dynamic=dynamic,
+        trained=trained,
+        recipe=recipe,
+        canonical_focal_px=canonical_focal_px,
+        extra=extra,
+    )
     write_metadata(path, info)
     batches = verification_batches(height, width)
     if dynamic:

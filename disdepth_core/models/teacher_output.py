@@ -23,14 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-OUTPUT_KINDS = ("metric_depth", "relative_depth", "relative_inverse_depth")
+from disdepth_core.teacher_kinds import OUTPUT_KINDS, check_output_kind
 
-
-def check_output_kind(kind: str, source: str = "teacher output") -> str:
-    """``kind`` if it is one of :data:`OUTPUT_KINDS`; ValueError naming ``source`` otherwise."""
-    if kind not in OUTPUT_KINDS:
-        raise ValueError(f"{source} must be one of {', '.join(OUTPUT_KINDS)}, got {kind!r}")
-    return kind
+__all__ = ["OUTPUT_KINDS", "MetricScale", "check_output_kind", "parse_fixed_scale"]
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,11 @@ from typing import Any
 
 from torch import nn
 
+from disdepth_core.teacher_kinds import SPEC_HELP
+
 from .teacher_output import MetricScale
 
 TEACHER_KINDS = ("checkpoint", "acclimated", "hf", "onnx")
-SPEC_HELP = (
-    "a disdepth checkpoint (.safetensors), a Hugging Face model directory (hf:DIR, with config.json) or "
-    "an ONNX depth model (onnx:FILE, with FILE.teacher.json beside it)"
-)
 PULL_RECORD = "disdepth_teacher.json"
 
 
@@ -132,6 +130,9 @@ def _load(
     if spec.kind == "hf":
         from .hf_teacher import HFDepthTeacher
 
+        record = spec.path / PULL_RECORD
+        if declared is None and record.is_file():  # `disdepth teacher pull` knows what DPT predicts
+            declared = json.loads(record.read_text(encoding="utf-8")).get("output")
         return HFDepthTeacher.from_pretrained(
             spec.path, output=declared, scale=scale, min_depth=min_depth, max_depth=max_depth
         )

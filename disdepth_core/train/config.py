@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from disdepth_core.models.teacher_output import OUTPUT_KINDS
+from disdepth_core.teacher_kinds import OUTPUT_KINDS
 
 STAGES = ("train", "acclimate", "distill")
 DATASET_KINDS = ("synthetic", "nyu", "kitti", "pseudo_labels")
@@ -194,8 +194,9 @@ class RuntimeConfig:
 
 @dataclass
 class TrainConfig:
-    """A full training recipe. ``teacher`` is a teacher spec (``disdepth_core.models.teacher_spec``),
-    ``student`` a checkpoint path; both are used by acclimate/distill."""
+    """A full training recipe. ``teacher`` is a teacher spec (``disdepth_core.models.teacher_spec``) for
+    acclimate/distill; ``student`` a checkpoint: the trained student for acclimate, the initial weights
+    for distill and train (optional; its architecture replaces ``model``)."""
 
     stage: str = "train"
     out: str = "runs/train"

@@ -45,6 +45,8 @@ def build_stage(config: TrainConfig) -> TrainingModule:
     """The :class:`TrainingModule` of ``config.stage`` (models built from ``config.model`` or checkpoints)."""
     seed_everything(config.seed)
     if config.stage == "train":
+        if config.student:  # start from a checkpoint (its architecture), e.g. a warm-up on pseudo-labels
+            return SupervisedStage(_checkpoint(config.student, "student", "train").train(), config.loss)
         return SupervisedStage(build_model(config.model.name, **config.model.overrides), config.loss)
     if config.stage == "acclimate":
         student = _checkpoint(config.student, "student", "acclimate")

@@ -14,7 +14,8 @@ from torch import nn
 
 from disdepth_core.models import DepthModel
 from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import SPEC_HELP, output_kind, parse_teacher_spec
+from disdepth_core.models.teacher_spec import output_kind, parse_teacher_spec
+from disdepth_core.teacher_kinds import SPEC_HELP
 
 from .acclimated import TeacherBundle, load_teacher
 from .batches import PreparedDataset
