@@ -107,7 +107,9 @@ class HFDepthTeacher(nn.Module):
     def from_pretrained(cls, directory: str | os.PathLike[str], **kwargs: Any) -> HFDepthTeacher:
         """Load ``AutoModelForDepthEstimation`` from a local directory (no network, no remote code)."""
         from transformers import AutoModelForDepthEstimation
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a per-load weight bar would interleave with our progress lines
         directory = Path(directory)
         if not (directory / "config.json").is_file():
             raise FileNotFoundError(f"{directory}: no config.json; expected a save_pretrained() directory")

@@ -13,6 +13,7 @@ Pickled ``.bin``/``.pth`` weights are never fetched (the package loads only safe
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import os
 import shutil
 from dataclasses import dataclass
@@ -91,8 +92,8 @@ def pull_teacher(
     readme = snapshot / "README.md"
     licence = readme_licence(readme.read_text(encoding="utf-8", errors="replace")) if readme.is_file() else ""
     with atomic_directory(out) as tmp:
-        for source in sorted(snapshot.iterdir()):
-            if source.is_file():
+        for source in sorted(snapshot.iterdir()):  # a cached snapshot may hold more than was asked for
+            if source.is_file() and any(fnmatch.fnmatch(source.name, p) for p in ALLOW_PATTERNS):
                 shutil.copy2(source.resolve(), tmp / source.name)
         write_json(
             tmp / PULL_RECORD,

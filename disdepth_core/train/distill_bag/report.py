@@ -46,7 +46,7 @@ def render_report(
     )
     for row, example in enumerate(examples):
         teacher, student = example["teacher"], example["student"]
-        vmin, vmax = np.nanpercentile(teacher, 2), np.nanpercentile(teacher, 98)
+        vmin, vmax = _depth_limits(teacher, example["sensor"])
         with np.errstate(invalid="ignore", divide="ignore"):
             relative = np.abs(student - teacher) / teacher
         panels = [(example["image"], {}), (teacher, {"cmap": "turbo", "vmin": vmin, "vmax": vmax})]
@@ -80,3 +80,13 @@ def render_report(
         atomic_write(path, write)
     finally:
         plt.close(fig)
+
+
+def _depth_limits(teacher: np.ndarray, sensor: np.ndarray | None) -> tuple[float, float]:
+    """One colour range for the depth panels of a row: 2nd-98th percentile of teacher and sensor depth."""
+    values = [teacher[np.isfinite(teacher)]]
+    if sensor is not None:
+        values.append(sensor[np.isfinite(sensor) & (sensor > 0)])
+    pooled = np.concatenate(values)
+    low, high = np.percentile(pooled, (2, 98)) if pooled.size else (0.0, 1.0)
+    return float(low), float(max(high, low + 0.1))
