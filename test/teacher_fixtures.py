@@ -54,8 +54,8 @@ def hf_config(kind: str):
     if kind == "zoedepth":
         return transformers.ZoeDepthConfig(
             backbone_config=_dinov2(), neck_hidden_sizes=[8, 16, 32, 32], fusion_hidden_size=16,
-            reassemble_hidden_size=32, bottleneck_features=16, num_attractors=[4, 4, 4, 4], bin_embedding_dim=16,
-            num_relative_features=8, patch_size=14,
+            reassemble_hidden_size=32, bottleneck_features=16, num_attractors=[4, 4, 4, 4],
+            bin_embedding_dim=16, num_relative_features=8, patch_size=14,
             bin_configurations=[{"n_bins": 8, "min_depth": 1e-3, "max_depth": 10.0, "name": "nyu"}],
         )  # fmt: skip
     raise ValueError(kind)

@@ -69,7 +69,7 @@ def test_hf_teachers_give_features_raw_output_and_metric_depth(hf_dirs, kind):
 
 
 def test_dpt_must_declare_its_output_and_relative_teachers_need_a_scale(hf_dirs):
-    with pytest.raises(ValueError, match="cannot be loaded.*metric"):
+    with pytest.raises(ValueError, match=r"cannot be loaded.*metric"):
         open_teacher(parse_teacher_spec(str(hf_dirs["dpt"])))
     with pytest.raises(ValueError, match="declare a metric scale source"):
         open_teacher(parse_teacher_spec(f"hf:{hf_dirs['depth_anything_relative']}"))
@@ -100,9 +100,9 @@ def test_spec_kinds_and_errors(tmp_path, hf_dirs):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         parse_teacher_spec(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="without config.json"):
+    with pytest.raises(ValueError, match=r"without config\.json"):
         parse_teacher_spec(str(tmp_path / "empty"))
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
         parse_teacher_spec(f"hf:{tmp_path / 'empty'}")
     (tmp_path / "model.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match="unknown file type"):
