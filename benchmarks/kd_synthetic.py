@@ -194,7 +194,7 @@ def build_jobs(out: Path, b: Budget) -> list[Job]:
 
 
 STRONG_TEACHER_FACTOR = 3
-STRONG = Budget(128, 160, 8, 4, 4096, 4096, 64, 256, 256, 320, 4, 60, 4, 180, 2, 60)
+STRONG = Budget(96, 128, 8, 4, 4096, 4096, 64, 256, 256, 320, 4, 40, 4, 120, 2, 40)
 STRONG_QUICK = Budget(64, 96, 4, 2, 64, 64, 8, 16, 128, 192, 2, 4, 2, 12, 1, 4)
 
 
