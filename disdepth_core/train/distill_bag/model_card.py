@@ -94,7 +94,10 @@ def build_summary(pipeline: Any, labels: dict[str, Any], evaluation: dict[str, A
         name: str(out / name) for name in ("student.onnx", "report.png", "model_card.json", "summary.json")
     }
     return {
-        "stages": pipeline.state.done,
+        "stages": {
+            stage: {k: v for k, v in result.items() if k != "evaluation"}
+            for stage, result in pipeline.state.done.items()
+        },
         "files": files,
         "teacher": pipeline.spec.text,
         "scale_source": labels["source"],

@@ -76,7 +76,7 @@ class RunState:
         self.is_main = is_main
         run_path = out / "run.json"
         if run_path.is_file() and not options.resume:
-            raise FileExistsError(
+            raise ValueError(
                 f"{out} holds a distill-bag run; pass --resume to continue it or choose another --out"
             )
         if options.resume and not run_path.is_file():
@@ -189,7 +189,12 @@ class _Pipeline:
             return {}
         self._stage(7, self._export)
         self._stage(8, self._evaluate)
-        return json.loads((self.out / "summary.json").read_text(encoding="utf-8"))
+        from .model_card import build_summary
+
+        labels = read_labels(self.cache_dir)
+        summary = build_summary(self, labels, self.state.done["evaluate"]["evaluation"])
+        write_json(self.out / "summary.json", summary)
+        return summary
 
     def _stage(self, index: int, body: Callable[[], dict[str, Any]]) -> None:
         """Run stage ``index`` unless it finished before; every rank runs stages 1-6 (and waits for the
@@ -419,7 +424,7 @@ class _Pipeline:
 
     def _evaluate(self) -> dict[str, Any]:
         from .evaluate import evaluate_heldout
-        from .model_card import build_model_card, build_summary
+        from .model_card import build_model_card
 
         labels = read_labels(self.cache_dir)
         result = evaluate_heldout(
@@ -429,14 +434,12 @@ class _Pipeline:
         write_json(self.out / "model_card.json", card)
         title = f"{self.o.student} from {self.spec.kind} teacher {Path(self.spec.path).name} ({self.licence})"
         render_report(self.out / "report.png", result.examples, result.summary, title)
-        summary = build_summary(self, labels, result.summary)
-        write_json(self.out / "summary.json", summary)
         line = f"student vs teacher (held out) {headline(result.summary['student_vs_teacher'])}"
         if result.summary["student_vs_depth_topic"]:
             line += f"; vs depth topic {headline(result.summary['student_vs_depth_topic'])}"
         latency = result.summary["latency_ms"]
-        line += f"; {latency['total_p50']:.1f} ms/frame; wrote report.png, summary.json, model_card.json"
-        return {"line": line}
+        line += f"; {latency['total_p50']:.1f} ms/frame; wrote report.png, model_card.json"
+        return {"line": line, "evaluation": result.summary}
 
 
 def _auto_max_depth(p99: float) -> float:
