@@ -163,3 +163,39 @@ def test_clear_one_line_errors(assets, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1, err
+
+
+def _ddp_rank(rank: int, port: int, bag: str, teacher: str, out: str) -> None:
+    import os
+
+    import torch
+
+    os.environ.update(
+        {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank), "MASTER_ADDR": "127.0.0.1",
+         "MASTER_PORT": str(port)}
+    )  # fmt: skip
+    torch.set_num_threads(1)
+    code = main(_command(bag, teacher, out, "--depth-topic", TOPICS["depth"], "--device", "cpu"))
+    if code != 0:
+        raise SystemExit(code)
+
+
+def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_path, capsys):
+    """torchrun-style DDP on CPU: each rank labels half of the frames, rank 0 alone exports and reports."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "ddp"
+    mp.spawn(_ddp_rank, args=(port, str(assets["bag"]), f"hf:{assets['teacher']}", str(run)), nprocs=2)
+    stages = json.loads((run / "progress.json").read_text())
+    assert "computed 8," in stages["pseudo-labels"]["line"], "each of the two ranks labels 8 of the 16 frames"
+    assert len(list((run / "pseudo_labels" / "frames").glob("*.npz"))) == 16
+    assert (
+        stages["distill"]["steps"] >= 1
+        and (run / "student.onnx").is_file()
+        and (run / "model_card.json").is_file()
+    )

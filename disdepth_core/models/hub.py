@@ -70,6 +70,8 @@ def pull_teacher(
     known = KNOWN_TEACHERS.get(name)
     if known is None:
         raise ValueError(f"unknown teacher {name!r}; known: {', '.join(sorted(KNOWN_TEACHERS))}")
+    if Path(out).exists():  # before a long download, not after it
+        raise ValueError(f"{out} already exists; remove it or choose another --out")
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 

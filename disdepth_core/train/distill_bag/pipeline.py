@@ -99,8 +99,10 @@ class RunState:
             write_json(self.progress_path, self.done)
 
 
-def _say(index: int, stage: str, text: str) -> None:
-    print(f"[distill-bag] {index}/{len(STAGES)} {stage}: {text}", flush=True)
+def _say(index: int, stage: str, text: str, is_main: bool = True) -> None:
+    """The one progress line of a stage (rank 0 only under DDP)."""
+    if is_main:
+        print(f"[distill-bag] {index}/{len(STAGES)} {stage}: {text}", flush=True)
 
 
 def run_distill_bag(options: DistillBagOptions) -> dict[str, Any]:
@@ -184,7 +186,7 @@ class _Pipeline:
             for index in (5, 6):
                 reason = "skipped: the ONNX teacher exposes no features (output KD only, in the warm-up)"
                 self.state.done.setdefault(STAGES[index - 1], {"skipped": reason})
-                _say(index, STAGES[index - 1], reason)
+                _say(index, STAGES[index - 1], reason, self.info.is_main)
         if not self.info.is_main:
             return {}
         self._stage(7, self._export)
@@ -202,7 +204,7 @@ class _Pipeline:
         name = STAGES[index - 1]
         done = self.state.done.get(name)
         if done is not None:
-            _say(index, name, f"done ({done.get('line', 'resumed')})")
+            _say(index, name, f"done ({done.get('line', 'resumed')})", self.info.is_main)
             return
         start = time.perf_counter()
         result = body()
@@ -210,7 +212,7 @@ class _Pipeline:
         if index <= STAGES.index("distill") + 1:
             self.barrier()
         self.state.finish(name, result)
-        _say(index, name, f"{result['line']} [{result['seconds']:.1f} s]")
+        _say(index, name, f"{result['line']} [{result['seconds']:.1f} s]", self.info.is_main)
 
     def _pseudo_labels(self, teacher: torch.nn.Module) -> dict[str, Any]:
         key = CacheKey(
