@@ -70,6 +70,7 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
             "per_frame_fits": labels["per_frame_fits"],
             "global_fallback": labels["global_fallback"],
             "teacher_vs_depth_topic": {part: labels["quality"].get(part) for part in (TRAIN, HELDOUT)},
+            "teacher_vs_scale_data": labels["quality"].get("scale_data"),
         },
         "training": {
             stage: {k: v for k, v in done[stage].items() if k in ("steps", "seconds", "skipped")}

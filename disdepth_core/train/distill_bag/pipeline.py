@@ -48,7 +48,7 @@ from disdepth_core.models.teacher_spec import (
 
 from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
-from ..scale_fit import ScaleSource
+from ..scale_fit import ScaleSource, alignment_quality
 from .cache import CacheKey, FrameCache, build_cache, crop_box, resize_image, teacher_raw
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
@@ -284,17 +284,20 @@ class _Pipeline:
         depth_range = (self.o.min_depth, max_depth)
         scales, report = fit_labels(cache, split, self.kind, self.scale_source, depth_range, fit_frames)
         report.quality = measure_alignment(cache, split, scales, EvalRange(*depth_range))
+        if fit_frames:  # the RGB-D frames the global scale was fitted on
+            aligned = ((report.global_scale.to_metric_numpy(raw, *depth_range), gt) for raw, gt in fit_frames)
+            report.quality["scale_data"] = alignment_quality(aligned, EvalRange(*depth_range))
         canonical, factors = focal_factors(cache)
         if self.info.is_main:
             write_labels(self.cache_dir, split, scales, factors, report, depth_range, canonical)
-        quality = report.quality.get(HELDOUT) or report.quality.get(TRAIN)
-        where = "held-out" if report.quality.get(HELDOUT) else "training"
+        where = next((part for part in (HELDOUT, TRAIN, "scale_data") if report.quality.get(part)), None)
+        quality = report.quality.get(where) if where else None
         line = (
             f"{report.global_scale.describe()}; {report.per_frame} per-frame fits; "
             f"depth range {self.o.min_depth:g}-{max_depth:g} m"
         )
         if quality:
-            line += f"; aligned teacher vs depth topic ({where}): {headline(quality)}"
+            line += f"; aligned teacher vs ground truth ({where} frames): {headline(quality)}"
         return {"line": line, "source": report.source, "max_depth": max_depth}
 
     def _scale_data_pairs(self) -> list[tuple[np.ndarray, np.ndarray]] | None:
