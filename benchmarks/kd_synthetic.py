@@ -118,16 +118,48 @@ def student_model(**overrides: object) -> list[str]:
     return ["--set", f"model.name={STUDENT}", "--set", f"model.overrides={{{flow}}}"]
 
 
+def stage_job(
+    out: Path, b: Budget, name: str, deps: tuple[str, ...], stage: str, recipe: str, *extra: str
+) -> Job:
+    """One ``disdepth STAGE config/train/RECIPE`` run writing to ``out / name``."""
+    recipe_path = REPO / "config" / "train" / recipe
+    command = [*CLI, stage, str(recipe_path), "--out", str(out / name), *common_overrides(b), *extra]
+    return Job(name, deps, command, out / name)
+
+
+def acclimate_job(out: Path, b: Budget) -> Job:
+    """Acclimation of ``out/teacher`` to ``out/student_supervised``'s decoder (the ghost)."""
+    return stage_job(
+        out,
+        b,
+        "acclimated",
+        ("teacher", "student_supervised"),
+        "acclimate",
+        "acclimate_synthetic.yaml",
+        *steps(b.acclimate_epochs, b.acclimate_steps),
+        "--teacher",
+        str(out / "teacher" / "last.safetensors"),
+        "--student",
+        str(out / "student_supervised" / "last.safetensors"),
+    )
+
+
+def unlabeled_data(b: Budget) -> tuple[str, str]:
+    """The auxiliary unlabeled synthetic images (depth dropped) of Hu et al.'s output KD."""
+    return (
+        "--set",
+        f"data.unlabeled={{kind: synthetic, size: {b.unlabeled_size}, seed: {SEEDS['unlabeled']}, "
+        f"batch_size: {b.unlabeled_batch}}}",
+    )
+
+
 def build_jobs(out: Path, b: Budget) -> list[Job]:
-    cfg = REPO / "config" / "train"
-    common = common_overrides(b)
     student_steps = steps(b.student_epochs, b.student_steps)
     teacher_ckpt = out / "teacher" / "last.safetensors"
     acclimated = out / "acclimated" / "last.safetensors"
 
     def job(name: str, deps: tuple[str, ...], stage: str, recipe: str, *extra: str) -> Job:
-        command = [*CLI, stage, str(cfg / recipe), "--out", str(out / name), *common, *extra]
-        return Job(name, deps, command, out / name)
+        return stage_job(out, b, name, deps, stage, recipe, *extra)
 
     distill = ("distill", "distill_synthetic.yaml")
     no_unlabeled = ("--set", "data.unlabeled.kind=none")
@@ -135,17 +167,7 @@ def build_jobs(out: Path, b: Budget) -> list[Job]:
     return [
         job("teacher", (), "train", "teacher_synthetic.yaml", *steps(b.teacher_epochs, b.teacher_steps)),
         job("student_supervised", (), "train", "student_synthetic.yaml", *student_steps, *student_model()),
-        job(
-            "acclimated",
-            ("teacher", "student_supervised"),
-            "acclimate",
-            "acclimate_synthetic.yaml",
-            *steps(b.acclimate_epochs, b.acclimate_steps),
-            "--teacher",
-            str(teacher_ckpt),
-            "--student",
-            str(out / "student_supervised" / "last.safetensors"),
-        ),
+        acclimate_job(out, b),
         job(
             "ablation_no_ghost",
             ("teacher",),
@@ -165,9 +187,7 @@ def build_jobs(out: Path, b: Budget) -> list[Job]:
             *student_steps,
             *student_model(),
             *kd,
-            "--set",
-            f"data.unlabeled={{kind: synthetic, size: {b.unlabeled_size}, seed: {SEEDS['unlabeled']}, "
-            f"batch_size: {b.unlabeled_batch}}}",
+            *unlabeled_data(b),
         ),
         job("student_kd", ("acclimated",), *distill, *student_steps, *student_model(), *no_unlabeled, *kd),
         job(
@@ -207,20 +227,13 @@ def build_strong_teacher_jobs(out: Path, b: Budget) -> list[Job]:
     """
     if b.teacher_epochs * b.teacher_steps < STRONG_TEACHER_FACTOR * b.student_epochs * b.student_steps:
         raise ValueError("the strong teacher budget must be STRONG_TEACHER_FACTOR x the student budget")
-    cfg = REPO / "config" / "train"
-    common = common_overrides(b)
     student_steps = steps(b.student_epochs, b.student_steps)
     teacher_ckpt = out / "teacher" / "last.safetensors"
     acclimated = out / "acclimated" / "last.safetensors"
-    unlabeled = (
-        "--set",
-        f"data.unlabeled={{kind: synthetic, size: {b.unlabeled_size}, seed: {SEEDS['unlabeled']}, "
-        f"batch_size: {b.unlabeled_batch}}}",
-    )
+    unlabeled = unlabeled_data(b)
 
     def job(name: str, deps: tuple[str, ...], stage: str, recipe: str, *extra: str) -> Job:
-        command = [*CLI, stage, str(cfg / recipe), "--out", str(out / name), *common, *extra]
-        return Job(name, deps, command, out / name)
+        return stage_job(out, b, name, deps, stage, recipe, *extra)
 
     def kd(name: str, *extra: str, teacher: Path = acclimated, model: tuple[str, ...] = ()) -> Job:
         deps = ("acclimated",) if teacher == acclimated else ("teacher",)
@@ -241,17 +254,7 @@ def build_strong_teacher_jobs(out: Path, b: Budget) -> list[Job]:
     return [
         job("teacher", (), "train", "student_synthetic.yaml", *teacher_steps, *student_model()),
         job("student_supervised", (), "train", "student_synthetic.yaml", *student_steps, *student_model()),
-        job(
-            "acclimated",
-            ("teacher", "student_supervised"),
-            "acclimate",
-            "acclimate_synthetic.yaml",
-            *steps(b.acclimate_epochs, b.acclimate_steps),
-            "--teacher",
-            str(teacher_ckpt),
-            "--student",
-            str(out / "student_supervised" / "last.safetensors"),
-        ),
+        acclimate_job(out, b),
         kd("student_kd_full", *unlabeled),
         kd("ablation_no_ghost", *unlabeled, "--set", "distill.ghost=false", teacher=teacher_ckpt),
         kd("ablation_mse_kd", *unlabeled, "--set", "distill.feature_kd=mse"),

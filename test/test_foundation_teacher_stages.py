@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
-from test_train import synthetic_batch, tiny_config, tiny_student
+from test_train import synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.cli.main import main
 from disdepth_core.models.checkpoint import load_model, save_model
@@ -95,15 +95,7 @@ def test_label_free_acclimation_learns_the_teachers_own_depth(setup, tmp_path):
     stage = build_stage(tiny_config(tmp_path / "lf", "acclimate", student=str(student), **sets))
     batch = synthetic_batch()
     batch["depth"] = torch.zeros_like(batch["depth"])  # no ground truth: the target must not come from here
-    optimizer = torch.optim.AdamW(stage.trainable_parameters(), lr=3e-3)
-    losses = []
-    for _ in range(6):
-        stage.train()
-        loss, parts = stage(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
+    losses, parts = train_on_batch(stage, batch, 6)
     assert losses[-1] < losses[0] and parts["silog"] > 0
     with pytest.raises(ValueError, match="frozen teacher encoder"):
         build_stage(
