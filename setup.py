@@ -39,7 +39,7 @@ setup(
     ],
     extras_require={
         "train": ["torch==2.13.0", "onnx", "onnxscript", "safetensors", "h5py", "tensorboard"],
-        "hf": ["transformers"],
+        "hf": ["transformers", "huggingface_hub"],
         "test": ["pytest", "ruff", "transformers"],
         "trt": ["tensorrt>=10.3", "pycuda"],
     },
