@@ -11,7 +11,7 @@ import torch
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
 from disdepth_core.models.teacher_output import MetricScale, parse_fixed_scale
-from disdepth_core.train.distill_bag.cache import FrameCache, crop_box, frame_path
+from disdepth_core.train.distill_bag.cache import FrameCache, frame_path
 from disdepth_core.train.distill_bag.labels import CachedFrames, fit_labels, measure_alignment, write_labels
 from disdepth_core.train.distill_bag.split import check_split_sizes, split_by_time
 from disdepth_core.train.scale_fit import MIN_POINTS, ScaleSource, fit_frame, fit_global
@@ -98,7 +98,6 @@ def _write_cache(root, raws, depths, stamps):
             "raw": raw.astype(np.float32),
             "stamp": np.int64(stamp),
             "bag": np.int64(0),
-            "box": np.asarray(crop_box(*raw.shape, *raw.shape), np.int64),
             "native_hw": np.asarray(raw.shape, np.int64),
         }
         if depth is not None:

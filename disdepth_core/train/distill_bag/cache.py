@@ -2,13 +2,15 @@
 
 ``ROOT/frames/NNNNNN.npz`` (written atomically, read with ``allow_pickle=False``) holds:
 
-- ``image``: uint8 RGB at the student's input size: the centred box of the native frame with the input's
-  aspect ratio (``box`` = top, left, height, width in native pixels), resized (area interpolation);
-- ``raw``: float32, the teacher's own output (its ``output_kind``, no metric scale yet) for that box at
-  the same size. The teacher sees the box at *its* processing resolution (the Hugging Face image
-  processor's size, the ONNX card's size, or ``teacher_size``), not the student's;
-- ``stamp``, ``bag`` and, when a depth topic paired a frame, ``depth`` (float32 metres of the whole
-  native depth image, NaN invalid) and ``depth_stamp``.
+- ``image``: uint8 RGB, the whole frame resized to the student's input size (area interpolation when
+  shrinking). Whole and stretched, exactly as the runtime resizes a camera frame for the model, so the
+  student trains on what the node will feed it and a camera-aware student's focal length maps the same
+  way (``fx * input_width / image_width``);
+- ``raw``: float32, the teacher's own output (its ``output_kind``, no metric scale yet) at the same
+  size. The teacher sees the frame at *its* processing resolution (the Hugging Face image processor's
+  size, the ONNX card's size, or ``teacher_size``), not the student's;
+- ``stamp``, ``bag``, ``native_hw`` and, when a depth topic paired a frame, ``depth`` (float32 metres
+  of the whole depth image, NaN invalid; registered to the colour image) and ``depth_stamp``.
 
 Raw outputs (not metres) are cached so that the scale source can change without rerunning the teacher.
 ``ROOT/index.json`` lists every frame (id, bag, stamp, whether it has depth, fx at the cached size) and
@@ -37,14 +39,7 @@ from disdepth_core.train.batches import normalize_image
 
 from .frames import BagFrame, Topics, count_images, iter_frames
 
-CACHE_VERSION = 1
-
-
-def crop_box(height: int, width: int, out_height: int, out_width: int) -> tuple[int, int, int, int]:
-    """The centred ``(top, left, h, w)`` box of a ``height x width`` image with the output's aspect ratio."""
-    scale = min(height / out_height, width / out_width)
-    box_h, box_w = min(height, round(out_height * scale)), min(width, round(out_width * scale))
-    return (height - box_h) // 2, (width - box_w) // 2, box_h, box_w
+CACHE_VERSION = 2
 
 
 def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -58,8 +53,8 @@ def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def teacher_size(
     teacher: nn.Module, height: int, width: int, fixed: tuple[int, int] | None, max_side: int
 ) -> tuple[int, int]:
-    """The resolution the teacher runs at for a ``height x width`` box: ``fixed`` if given, else its
-    processing size (Hugging Face processor, ONNX card; the box rounded to 32 for disdepth models),
+    """The resolution the teacher runs at for a ``height x width`` frame: ``fixed`` if given, else its
+    processing size (Hugging Face processor, ONNX card; the frame rounded to 32 for disdepth models),
     shrunk with its aspect ratio kept so that its longer side is at most ``max_side`` (0: no limit)."""
     if fixed is not None:
         return fixed
@@ -155,7 +150,7 @@ def frame_path(root: Path, frame_id: int) -> Path:
 def _readable(path: Path) -> bool:
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {"image", "raw", "stamp", "bag", "box"} <= set(data.files)
+            return {"image", "raw", "stamp", "bag", "native_hw"} <= set(data.files)
     except (OSError, ValueError, EOFError):
         return False
 
@@ -215,15 +210,12 @@ def build_cache(
 
 
 def _frame_arrays(frame: BagFrame, key: CacheKey, teacher: nn.Module, device: torch.device) -> dict[str, Any]:
-    top, left, box_h, box_w = crop_box(*frame.image.shape[:2], key.height, key.width)
-    crop = frame.image[top : top + box_h, left : left + box_w]
-    size = teacher_size(teacher, box_h, box_w, key.teacher_size, key.teacher_max_side)
+    size = teacher_size(teacher, *frame.image.shape[:2], key.teacher_size, key.teacher_max_side)
     arrays: dict[str, Any] = {
-        "image": resize_image(crop, key.height, key.width),
-        "raw": teacher_raw(teacher, resize_image(crop, *size), (key.height, key.width), device),
+        "image": resize_image(frame.image, key.height, key.width),
+        "raw": teacher_raw(teacher, resize_image(frame.image, *size), (key.height, key.width), device),
         "stamp": np.int64(frame.stamp_ns),
         "bag": np.int64(frame.bag),
-        "box": np.asarray([top, left, box_h, box_w], np.int64),
         "native_hw": np.asarray(frame.image.shape[:2], np.int64),
     }
     if frame.depth is not None:
@@ -234,7 +226,7 @@ def _frame_arrays(frame: BagFrame, key: CacheKey, teacher: nn.Module, device: to
 
 def _entry(root: Path, frame_id: int, focal: Sequence[float | None], key: CacheKey) -> dict[str, Any]:
     with np.load(frame_path(root, frame_id), allow_pickle=False) as data:
-        bag, stamp, box = int(data["bag"]), int(data["stamp"]), data["box"].tolist()
+        bag, stamp, native_width = int(data["bag"]), int(data["stamp"]), int(data["native_hw"][1])
         has_depth = "depth" in data.files
     fx = focal[bag]
     return {
@@ -242,5 +234,5 @@ def _entry(root: Path, frame_id: int, focal: Sequence[float | None], key: CacheK
         "bag": bag,
         "stamp_ns": stamp,
         "has_depth": has_depth,
-        "fx": None if fx is None else float(fx) * key.width / box[3],
+        "fx": None if fx is None else float(fx) * key.width / native_width,
     }

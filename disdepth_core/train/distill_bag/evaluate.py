@@ -26,7 +26,7 @@ from disdepth_core.evaluation import DepthScorer, EvalRange
 from disdepth_core.models.teacher_output import MetricScale
 
 from .cache import FrameCache
-from .labels import depth_in_box, to_depth_grid
+from .labels import to_depth_grid
 from .split import HELDOUT
 
 EXAMPLES = 3
@@ -60,16 +60,15 @@ def evaluate_heldout(
     first = cache.load(ids[0], ("image",))["image"]
     estimator.predict(first, fx=fx[ids[0]])  # warm-up (session initialisation)
     for frame_id in ids:
-        arrays = cache.load(frame_id, ("image", "raw", "depth", "box", "native_hw"))
+        arrays = cache.load(frame_id, ("image", "raw", "depth"))
         scale = MetricScale.from_dict(labels["frames"][str(frame_id)]["scale"])
         teacher = scale.to_metric_numpy(arrays["raw"], *depth_range)
         result = estimator.predict(arrays["image"], fx=fx[frame_id])
         totals.append(result.timings.total_ms)
         inference.append(result.timings.inference_ms)
         scorers["student_vs_teacher"].add(result.depth, teacher)
-        sensor = None
-        if "depth" in arrays:
-            sensor = depth_in_box(arrays["depth"], arrays["box"].tolist(), arrays["native_hw"].tolist())
+        sensor = arrays.get("depth")
+        if sensor is not None:
             scorers["student_vs_depth_topic"].add(to_depth_grid(result.depth, sensor.shape), sensor)
             scorers["teacher_vs_depth_topic"].add(to_depth_grid(teacher, sensor.shape), sensor)
         if frame_id in picks:

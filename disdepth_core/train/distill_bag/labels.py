@@ -38,17 +38,10 @@ LABELS_FILE = "labels.json"
 WIDE_RANGE = (1e-3, 1e4)
 
 
-def depth_in_box(depth: np.ndarray, box: list[int], native_hw: list[int]) -> np.ndarray:
-    """The part of a (registered) depth image under the image box ``(top, left, h, w)``; a depth image of
-    another size than the colour image is assumed to cover the same field of view (RealSense aligned
-    depth convention) and the box is scaled to it."""
-    sy, sx = depth.shape[0] / native_hw[0], depth.shape[1] / native_hw[1]
-    top, left, h, w = box
-    return depth[round(top * sy) : round((top + h) * sy), round(left * sx) : round((left + w) * sx)]
-
-
 def to_depth_grid(values: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resize a dense map to a depth image's grid (nearest neighbour: no value invented at edges)."""
+    """Resize a dense map to a depth image's grid (nearest neighbour: no value invented at edges). A depth
+    image of another size than the colour image is taken to cover the same field of view (registered
+    depth, e.g. RealSense ``aligned_depth_to_color``)."""
     return cv2.resize(values, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
@@ -66,12 +59,9 @@ class ScaleReport:
 def _paired(cache: FrameCache, ids: list[int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(raw teacher output on the depth grid, depth)`` for frames with a depth partner."""
     for frame_id in ids:
-        arrays = cache.load(frame_id, ("raw", "depth", "box", "native_hw"))
-        if "depth" not in arrays:
-            continue
-        depth = depth_in_box(arrays["depth"], arrays["box"].tolist(), arrays["native_hw"].tolist())
-        if depth.size:
-            yield to_depth_grid(arrays["raw"], depth.shape), depth
+        arrays = cache.load(frame_id, ("raw", "depth"))
+        if "depth" in arrays:
+            yield to_depth_grid(arrays["raw"], arrays["depth"].shape), arrays["depth"]
 
 
 def fit_labels(

@@ -49,7 +49,7 @@ from disdepth_core.models.teacher_spec import (
 from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
 from ..scale_fit import ScaleSource, alignment_quality
-from .cache import CacheKey, FrameCache, build_cache, crop_box, resize_image, teacher_raw
+from .cache import CacheKey, FrameCache, build_cache, resize_image, teacher_raw, teacher_size
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
     fit_labels,
@@ -70,7 +70,7 @@ MIN_TRAIN_BATCHES = 2
 class RunState:
     """``RUN/run.json`` (the options) and ``RUN/progress.json`` (finished stages with their results)."""
 
-    def __init__(self, out: Path, options: DistillBagOptions, is_main: bool) -> None:
+    def __init__(self, out: Path, options: DistillBagOptions, teacher_digest: str, is_main: bool) -> None:
         self.out = out
         self.progress_path = out / "progress.json"
         self.is_main = is_main
@@ -82,13 +82,15 @@ class RunState:
         if options.resume and not run_path.is_file():
             raise FileNotFoundError(f"--resume: {out} holds no distill-bag run (run.json missing)")
         if run_path.is_file():
-            recorded = json.loads(run_path.read_text(encoding="utf-8"))["options"]
-            changed = sorted(k for k, v in options.recorded().items() if recorded.get(k) != v)
+            run = json.loads(run_path.read_text(encoding="utf-8"))
+            changed = sorted(k for k, v in options.recorded().items() if run["options"].get(k) != v)
             if changed:
                 raise ValueError(f"--resume: options differ from the run in {out}: {', '.join(changed)}")
+            if run["teacher_digest"] != teacher_digest:
+                raise ValueError(f"--resume: the teacher's files changed since the run in {out} started")
         elif is_main:
             out.mkdir(parents=True, exist_ok=True)
-            write_json(run_path, {"options": options.recorded()})
+            write_json(run_path, {"options": options.recorded(), "teacher_digest": teacher_digest})
         self.done: dict[str, Any] = (
             json.loads(self.progress_path.read_text(encoding="utf-8")) if self.progress_path.is_file() else {}
         )
@@ -168,7 +170,7 @@ class _Pipeline:
         teacher = self._open_teacher()
         self.kind = output_kind(teacher)
         self.licence = teacher_licence(self.spec)
-        self.state = RunState(self.out, self.o, self.info.is_main)
+        self.state = RunState(self.out, self.o, teacher_digest(self.spec), self.info.is_main)
         self.barrier()
         if self.info.is_main:
             remove_stale_temporaries(self.out)
@@ -306,20 +308,14 @@ class _Pipeline:
             return None
         from disdepth_core.data.rgbd_folder import RGBDFolder
 
-        from .cache import teacher_size
-
         teacher = open_teacher(
             self.spec, output=self.o.teacher_output, device=str(self.info.device), require_scale=False
         )
         pairs = []
         for frame in RGBDFolder(self.o.scale_data):
-            top, left, h, w = crop_box(*frame.image.shape[:2], self.height, self.width)
-            crop = frame.image[top : top + h, left : left + w]
-            size = teacher_size(teacher, h, w, self.o.teacher_size, 0)
-            depth = frame.depth[top : top + h, left : left + w]
-            pairs.append(
-                (teacher_raw(teacher, resize_image(crop, *size), depth.shape, self.info.device), depth)
-            )
+            size = teacher_size(teacher, *frame.image.shape[:2], self.o.teacher_size, 0)
+            raw = teacher_raw(teacher, resize_image(frame.image, *size), frame.depth.shape, self.info.device)
+            pairs.append((raw, frame.depth))
         return pairs
 
     def _warmup_steps(self, features: bool) -> int:
