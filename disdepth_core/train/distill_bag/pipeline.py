@@ -128,7 +128,6 @@ class _Pipeline:
         self.spec = parse_teacher_spec(options.teacher)
         self.topics = Topics(options.image_topic, options.depth_topic, options.camera_info_topic)
         self.scale_source = ScaleSource.parse(options.scale) if options.scale else None
-        self.timings: dict[str, float] = {}
 
     def barrier(self) -> None:
         distributed.barrier(self.info)
@@ -185,9 +184,10 @@ class _Pipeline:
             self._stage(5, lambda: self._train("acclimate", "acclimate", self.o.acclimate_steps))
             self._stage(6, lambda: self._train("distill", "distill", self.o.distill_steps))
         else:
+            reason = "skipped: the ONNX teacher exposes no features (output KD only, in the warm-up)"
             for index in (5, 6):
-                reason = "skipped: the ONNX teacher exposes no features (output KD only, in the warm-up)"
-                self.state.done.setdefault(STAGES[index - 1], {"skipped": reason})
+                if STAGES[index - 1] not in self.state.done:
+                    self.state.finish(STAGES[index - 1], {"skipped": reason})
                 _say(index, STAGES[index - 1], reason, self.info.is_main)
         if not self.info.is_main:
             return {}
