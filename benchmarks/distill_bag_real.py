@@ -105,7 +105,7 @@ def distill_command(bags: list[Path], teacher: Path, run: Path) -> list[str]:
         sys.executable, "-m", "disdepth_core.cli.main", "distill-bag", *map(str, bags),
         "--image-topic", TOPIC,
         "--teacher", f"onnx:{teacher}", "--scale", "fit:median", "--scale-data", str(REAL_DEV),
-        "--out", str(run), *STUDENT, *BUDGET, "--threads", "2", "--no-progress",
+        "--out", str(run), *STUDENT, *BUDGET, "--threads", "1", "--no-progress",
     ]  # fmt: skip
 
 
