@@ -38,7 +38,15 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "train": ["torch==2.13.0", "onnx", "onnxscript", "safetensors", "h5py", "tensorboard"],
+        "train": [
+            "torch==2.13.0",
+            "onnx",
+            "onnxscript",
+            "safetensors",
+            "h5py",
+            "tensorboard",
+            "scikit-image",
+        ],
         "hf": ["transformers", "huggingface_hub"],
         "test": ["pytest", "ruff", "transformers"],
         "trt": ["tensorrt>=10.3", "pycuda"],
@@ -52,6 +60,12 @@ setup(
         "console_scripts": [
             "disdepth = disdepth_core.cli.main:main",
             "depth_node = disdepth_ros.depth_node:main",
+        ],
+        # Commands the ROS package adds to `disdepth` (see disdepth_core/cli/main.py).
+        "disdepth.commands": [
+            "make-sample-bag = disdepth_ros.cli_sample_bag",
+            "eval-bag = disdepth_ros.cli_eval_bag",
+            "demo = disdepth_ros.cli_demo",
         ],
     },
 )

@@ -1,16 +1,17 @@
 """Depth node benchmark at 640x480 (a script, not a test).
 
 Measures, in one run:
-1. per-frame node overhead excluding inference (the node issue's target: < 5 ms median): Image decode,
-   the estimator's pre- and post-processing, depth/image + depth/camera_info + the organized cloud
-   (`build_outputs` with only `points` subscribed), at cloud stride 1 and 2; building every output
-   (plus depth/colorized) is reported next to it;
+1. per-frame node overhead excluding inference (target: < 5 ms median), through the node's own
+   `FramePipeline`: Image decode, the estimator's pre- and post-processing, depth/image +
+   depth/camera_info + the organized cloud (only `points` subscribed), at cloud stride 1 and 2;
+   building every output (plus depth/colorized) is reported next to it;
 2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
    construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
 3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
    publish-to-receive latency seen by a subscriber.
 
     taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
+        [--backend B --device D --precision P --input-size HxW]  (the node's runtime options)
 """
 
 from __future__ import annotations
@@ -20,23 +21,17 @@ import os
 import statistics
 import struct
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from ros_environment import isolated_ros_environment
+
+from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 
 ROOT = Path(__file__).resolve().parents[1]
 H, W = 480, 640
-
-
-def _environment() -> None:
-    log_dir = tempfile.mkdtemp(prefix="disdepth-bench-")
-    os.environ.setdefault("ROS_LOG_DIR", log_dir)
-    os.environ.setdefault("AMENT_PREFIX_PATH", sys.prefix)
-    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 80))
-    os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 
 
 def _frame() -> tuple[np.ndarray, np.ndarray]:
@@ -84,10 +79,12 @@ def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: f
 
 
 def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int) -> dict[str, float]:
+    from dataclasses import replace
+
     from sensor_msgs.msg import CameraInfo, Image
 
-    from disdepth_ros.conversions import image_msg_to_rgb
-    from disdepth_ros.outputs import OutputSettings, build_outputs
+    from disdepth_ros.outputs import OutputSettings
+    from disdepth_ros.pipeline import FramePipeline
 
     msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
     msg.data = np.ascontiguousarray(rgb[..., ::-1]).tobytes()
@@ -98,21 +95,19 @@ def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stri
     settings = OutputSettings(
         min_depth=estimator.info.min_depth, max_depth=estimator.info.max_depth, cloud_stride=stride
     )
+    pipeline = FramePipeline(estimator, settings)
+    every_pipeline = FramePipeline(estimator, replace(settings, publish_colorized=True))
 
-    decode, pre_post, depth_cloud, every = [], [], [], []
+    decode, pre_post, depth_cloud, every, totals = [], [], [], [], []
     for _ in range(repeats):
-        start = time.perf_counter()
-        decoded = image_msg_to_rgb(msg)
-        decode.append((time.perf_counter() - start) * 1e3)
-        result = estimator.predict(decoded)
-        pre_post.append(result.timings.preprocess_ms + result.timings.postprocess_ms)
-        start = time.perf_counter()
-        build_outputs(decoded, result.depth, result.uncertainty, msg.header, info, settings, {"points"})
-        depth_cloud.append((time.perf_counter() - start) * 1e3)
-        start = time.perf_counter()
-        build_outputs(decoded, result.depth, result.uncertainty, msg.header, info, settings)
-        every.append((time.perf_counter() - start) * 1e3)
-    totals = [d + p + b for d, p, b in zip(decode, pre_post, depth_cloud, strict=True)]
+        outcome = pipeline.process(msg, info, ("points",))
+        assert outcome.ok and "points" in outcome.messages, outcome.failure
+        t = outcome.timings
+        decode.append(t.decode_ms)
+        pre_post.append(t.preprocess_ms + t.postprocess_ms)
+        depth_cloud.append(t.outputs_ms)
+        totals.append(t.total_ms - t.inference_ms)
+        every.append(every_pipeline.process(msg, info, ("points", "colorized")).timings.outputs_ms)
     return {
         "decode_ms": statistics.median(decode),
         "pre_post_ms": statistics.median(pre_post),
@@ -146,7 +141,7 @@ def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, flo
 
 
 def bench_end_to_end(
-    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, threads: int
+    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, options
 ) -> dict[str, float]:
     import rclpy
     from rclpy.executors import MultiThreadedExecutor
@@ -155,6 +150,7 @@ def bench_end_to_end(
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
     from disdepth_ros.depth_node import DepthNode
+    from disdepth_ros.params import node_parameters
 
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -162,8 +158,7 @@ def bench_end_to_end(
         context=context,
         parameter_overrides=[
             Parameter("model_path", value=str(model)),
-            Parameter("device", value="cpu"),
-            Parameter("threads", value=threads),
+            *(Parameter(name, value=value) for name, value in node_parameters(options).items()),
         ],
     )
     probe = rclpy.create_node("bench_probe", context=context)
@@ -211,7 +206,7 @@ def bench_end_to_end(
     elapsed = time.monotonic() - start
     time.sleep(1.0)
     inference = node.health.inference_ms.percentile(50)
-    dropped = node._mailbox.dropped
+    dropped = node.dropped_frames
     executor.shutdown()
     node.destroy_node()
     probe.destroy_node()
@@ -235,14 +230,16 @@ def main() -> int:
     )
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0, help="end-to-end duration; 0 skips it")
-    parser.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
+    add_runtime_arguments(parser)
+    parser.set_defaults(device="cpu", threads=2)
     args = parser.parse_args()
-    _environment()
-    from disdepth_core.runtime import load_estimator
+    isolated_ros_environment("bench")
+    from disdepth_core.deployment import open_estimator
 
+    options = runtime_options(args)
     rgb, k = _frame()
     model, origin = _model(args.model)
-    estimator = load_estimator(model, device="cpu", threads=args.threads)
+    estimator = open_estimator(model, options)
     print(f"model: {origin}\n  {estimator.describe()}")
     print(f"cpu: {os.cpu_count()} cores, affinity {sorted(os.sched_getaffinity(0))}, {_load()}")
     for stride in (1, 2):
@@ -262,7 +259,7 @@ def main() -> int:
     )
     if args.seconds <= 0:
         return 0
-    e2e = bench_end_to_end(model, rgb, k, args.seconds, args.threads)
+    e2e = bench_end_to_end(model, rgb, k, args.seconds, options)
     print(f"end-to-end, fed at 30 Hz for {args.seconds:g} s ({_load()}):")
     for key, value in e2e.items():
         print(f"  {key:18s} {value:8.2f}")

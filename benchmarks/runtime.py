@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", nargs="+", default=students, help=f"default: {' '.join(students)}")
-    parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="HxW, multiples of 32")
+    parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="HxW, multiples of 16")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--iters", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)

@@ -17,7 +17,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CameraIntrinsics", "depth_to_points"]
+__all__ = [
+    "DEFAULT_CLOUD_STRIDE",
+    "CameraIntrinsics",
+    "depth_discontinuities",
+    "depth_to_points",
+    "scale_projection",
+]
+
+DEFAULT_CLOUD_STRIDE = 2
+"""Default stride of published clouds (every 2nd row and column: a quarter of the points, enough for
+costmaps and rviz at camera rate); the node's `cloud_stride` parameter and eval-bag use it."""
+
+
+def scale_projection(matrix: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """A 3x3 K or 3x4 P for the image resized by (sx, sy), in the pixel-centre model of the module doc.
+
+    Rows scale like pixel coordinates: u' = sx u + 0.5 (sx - 1) w, with w the homogeneous (third) row,
+    so fx' = fx sx, cx' = (cx + 0.5) sx - 0.5, and P's Tx term (fx * baseline) scales with fx.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    scaled = matrix.copy()
+    with np.errstate(over="ignore", invalid="ignore"):  # degenerate inputs become inf/NaN, refused later
+        scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
+        scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
+    return scaled
 
 
 @dataclass(frozen=True)
@@ -75,15 +99,8 @@ class CameraIntrinsics:
 
     def scaled(self, width: int, height: int) -> CameraIntrinsics:
         """Intrinsics after resizing the image to `width` x `height` (pixel-centre model, module doc)."""
-        sx = width / self.width
-        sy = height / self.height
-        return CameraIntrinsics(
-            fx=self.fx * sx,
-            fy=self.fy * sy,
-            cx=(self.cx + 0.5) * sx - 0.5,
-            cy=(self.cy + 0.5) * sy - 0.5,
-            width=int(width),
-            height=int(height),
+        return CameraIntrinsics.from_K(
+            scale_projection(self.K, width / self.width, height / self.height), width, height
         )
 
 
@@ -93,12 +110,14 @@ def depth_to_points(
     stride: int = 1,
     max_range: float | None = None,
     out: np.ndarray | None = None,
+    discontinuity: float | None = None,
 ) -> np.ndarray:
     """Back-project a depth image (metres along z) to an organized H' x W' x 3 float32 point grid.
 
     Pixel (v, u) with depth z maps to ((u - cx) z / fx, (v - cy) z / fy, z) in the optical frame; only
     every `stride`-th row and column is kept (H' = ceil(H / stride)). Points with a non-finite or
-    non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates.
+    non-positive depth, or a Euclidean range beyond `max_range`, are NaN in all three coordinates; so are
+    flying pixels when `discontinuity` is given (`depth_discontinuities` on the kept grid).
     `depth` must have the intrinsics' size: scale the intrinsics first (`intrinsics.scaled`).
     `out` (optional, numpy convention) is a float32 H' x W' x 3 array, possibly a strided view such as
     the xyz columns of a point-cloud buffer, that receives the result.
@@ -126,12 +145,39 @@ def depth_to_points(
         valid = (z > 0) & (z < np.inf)  # comparisons with NaN are False: NaN is rejected too
         if max_range is not None:
             valid &= z * _range_factors(intrinsics, stride) <= np.float32(max_range)
+    if discontinuity is not None:
+        valid &= ~depth_discontinuities(z, discontinuity)
     z_valid = np.where(valid, z, np.float32(np.nan))
     # NaN depth propagates through the products, so x and y need no separate masking.
     out[..., 2] = z_valid
     np.multiply(x_ray, z_valid, out=out[..., 0])
     np.multiply(y_ray, z_valid, out=out[..., 1])
     return out
+
+
+def depth_discontinuities(depth: np.ndarray, threshold: float) -> np.ndarray:
+    """Pixels on a depth discontinuity: the depth differs from an 8-neighbour's by more than
+    ``threshold`` times the nearer of the two (both sides of the jump are marked).
+
+    Monocular depth is smooth across object boundaries, so the pixels between a foreground edge and the
+    background get intermediate depths ("flying pixels") that a costmap turns into phantom obstacles;
+    a relative threshold (e.g. 0.1 = 10 % per pixel) removes them while keeping surfaces that recede
+    gradually. Invalid (NaN) neighbours never mark a pixel.
+    """
+    if not threshold > 0:
+        raise ValueError(f"discontinuity threshold must be positive, got {threshold}")
+    z = np.asarray(depth, dtype=np.float32)
+    marked = np.zeros(z.shape, dtype=bool)
+    height, width = z.shape
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each neighbour pair once
+        first = (slice(0, height - dy), slice(max(0, -dx), width - max(0, dx)))
+        second = (slice(dy, height), slice(max(0, dx), width - max(0, -dx)))
+        a, b = z[first], z[second]
+        with np.errstate(invalid="ignore"):
+            jump = np.abs(a - b) > np.float32(threshold) * np.minimum(a, b)
+        marked[first] |= jump
+        marked[second] |= jump
+    return marked
 
 
 @functools.lru_cache(maxsize=16)

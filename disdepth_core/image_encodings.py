@@ -16,6 +16,11 @@ Conventions (REP 118 for depth, `sensor_msgs/image_encodings.hpp` for the encodi
   hence the "swapped" OpenCV codes below (the same mapping cv_bridge uses).
 - `decode_depth` reads 32FC1 metres (NaN invalid) and 16UC1 millimetres (0 invalid) into float32 metres
   with NaN for invalid; `encode_image` writes 32FC1/16UC1/bgr8/rgb8/mono8 little-endian buffers.
+- Size caps: every decoder refuses images with more than `max_pixels` pixels (default
+  `DEFAULT_MAX_PIXELS`) before it allocates anything. Compressed images must be JPEG or PNG (what
+  image_transport's `compressed` plugin sends); their declared size is read from the JPEG SOF / PNG
+  IHDR header first (`compressed_size`), so a decompression bomb (a few hundred bytes declaring
+  12000 x 12000 pixels) is refused without decoding.
 """
 
 from __future__ import annotations
@@ -25,14 +30,44 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from disdepth_core import native_stderr
+
 __all__ = [
     "COLOR_ENCODINGS",
+    "DEFAULT_MAX_PIXELS",
     "DEPTH_ENCODINGS",
+    "CorruptImageError",
+    "ImageTooLargeError",
+    "compressed_size",
     "decode_compressed",
     "decode_depth",
     "decode_image",
     "encode_image",
 ]
+
+
+DEFAULT_MAX_PIXELS = 8192 * 8192
+"""Hard ceiling on decoded image size (pixels) when a caller gives none; callers serving a camera
+should pass a tighter limit (the depth node's `max_input_pixels`)."""
+
+
+class CorruptImageError(ValueError):
+    """The decoder reported corrupt data (it may still have produced an image)."""
+
+
+_CORRUPTION = ("Corrupt JPEG data", "Premature end of JPEG file", "libpng error")
+
+
+class ImageTooLargeError(ValueError):
+    """An image declares more pixels than the caller allows; nothing was decoded."""
+
+
+def _check_pixels(width: int, height: int, max_pixels: int | None, what: str) -> None:
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"{what} is {width}x{height} = {width * height} pixels, over the limit of {limit}"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +123,13 @@ _ENCODE_DTYPES: dict[str, tuple[np.dtype, int]] = {
 
 
 def _raw_view(
-    encoding: str, height: int, width: int, step: int, data: bytes | memoryview, is_bigendian: bool
+    encoding: str,
+    height: int,
+    width: int,
+    step: int,
+    data: bytes | memoryview,
+    is_bigendian: bool,
+    max_pixels: int | None,
 ) -> np.ndarray:
     """Validate the fields and return an H x W x C view of `data` (zero-copy, honours `step`)."""
     layout = _LAYOUTS.get(encoding)
@@ -96,6 +137,7 @@ def _raw_view(
         raise ValueError(f"unsupported image encoding {encoding!r}; supported: {', '.join(sorted(_LAYOUTS))}")
     if height <= 0 or width <= 0:
         raise ValueError(f"zero-sized image ({width}x{height}, encoding {encoding!r})")
+    _check_pixels(width, height, max_pixels, f"{encoding} image")
     row_bytes = width * layout.channels * layout.itemsize
     if step < row_bytes:
         raise ValueError(
@@ -116,16 +158,22 @@ def _raw_view(
 
 
 def decode_image(
-    encoding: str, height: int, width: int, step: int, data: bytes | memoryview, is_bigendian: bool
+    encoding: str,
+    height: int,
+    width: int,
+    step: int,
+    data: bytes | memoryview,
+    is_bigendian: bool,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Decode a raw colour or mono image buffer into RGB uint8 H x W x 3.
 
-    Raises ValueError for unsupported encodings (depth encodings included), zero-sized images,
-    `step` smaller than one row of pixels, or `data` shorter than `step * height`.
+    Raises ValueError for unsupported encodings (depth encodings included), zero-sized images, images
+    over `max_pixels`, `step` smaller than one row of pixels, or `data` shorter than `step * height`.
     """
     if encoding in DEPTH_ENCODINGS:
         raise ValueError(f"{encoding!r} is a depth encoding; use decode_depth for depth images")
-    raw = _raw_view(encoding, height, width, step, data, is_bigendian)
+    raw = _raw_view(encoding, height, width, step, data, is_bigendian, max_pixels)
     if encoding == "rgb8":
         return raw
     if encoding == "bgr8":
@@ -144,7 +192,13 @@ def decode_image(
 
 
 def decode_depth(
-    encoding: str, height: int, width: int, step: int, data: bytes | memoryview, is_bigendian: bool
+    encoding: str,
+    height: int,
+    width: int,
+    step: int,
+    data: bytes | memoryview,
+    is_bigendian: bool,
+    max_pixels: int | None = None,
 ) -> np.ndarray:
     """Decode a REP 118 depth image into float32 metres H x W with NaN for invalid.
 
@@ -152,7 +206,7 @@ def decode_depth(
     """
     if encoding not in DEPTH_ENCODINGS:
         raise ValueError(f"unsupported depth encoding {encoding!r}; expected one of 32FC1, 16UC1")
-    raw = _raw_view(encoding, height, width, step, data, is_bigendian)[..., 0]
+    raw = _raw_view(encoding, height, width, step, data, is_bigendian, max_pixels)[..., 0]
     if encoding == "16UC1":
         depth = raw.astype(np.float32) * np.float32(1e-3)
         depth[raw == 0] = np.nan
@@ -163,19 +217,83 @@ def decode_depth(
     return depth
 
 
-def decode_compressed(format: str, data: bytes | memoryview) -> np.ndarray:
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT/JPG/DAC)
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the first SOF segment of a JPEG (ITU-T T.81 B.2.2)."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise ValueError(f"corrupt JPEG header: expected a marker at byte {position}")
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xD8 or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker in _JPEG_SOF:
+            if position + 9 > len(data) or length < 7:
+                break
+            height = int.from_bytes(data[position + 5 : position + 7], "big")
+            width = int.from_bytes(data[position + 7 : position + 9], "big")
+            return width, height
+        if marker in (0xD9, 0xDA) or length < 2:  # end of image / start of scan before any frame header
+            break
+        position += 2 + length
+    raise ValueError("corrupt JPEG header: no frame header (SOF) before the image data")
+
+
+def compressed_size(data: bytes | memoryview) -> tuple[int, int, str]:
+    """(width, height, "jpeg" | "png") declared in a compressed image's header, without decoding.
+
+    Raises ValueError for other formats or a malformed header.
+    """
+    head = bytes(data[:65536]) if len(data) > 65536 else bytes(data)
+    if head[:2] == b"\xff\xd8":
+        return (*_jpeg_size(head), "jpeg")
+    if head[:8] == _PNG_SIGNATURE:
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            raise ValueError("corrupt PNG header: no IHDR chunk")
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), "png"
+    raise ValueError(f"not a JPEG or PNG image (first bytes {head[:4].hex()}); only jpeg and png are decoded")
+
+
+def decode_compressed(
+    format: str, data: bytes | memoryview, max_pixels: int | None = None, allow_corrupt: bool = False
+) -> np.ndarray:
     """Decode a `sensor_msgs/CompressedImage` (jpeg/png, any image_transport format string) to RGB uint8.
 
-    `compressedDepth` payloads are depth, not colour, and are rejected; so are empty or undecodable bytes.
+    The size declared in the header is checked against `max_pixels` before decoding. `compressedDepth`
+    payloads are depth, not colour, and are rejected; so are empty, non-JPEG/PNG or undecodable bytes.
+    Data the decoder reports as corrupt but still decodes (libjpeg's "Corrupt JPEG data", a truncated
+    file) raises CorruptImageError unless `allow_corrupt`: a partly garbage image would become garbage
+    depth. The decoder's stderr messages are captured (`disdepth_core.native_stderr`), never printed.
     """
     if "compresseddepth" in format.lower():
         raise ValueError(f"compressed format {format!r} is a depth stream, not a colour image")
     buffer = np.frombuffer(data, dtype=np.uint8)
     if buffer.size == 0:
         raise ValueError(f"empty compressed image (format {format!r})")
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    width, height, kind = compressed_size(data)
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{kind} header declares a zero-sized image ({width}x{height})")
+    _check_pixels(width, height, max_pixels, f"{kind} image")
+    with native_stderr.capture() as messages:
+        try:
+            bgr = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        except cv2.error as error:
+            raise ValueError(f"could not decode {buffer.size} bytes of {kind} ({error.err})") from None
+    corrupt = [line for line in messages if line.startswith(_CORRUPTION)]
+    if corrupt and not allow_corrupt:
+        raise CorruptImageError(f"corrupt {kind} data ({buffer.size} bytes): {corrupt[0]}")
     if bgr is None:
-        raise ValueError(f"could not decode {buffer.size} bytes of compressed image (format {format!r})")
+        raise ValueError(f"could not decode {buffer.size} bytes of {kind} image (format {format!r})")
+    if bgr.shape[:2] != (height, width):
+        raise ValueError(f"{kind} decoded to {bgr.shape[1]}x{bgr.shape[0]}, header said {width}x{height}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

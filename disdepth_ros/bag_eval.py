@@ -1,22 +1,28 @@
-"""Offline evaluation of a depth model on a ROS 2 bag, through the depth node's own path, every frame.
+"""Offline evaluation of a depth model on a ROS 2 bag, through the depth node's own per-frame path.
 
-Each image is decoded by the node's conversions (`image_msg_to_rgb` / `compressed_msg_to_rgb`), run
-through `DepthEstimator.predict` and limited to the published depth range exactly as the node does
-(`disdepth_ros.outputs`); unlike the live node, no frame is dropped. Ground truth is REP 118 depth
-(16UC1 millimetres with 0 invalid, or 32FC1 metres with NaN invalid), paired to each image by header
-stamp: the nearest ground-truth stamp within `stamp_tolerance_s`. A ground-truth image of another size
-than the camera image is compared with the prediction resized to it (nearest neighbour), which assumes
-depth registered to the colour camera (e.g. RealSense `aligned_depth_to_color`).
+Every image goes through `disdepth_ros.pipeline.FramePipeline` (the node's decode -> predict -> limits ->
+outputs, with the node's runtime options: backend, device, precision, threads, input size); unlike the
+live node, no frame is dropped for being late. Ground truth is REP 118 depth (16UC1 millimetres with 0
+invalid, or 32FC1 metres with NaN invalid), paired to each image by header stamp: the nearest
+ground-truth stamp within `stamp_tolerance_s`. A ground-truth image of another size than the camera
+image is compared with the prediction resized to it (nearest neighbour), which assumes depth registered
+to the colour camera (e.g. RealSense `aligned_depth_to_color`). Scores come from
+`disdepth_core.evaluation.DepthScorer` (every alignment mode, coverage figures), the same scorer as
+`disdepth eval`.
 
-Two passes over the bag: the first reads only header stamps (to pair frames and to know which
-ground-truth frames are needed), the second decodes and predicts in receive order while holding only
-the ground-truth frames and predictions still waiting for their partner. `camera_info` is taken as the
-node would: the latest one received before the image.
+Two passes over the bag (read through `disdepth_core.bags`): the first reads only header stamps (to pair
+frames and to know which ground-truth frames are needed), the second decodes and predicts in receive
+order while holding only the ground-truth frames and predictions still waiting for their partner.
+`camera_info` is taken as the node would: the latest one received before the image.
 
-Outputs in `out_dir`: `summary.json`, `frames.csv`, `report.png`; with `write_bag`, a bag holding the
-input images and camera_info plus the node's outputs built by `build_outputs` (`depth/image` 32FC1,
-`depth/camera_info`, organized `points`), for replay in rviz or Foxglove. A damaged bag stops reading
-where the damage is; the results up to there are written and the error is reported in the summary.
+A bad message costs one frame, never the run: an undecodable image or ground-truth frame, a malformed
+record, an unusable camera_info (the frame is still scored, without camera_info and points in the
+output bag) or a failing backend call is counted and listed (topic, stamp, cause, reason) in the summary.
+A bag damaged part-way stops reading where the damage is; the results up to there are written and the
+error is reported. Interrupting (SIGINT, or SIGTERM from the CLI) does the same and discards the output
+bag. Outputs in `out_dir` (each file written atomically): `summary.json`, `frames.csv`, `report.png`;
+with `write_bag`, a bag holding the input images and camera_info plus the node's outputs
+(`depth/image` 32FC1, `depth/camera_info`, organized `points`) for replay in rviz or Foxglove.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,32 +38,38 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from disdepth_core.image_encodings import decode_depth
-from disdepth_core.metrics import METRIC_KEYS
-from disdepth_core.runtime import DepthEstimator, load_estimator
-from disdepth_ros.bag_io import (
+from disdepth_core.bags import (
+    IMAGE_TYPES,
     BagReadError,
-    BagWriter,
     deserialize,
     find_topic,
     open_bag,
+    pair_by_stamp,
     read_messages,
     stamp_ns,
 )
-from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
-from disdepth_ros.depth_node import OUTPUT_TOPICS
-from disdepth_ros.eval_report import DepthScorer, depth_stats, percentiles, write_csv, write_json
-from disdepth_ros.outputs import OutputSettings, apply_depth_limits, build_outputs
-from disdepth_ros.params import PARAMETERS
-from disdepth_ros.preview import render_report
-from disdepth_ros.stamp_pairing import pair_by_stamp
+from disdepth_core.deployment import open_estimator
+from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalRange
+from disdepth_core.evaluation.stats import depth_stats, percentiles
+from disdepth_core.files import write_csv, write_json
+from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.image_encodings import decode_depth
+from disdepth_core.runtime import DepthEstimator
+from disdepth_core.runtime.options import RuntimeOptions
+from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
+from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_core.visualize.preview import render_report
+from disdepth_ros.bag_messages import MessageBagWriter, read_message
+from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
+from disdepth_ros.pipeline import FramePipeline
 
-__all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "write_results"]
+__all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "output_topic", "write_results"]
 
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 DEPTH_TYPES = ("sensor_msgs/msg/Image",)
 CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
 LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
+MAX_LISTED_FAILURES = 1000
+WRITTEN_OUTPUTS = ("depth", "camera_info", "points")
 FRAME_COLUMNS = (
     "index",
     "stamp_ns",
@@ -71,10 +83,10 @@ FRAME_COLUMNS = (
     "depth_min_m",
     "depth_median_m",
     "depth_max_m",
+    "n_scored",
     "coverage",
-    "n_valid",
-    *METRIC_KEYS,
-    *(f"median_{key}" for key in METRIC_KEYS),
+    "gt_in_range",
+    *(f"{alignment}_{key}" for alignment in ALIGNMENTS for key in METRIC_KEYS),
 )
 
 
@@ -83,7 +95,7 @@ class EvalConfig:
     """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
 
     `min_depth`/`max_depth` bound the evaluated ground truth (None: the model's range); `crop` is an
-    evaluation crop of `disdepth_core.data.crops` (None, "eigen", "garg").
+    evaluation crop (None, "eigen", "garg"); `runtime` are the node's runtime options.
     """
 
     bag: Path
@@ -95,14 +107,15 @@ class EvalConfig:
     write_bag: Path | None = None
     write_storage: str = "mcap"
     stamp_tolerance_s: float = 0.01
-    backend: str = "auto"
+    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
     max_frames: int | None = None
     min_depth: float | None = None
     max_depth: float | None = None
     crop: str | None = None
-    cloud_stride: int = int(PARAMETERS["cloud_stride"].default)
+    cloud_stride: int = DEFAULT_CLOUD_STRIDE
     points_rgb: bool = False
     output_prefix: str = "/disdepth"
+    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
     def __post_init__(self) -> None:
         if self.stamp_tolerance_s < 0:
@@ -111,6 +124,8 @@ class EvalConfig:
             raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
         if self.cloud_stride < 1:
             raise ValueError(f"--cloud-stride must be >= 1, got {self.cloud_stride}")
+        if self.max_input_pixels < 1:
+            raise ValueError(f"--max-input-pixels must be >= 1, got {self.max_input_pixels}")
 
     @property
     def tolerance_ns(self) -> int:
@@ -153,8 +168,27 @@ class _Pairing:
         return None if match is None else self._depths[match]
 
 
+class _Failures:
+    """Every message that cost a frame (or part of one): counted per cause, the first ones listed."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(FAILURE_CAUSES, 0)
+        self.listed: list[dict[str, Any]] = []
+
+    def add(self, topic: str, stamp: int | None, failure: FrameFailure) -> None:
+        self.counts[failure.cause] += 1
+        if len(self.listed) < MAX_LISTED_FAILURES:
+            self.listed.append(
+                {"topic": topic, "stamp_ns": stamp, "cause": failure.cause, "reason": failure.message}
+            )
+
+    def summary(self) -> dict[str, Any]:
+        total = sum(self.counts.values())
+        return {"counts": self.counts, "listed": self.listed, "not_listed": total - len(self.listed)}
+
+
 class _Evaluation:
-    """Pass 2 state: counts, scorer, rows, ground truth and predictions waiting for each other."""
+    """Pass 2 state: pipeline, counts, scorer, rows, ground truth and predictions waiting for each other."""
 
     def __init__(
         self, config: EvalConfig, estimator: DepthEstimator, pairing: _Pairing, n_images: int
@@ -163,7 +197,7 @@ class _Evaluation:
         self.config = config
         self.estimator = estimator
         self.pairing = pairing
-        self.settings = OutputSettings(
+        settings = OutputSettings(
             min_depth=float(info.min_depth),
             max_depth=float(info.max_depth),
             publish_colorized=False,
@@ -171,16 +205,22 @@ class _Evaluation:
             points_rgb=config.points_rgb,
             cloud_stride=config.cloud_stride,
         )
+        self.pipeline = FramePipeline(
+            estimator, settings, compressed=False, max_input_pixels=config.max_input_pixels
+        )
         self.scorer = DepthScorer(
-            config.min_depth if config.min_depth is not None else float(info.min_depth),
-            config.max_depth if config.max_depth is not None else float(info.max_depth),
-            config.crop,
+            EvalRange(
+                config.min_depth if config.min_depth is not None else max(float(info.min_depth), 1e-3),
+                config.max_depth if config.max_depth is not None else float(info.max_depth),
+                config.crop,
+            )
         )
         self.counts = dict.fromkeys(("read", "predicted", "paired", "unpaired", "failed", "gt_read"), 0)
+        self.failures = _Failures()
         self.rows: list[dict[str, Any]] = []
         self.latencies: list[float] = []
         self.inference: list[float] = []
-        self.gt_frames: dict[int, np.ndarray] = {}
+        self.gt_frames: dict[int, np.ndarray | None] = {}  # None: that ground truth was unreadable
         self.waiting: dict[int, list[tuple[dict[str, Any], np.ndarray, np.ndarray]]] = defaultdict(list)
         self.camera_info: Any = None
         self.sample: dict[str, Any] | None = None
@@ -193,45 +233,63 @@ class _Evaluation:
         stamp = stamp_ns(msg.header.stamp)
         if not self.pairing.needed.get(stamp):
             return
-        gt = decode_depth(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
+        try:
+            gt = decode_depth(
+                msg.encoding,
+                msg.height,
+                msg.width,
+                msg.step,
+                msg.data,
+                bool(msg.is_bigendian),
+                self.config.max_input_pixels,
+            )
+        except ValueError as error:
+            self.failures.add(
+                self.config.depth_topic or "", stamp, FrameFailure("decode", f"ground truth: {error}")
+            )
+            gt = None
         for row, depth, rgb in self.waiting.pop(stamp, []):
-            self._score(row, depth, rgb, gt, stamp)
+            self._pair(row, depth, rgb, gt, stamp)
         if self.pairing.needed.get(stamp):
             self.gt_frames[stamp] = gt
 
     # -- images -------------------------------------------------------------------------------------
-    def on_image(self, msg: Any, compressed: bool, writer: BagWriter | None, receive_ns: int) -> None:
+    def on_image(self, msg: Any, writer: MessageBagWriter | None, receive_ns: int) -> None:
         index = self.counts["read"]
         self.counts["read"] += 1
         stamp = stamp_ns(msg.header.stamp)
         row: dict[str, Any] = {"index": index, "stamp_ns": stamp, "paired": False}
         self.rows.append(row)
-        start = time.perf_counter()
-        try:
-            rgb = compressed_msg_to_rgb(msg) if compressed else image_msg_to_rgb(msg)
-        except ValueError as error:
+        outcome = self.pipeline.process(msg, self.camera_info, ("points",) if writer is not None else ())
+        for problem in outcome.problems:
+            self.failures.add(self.config.camera_info_topic or self.config.image_topic, stamp, problem)
+        if outcome.failure is not None:
             self.counts["failed"] += 1
-            row["status"] = f"undecodable image: {error}"
+            row["status"] = f"{outcome.failure.cause}: {outcome.failure.message}"
+            self.failures.add(self.config.image_topic, stamp, outcome.failure)
             return
-        result = self.estimator.predict(rgb)
-        row["latency_ms"] = (time.perf_counter() - start) * 1e3
-        row["inference_ms"] = result.timings.inference_ms
+        depth, rgb = outcome.depth, outcome.rgb
+        assert depth is not None and rgb is not None
+        row["latency_ms"] = outcome.timings.total_ms
+        row["inference_ms"] = outcome.timings.inference_ms
         self.latencies.append(row["latency_ms"])
         self.inference.append(row["inference_ms"])
         self.counts["predicted"] += 1
-        row["status"] = "ok"
-        depth = apply_depth_limits(result.depth, self.settings.min_depth, self.settings.max_depth)
+        row["status"] = "ok" if not outcome.problems else f"ok ({outcome.problems[0].cause} unusable)"
         row.update({f"depth_{key}": value for key, value in depth_stats(depth).items()})
         self._keep_depth_values(depth)
         if writer is not None:
-            self._write_outputs(writer, msg, rgb, result, receive_ns)
+            writer.write_message(self.config.image_topic, msg, receive_ns)
+            for name in WRITTEN_OUTPUTS:
+                if name in outcome.messages:
+                    writer.write_message(output_topic(self.config, name), outcome.messages[name], receive_ns)
         if index >= self.sample_target and self.sample is None:
             self.sample = {"index": index, "rgb": rgb, "pred": depth, "gt": None}
         partner = self.pairing.partner(stamp)
         if partner is None:
             self.counts["unpaired"] += 1
         elif partner in self.gt_frames:
-            self._score(row, depth, rgb, self.gt_frames[partner], partner)
+            self._pair(row, depth, rgb, self.gt_frames[partner], partner)
         else:
             self.waiting[partner].append((row, depth, rgb))
 
@@ -240,28 +298,22 @@ class _Evaluation:
         valid = depth[np.isfinite(depth)]
         self.depth_values.append(valid[:: max(1, valid.size // 2000)])
 
-    def _write_outputs(
-        self, writer: BagWriter, msg: Any, rgb: np.ndarray, result: Any, receive_ns: int
+    def _pair(
+        self, row: dict[str, Any], depth: np.ndarray, rgb: np.ndarray, gt: np.ndarray | None, gt_stamp: int
     ) -> None:
-        writer.write(self.config.image_topic, msg, receive_ns)
-        outputs = build_outputs(
-            rgb, result.depth, result.uncertainty, msg.header, self.camera_info, self.settings, {"points"}
-        )
-        for name, out in outputs.messages.items():
-            writer.write(output_topic(self.config, name), out, receive_ns)
-
-    def _score(
-        self, row: dict[str, Any], depth: np.ndarray, rgb: np.ndarray, gt: np.ndarray, gt_stamp: int
-    ) -> None:
-        if depth.shape != gt.shape:
-            depth = cv2.resize(depth, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_NEAREST)
-            row["status"] = "ok (prediction resized to ground truth)"
-        row.update(self.scorer.add(depth, gt))
-        row.update({"paired": True, "gt_stamp_ns": gt_stamp, "gt_dt_ms": (row["stamp_ns"] - gt_stamp) / 1e6})
-        self.counts["paired"] += 1
         remaining = self.pairing.needed[gt_stamp] = self.pairing.needed[gt_stamp] - 1
         if remaining <= 0:
             self.gt_frames.pop(gt_stamp, None)
+        if gt is None:
+            row["status"] = "ground truth unreadable"
+            self.counts["unpaired"] += 1
+            return
+        if depth.shape != gt.shape:
+            depth = cv2.resize(depth, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_NEAREST)
+            row["status"] = "ok (prediction resized to ground truth)"
+        row.update(self.scorer.add(depth, gt).row())
+        row.update({"paired": True, "gt_stamp_ns": gt_stamp, "gt_dt_ms": (row["stamp_ns"] - gt_stamp) / 1e6})
+        self.counts["paired"] += 1
         if row["index"] >= self.sample_target and (self.sample is None or self.sample["gt"] is None):
             self.sample = {"index": row["index"], "rgb": rgb, "pred": depth, "gt": gt}
 
@@ -280,7 +332,10 @@ def output_topic(config: EvalConfig, name: str) -> str:
 
 
 def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -> _StampIndex:
-    """Pass 1 (header stamps only; rosbags deserialisation is zero-copy for the pixel data)."""
+    """Pass 1 (header stamps only; rosbags deserialisation is zero-copy for the pixel data).
+
+    Malformed records and storage damage are skipped here; pass 2 meets them again and reports them.
+    """
     index = _StampIndex()
     image_ids = {c.id for c in images}
     last_image_ns: int | None = None
@@ -289,14 +344,17 @@ def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -
             full = config.max_frames is not None and len(index.images) >= config.max_frames
             if full and last_image_ns is not None and receive_ns > last_image_ns + _window_ns(config):
                 break
-            stamp = stamp_ns(reader.deserialize(raw, conn.msgtype).header.stamp)
+            try:
+                stamp = stamp_ns(deserialize(reader, raw, conn, config.bag).header.stamp)
+            except BagReadError:
+                continue
             if conn.id not in image_ids:
                 index.depths.append(stamp)
             elif not full:
                 index.images.append(stamp)
                 last_image_ns = receive_ns
     except BagReadError:
-        pass  # pass 2 stops at the same place and reports it
+        pass
     return index
 
 
@@ -306,8 +364,8 @@ def evaluate_bag(
     """Evaluate `config.model` (or a ready `estimator`) on `config.bag`; nothing is written here.
 
     Raises FileNotFoundError for a missing bag or model, BagError for an unreadable bag or a missing
-    topic (listing the bag's topics). A bag damaged part-way is not an exception: the result carries
-    the frames read so far and `error`.
+    topic (listing the bag's topics). A bag damaged part-way, bad messages and an interruption are not
+    exceptions: the result carries what was evaluated, the failures and `error`.
     """
     with open_bag(config.bag) as reader:
         image_conns = find_topic(reader, config.image_topic, IMAGE_TYPES, config.bag)
@@ -322,10 +380,11 @@ def evaluate_bag(
         compressed = image_conns[0].msgtype.endswith("CompressedImage")
         if estimator is None:
             if not config.model.is_file():
-                raise FileNotFoundError(f"model {str(config.model)!r} does not exist; pass --model PATH")
-            estimator = load_estimator(config.model, backend=config.backend)
+                raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
+            estimator = open_estimator(config.model, config.runtime)
         index = _index_stamps(reader, image_conns, depth_conns, config)
         state = _Evaluation(config, estimator, _Pairing(index, config.tolerance_ns), len(index.images))
+        state.pipeline.compressed = compressed
         started = time.perf_counter()
         connections = image_conns + depth_conns + info_conns
         error, written = _run(reader, config, state, connections, compressed, len(index.images), progress)
@@ -341,6 +400,10 @@ def evaluate_bag(
     )
 
 
+class _InterruptedError(Exception):
+    """Raised inside the output-bag context so an interrupted run discards the bag it was writing."""
+
+
 def _run(
     reader: Any,
     config: EvalConfig,
@@ -349,39 +412,73 @@ def _run(
     compressed: bool,
     total: int,
     progress: bool,
-) -> tuple[str | None, dict[str, int] | None]:
-    """Pass 2; returns (error message if the bag was damaged or reading was interrupted, written counts)."""
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Pass 2; returns (error message if the bag was damaged or reading was interrupted, written bag)."""
     image_ids = {c.id for c in connections if c.topic == config.image_topic}
     error: str | None = None
+    written: dict[str, Any] | None = None
+    writer_context = (
+        MessageBagWriter(config.write_bag, config.write_storage) if config.write_bag else nullcontext()
+    )
+    try:
+        with (
+            writer_context as writer,
+            tqdm(total=total, desc=f"eval {config.bag.name}", unit="frame", disable=not progress) as bar,
+        ):
+            if writer is not None:
+                _declare_output_topics(writer, config, compressed)
+            error = _read_loop(reader, config, state, connections, image_ids, writer, bar)
+            if error is not None and error.startswith("interrupted"):
+                raise _InterruptedError(error)
+            if writer is not None:
+                written = {"path": str(config.write_bag), "messages": dict(writer.counts)}
+    except _InterruptedError:
+        written = {"path": None, "discarded": "run interrupted; the output bag was not kept"}
+    return error, written
+
+
+def _read_loop(
+    reader: Any,
+    config: EvalConfig,
+    state: _Evaluation,
+    connections: list,
+    image_ids: set[int],
+    writer: MessageBagWriter | None,
+    bar: Any,
+) -> str | None:
     last_image_ns = 0
-    writer_context = BagWriter(config.write_bag, config.write_storage) if config.write_bag else nullcontext()
-    with (
-        writer_context as writer,
-        tqdm(total=total, desc=f"eval {config.bag.name}", unit="frame", disable=not progress) as bar,
-    ):
-        if writer is not None:
-            _declare_output_topics(writer, config, compressed)
-        try:
-            for conn, receive_ns, raw in read_messages(reader, connections, config.bag):
-                done = config.max_frames is not None and state.counts["read"] >= config.max_frames
-                if done and (not state.waiting or receive_ns > last_image_ns + _window_ns(config)):
-                    break
-                if conn.topic == config.camera_info_topic:
-                    state.camera_info = deserialize(raw, conn.msgtype)
-                    if writer is not None:
-                        writer.write(conn.topic, state.camera_info, receive_ns)
-                elif conn.id in image_ids:
-                    if not done:
-                        state.on_image(deserialize(raw, conn.msgtype), compressed, writer, receive_ns)
-                        last_image_ns = receive_ns
-                        bar.update(1)
-                else:
-                    state.on_depth(deserialize(raw, conn.msgtype))
-        except BagReadError as damaged:
-            error = str(damaged)
-        except KeyboardInterrupt:
-            error = f"interrupted after {state.counts['read']} frames"
-    return error, (dict(writer.counts) if writer is not None else None)
+    try:
+        for conn, receive_ns, raw in read_messages(reader, connections, config.bag):
+            done = config.max_frames is not None and state.counts["read"] >= config.max_frames
+            if done and (not state.waiting or receive_ns > last_image_ns + _window_ns(config)):
+                break
+            is_image = conn.id in image_ids
+            if is_image and done:
+                continue
+            try:
+                msg = read_message(raw, conn.msgtype, conn.topic, config.bag)
+            except BagReadError as malformed:
+                state.failures.add(conn.topic, None, FrameFailure("bad_input", str(malformed)))
+                if is_image:
+                    state.counts["read"] += 1
+                    state.counts["failed"] += 1
+                    bar.update(1)
+                continue
+            if conn.topic == config.camera_info_topic:
+                state.camera_info = msg
+                if writer is not None:
+                    writer.write_message(conn.topic, msg, receive_ns)
+            elif is_image:
+                state.on_image(msg, writer, receive_ns)
+                last_image_ns = receive_ns
+                bar.update(1)
+            else:
+                state.on_depth(msg)
+    except BagReadError as damaged:
+        return str(damaged)
+    except KeyboardInterrupt:
+        return f"interrupted after {state.counts['read']} frames"
+    return None
 
 
 def _window_ns(config: EvalConfig) -> int:
@@ -389,14 +486,14 @@ def _window_ns(config: EvalConfig) -> int:
     return LOOKAHEAD_NS + config.tolerance_ns
 
 
-def _declare_output_topics(writer: BagWriter, config: EvalConfig, compressed: bool) -> None:
+def _declare_output_topics(writer: MessageBagWriter, config: EvalConfig, compressed: bool) -> None:
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-    writer.add_topic(config.image_topic, CompressedImage if compressed else Image)
+    writer.add_message_topic(config.image_topic, CompressedImage if compressed else Image)
     if config.camera_info_topic:
-        writer.add_topic(config.camera_info_topic, CameraInfo)
-    for name in ("depth", "camera_info", "points"):
-        writer.add_topic(output_topic(config, name), OUTPUT_TOPICS[name][1])
+        writer.add_message_topic(config.camera_info_topic, CameraInfo)
+    for name in WRITTEN_OUTPUTS:
+        writer.add_message_topic(output_topic(config, name), OUTPUT_TOPICS[name][1])
 
 
 def _summary(
@@ -405,11 +502,12 @@ def _summary(
     error: str | None,
     elapsed: float,
     compressed: bool,
-    written: dict[str, int] | None,
+    written: dict[str, Any] | None,
 ) -> dict[str, Any]:
     estimator = state.estimator
     counts = dict(state.counts)
-    summary: dict[str, Any] = {
+    runtime = config.runtime
+    return {
         "complete": error is None,
         "error": error,
         "bag": str(config.bag),
@@ -428,7 +526,15 @@ def _summary(
             "input_hw": list(estimator.input_hw),
             "describe": estimator.describe(),
         },
+        "runtime": {
+            "backend": runtime.backend,
+            "device": runtime.device,
+            "precision": runtime.precision,
+            "threads": runtime.threads,
+            "input_hw": list(runtime.input_hw) if runtime.input_hw else None,
+        },
         "frames": counts,
+        "failures": state.failures.summary(),
         "stamp_tolerance_s": config.stamp_tolerance_s,
         "latency_ms": percentiles(state.latencies),
         "inference_ms": percentiles(state.inference),
@@ -438,16 +544,12 @@ def _summary(
             for key in ("valid_fraction", "min_m", "median_m", "max_m")
         },
         "metrics": state.scorer.summary() if config.depth_topic else None,
-        "written_bag": None if written is None else {"path": str(config.write_bag), "messages": written},
-        "config": {
-            key: str(value) if isinstance(value, Path) else value for key, value in asdict(config).items()
-        },
+        "written_bag": written,
     }
-    return summary
 
 
 def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
-    """Write `summary.json`, `frames.csv` and `report.png` into `out_dir`; returns their paths."""
+    """Write `summary.json`, `frames.csv` and `report.png` into `out_dir` (each atomically); returns paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: out_dir / name for name in ("summary.json", "frames.csv", "report.png")}
     write_json(paths["summary.json"], result.summary)
@@ -465,7 +567,7 @@ def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
         result.error_by_distance,
         result.depth_values,
         title,
-        metrics["max_depth"] if metrics else _colour_scale_max(result.depth_values),
+        metrics["range"]["max_depth"] if metrics else _colour_scale_max(result.depth_values),
     )
     return paths
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -21,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, help="frames to play (default 60; 20 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 frames at 160x120")
     parser.add_argument("--model", type=Path, help="model file (default: the shipped disdepth_default.onnx)")
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, tensorrt or torch")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from disdepth_ros.demo import DemoConfig, run_demo
 
     config = DemoConfig.quick_config(args.out) if args.quick else DemoConfig(out_dir=args.out)
-    config = replace(config, model=args.model, backend=args.backend)
+    config = replace(config, model=args.model, runtime=runtime_options(args))
     if args.frames is not None:
         if args.frames < 2:
             raise ValueError(f"--frames must be >= 2, got {args.frames}")

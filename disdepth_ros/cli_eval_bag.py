@@ -6,14 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval-bag",
         help="evaluate a depth model on a ROS 2 bag (metrics, latency, report, optional output bag)",
-        description="Run the depth node's path (decode -> DepthEstimator -> depth limits) on every image of "
-        "a ROS 2 bag (sqlite3 or mcap; Image or CompressedImage), pair ground-truth depth (16UC1 mm or "
-        "32FC1 m) by header stamp, and write DIR/summary.json, DIR/frames.csv and DIR/report.png. "
+        description="Run the depth node's per-frame path (decode -> DepthEstimator -> depth limits -> "
+        "outputs) with the node's runtime options on every image of a ROS 2 bag (sqlite3 or mcap; Image "
+        "or CompressedImage), pair ground-truth depth (16UC1 mm or 32FC1 m) by header stamp, score every "
+        "alignment mode, and write DIR/summary.json, DIR/frames.csv and DIR/report.png. A bad message "
+        "costs one frame and is listed in the summary. Exit status: 0 ok, 1 nothing could be evaluated "
+        "or the bag is damaged part-way, 2 bad arguments/unreadable bag, 130 interrupted. "
         "See docs/eval_bag.md.",
     )
     parser.add_argument("bag", metavar="BAG", type=Path, help="bag directory (metadata.yaml) or .mcap file")
@@ -43,7 +50,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help="max |stamp difference| image<->GT (s)",
     )
-    parser.add_argument("--backend", default="auto", help="auto, onnxruntime, tensorrt or torch")
     parser.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N images")
     parser.add_argument(
         "--min-depth", type=float, help="evaluated GT range minimum, m (default: the model's)"
@@ -53,16 +59,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--crop", choices=("eigen", "garg"), help="evaluation crop (NYU eigen, KITTI garg)")
     parser.add_argument(
-        "--cloud-stride", type=int, default=2, help="point-cloud stride in --write-bag (default 2)"
+        "--cloud-stride",
+        type=int,
+        default=DEFAULT_CLOUD_STRIDE,
+        help=f"point-cloud stride in --write-bag (default {DEFAULT_CLOUD_STRIDE}, as the node)",
     )
     parser.add_argument(
         "--points-rgb", action="store_true", help="coloured points (PointXYZRGB) in --write-bag"
     )
+    parser.add_argument(
+        "--max-input-pixels",
+        type=int,
+        default=DEFAULT_MAX_INPUT_PIXELS,
+        help=f"largest image accepted, pixels (default {DEFAULT_MAX_INPUT_PIXELS}, as the node)",
+    )
+    add_runtime_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from disdepth_core.evaluation import format_summary
     from disdepth_ros.bag_eval import EvalConfig, evaluate_bag, write_results
 
     config = EvalConfig(
@@ -75,13 +92,14 @@ def run(args: argparse.Namespace) -> int:
         write_bag=args.write_bag,
         write_storage=args.write_storage,
         stamp_tolerance_s=args.stamp_tolerance,
-        backend=args.backend,
+        runtime=runtime_options(args),
         max_frames=args.max_frames,
         min_depth=args.min_depth,
         max_depth=args.max_depth,
         crop=args.crop,
         cloud_stride=args.cloud_stride,
         points_rgb=args.points_rgb,
+        max_input_pixels=args.max_input_pixels,
     )
     result = evaluate_bag(config, progress=not args.quiet)
     paths = write_results(result, config.out_dir)
@@ -93,21 +111,40 @@ def run(args: argparse.Namespace) -> int:
         f"with ground truth, {frames['unpaired']} unpaired, {frames['failed']} failed; latency "
         f"p50 {latency['p50']:.1f} ms p95 {latency['p95']:.1f} ms ({summary['model']['backend']})"
     )
+    failures = {cause: n for cause, n in summary["failures"]["counts"].items() if n}
+    if failures:
+        first = summary["failures"]["listed"][0]
+        print(
+            "failures: "
+            + ", ".join(f"{cause} {n}" for cause, n in failures.items())
+            + f" (first: {first['topic']} @ {first['stamp_ns']}: {first['reason']}; all in summary.json)"
+        )
     metrics = summary["metrics"]
     if metrics and metrics["raw"]["n_images"]:
-        for name in ("raw", "median"):
-            m = metrics[name]
-            print(
-                f"  {name:>6}: AbsRel {m['abs_rel']:.4f}  SqRel {m['sq_rel']:.4f}  RMSE {m['rmse']:.4f} m  "
-                f"RMSElog {m['rmse_log']:.4f}  d1 {m['d1']:.4f}  d2 {m['d2']:.4f}  d3 {m['d3']:.4f}  "
-                f"SILog {m['silog']:.2f}"
-            )
+        print(format_summary(metrics))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
-    if summary["written_bag"]:
-        print(f"wrote {summary['written_bag']['path']}")
+    written = summary["written_bag"]
+    if written:
+        print(f"wrote {written['path']}" if written.get("path") else f"output bag: {written['discarded']}")
     if result.error:
+        interrupted = result.error.startswith("interrupted")
         print(
-            f"disdepth eval-bag: error: {result.error} (results of the frames read were written)",
+            f"disdepth eval-bag: {'' if interrupted else 'error: '}{result.error} "
+            "(results of the frames read were written)",
+            file=sys.stderr,
+        )
+        return 130 if interrupted else 1
+    if frames["predicted"] == 0:
+        print(
+            f"disdepth eval-bag: error: no frame of {config.image_topic} could be evaluated "
+            f"({frames['failed']} failed; reasons in {paths['summary.json']})",
+            file=sys.stderr,
+        )
+        return 1
+    if config.depth_topic and not (metrics and metrics["raw"]["n_images"]):
+        print(
+            f"disdepth eval-bag: error: no frame could be scored against {config.depth_topic} "
+            f"({frames['paired']} paired; check --stamp-tolerance and the depth range)",
             file=sys.stderr,
         )
         return 1

@@ -1,4 +1,5 @@
-"""numpy <-> sensor_msgs conversions for the depth node (our own numpy code: no cv_bridge, DESIGN lesson 10).
+"""numpy <-> sensor_msgs conversions for the depth node (our own numpy code: no cv_bridge, whose binaries
+break with NumPy 2 on Humble/Jazzy).
 
 - Colour input: `sensor_msgs/Image` via `disdepth_core.image_encodings.decode_image` (cv_bridge is tried
   only for encodings we do not decode, when it is importable), `CompressedImage` via `decode_compressed`.
@@ -22,7 +23,7 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
-from disdepth_core.geometry import CameraIntrinsics, depth_to_points
+from disdepth_core.geometry import CameraIntrinsics, depth_to_points, scale_projection
 from disdepth_core.image_encodings import decode_compressed, decode_image, encode_image
 
 __all__ = [
@@ -69,13 +70,16 @@ def _byte_array(data: bytes) -> array.array:
     return out
 
 
-def image_msg_to_rgb(msg: Image) -> np.ndarray:
+def image_msg_to_rgb(msg: Image, max_pixels: int | None = None) -> np.ndarray:
     """Decode a colour/mono `sensor_msgs/Image` to RGB uint8 H x W x 3 (ValueError on bad input).
 
-    Encodings `image_encodings` does not know are handed to cv_bridge when it is installed.
+    Images over `max_pixels` are refused before decoding. Encodings `image_encodings` does not know are
+    handed to cv_bridge when it is installed.
     """
     try:
-        return decode_image(msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian))
+        return decode_image(
+            msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian), max_pixels
+        )
     except ValueError as error:
         if not str(error).startswith("unsupported image encoding"):
             raise
@@ -93,9 +97,10 @@ def _cv_bridge_rgb(msg: Image, error: ValueError) -> np.ndarray:
         raise ValueError(f"{error}; cv_bridge could not convert it either: {bridge_error}") from None
 
 
-def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
-    """Decode a jpeg/png `sensor_msgs/CompressedImage` to RGB uint8 H x W x 3 (ValueError on bad input)."""
-    return decode_compressed(msg.format, msg.data)
+def compressed_msg_to_rgb(msg: CompressedImage, max_pixels: int | None = None) -> np.ndarray:
+    """Decode a jpeg/png `sensor_msgs/CompressedImage` to RGB uint8 H x W x 3 (ValueError on bad input);
+    the size its header declares is checked against `max_pixels` before decoding."""
+    return decode_compressed(msg.format, msg.data, max_pixels)
 
 
 def array_to_image_msg(array_: np.ndarray, encoding: str, header: Header) -> Image:
@@ -197,29 +202,35 @@ def depth_to_cloud_msg(
     stride: int = 1,
     max_range: float | None = None,
     rgb: np.ndarray | None = None,
+    discontinuity: float | None = None,
 ) -> PointCloud2:
-    """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range), header, rgb)`,
-    back-projecting straight into the message's data array (no intermediate point grid, no copy).
-    `rgb` is the full-size image."""
+    """`points_to_cloud_msg(depth_to_points(depth, intrinsics, stride, max_range, discontinuity=...),
+    header, rgb)`, back-projecting straight into the message's data array (no intermediate point grid, no
+    copy). `rgb` is the full-size image; `discontinuity` removes flying pixels (`depth_discontinuities`)."""
     height, width = -(-depth.shape[0] // stride), -(-depth.shape[1] // stride)
     return _build_cloud(
         height,
         width,
         header,
         None if rgb is None else rgb[::stride, ::stride],
-        lambda xyz: depth_to_points(depth, intrinsics, stride, max_range, out=xyz),
+        lambda xyz: depth_to_points(
+            depth, intrinsics, stride, max_range, out=xyz, discontinuity=discontinuity
+        ),
     )
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
     """Intrinsics of a `CameraInfo`: from `P` when it is non-zero (rectified image), else from `K`.
 
-    Raises ValueError for a zero-sized image, an all-zero K and P, or non-finite / non-positive focals.
+    Raises ValueError for a zero-sized image, an all-zero K and P, non-finite K or P values, or
+    non-finite / non-positive focals.
     """
     if msg.width <= 0 or msg.height <= 0:
         raise ValueError(f"camera_info has a zero image size ({msg.width}x{msg.height})")
     p = np.asarray(msg.p, dtype=np.float64)
     k = np.asarray(msg.k, dtype=np.float64)
+    if not (np.all(np.isfinite(p)) and np.all(np.isfinite(k))):
+        raise ValueError("camera_info has non-finite values in K or P")
     matrix = p if np.any(p != 0) else k
     if not np.any(matrix != 0):
         raise ValueError("camera_info has all-zero K and P (uncalibrated camera)")
@@ -229,33 +240,21 @@ def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
 def scaled_camera_info(msg: CameraInfo, width: int, height: int, header: Header | None = None) -> CameraInfo:
     """A copy of `msg` for the image resized to `width` x `height`: K and P scaled, size updated.
 
-    Uses the pixel-centre convention of `CameraIntrinsics.scaled` (c' = (c + 0.5) s - 0.5, f' = f s);
-    P's Tx/Ty terms (fx * baseline) scale with fx/fy. Distortion, R and the model are carried over;
-    binning is reset and the ROI is cleared (full image), since both describe the original resolution.
+    Uses `disdepth_core.geometry.scale_projection` (the pixel-centre convention of
+    `CameraIntrinsics.scaled`). Distortion, R and the model are carried over; binning is reset and the
+    ROI is cleared (full image), since both describe the original resolution.
     """
     if msg.width <= 0 or msg.height <= 0:
         raise ValueError(f"camera_info has a zero image size ({msg.width}x{msg.height})")
     sx = width / msg.width
     sy = height / msg.height
-    out = CameraInfo(
+    return CameraInfo(
         header=header if header is not None else msg.header,
         height=int(height),
         width=int(width),
         distortion_model=msg.distortion_model,
         d=list(msg.d),
+        k=scale_projection(np.asarray(msg.k, dtype=np.float64).reshape(3, 3), sx, sy).ravel(),
         r=np.asarray(msg.r, dtype=np.float64).copy(),
+        p=scale_projection(np.asarray(msg.p, dtype=np.float64).reshape(3, 4), sx, sy).ravel(),
     )
-    out.k = _scale_projection(np.asarray(msg.k, dtype=np.float64).reshape(3, 3), sx, sy).ravel()
-    out.p = _scale_projection(np.asarray(msg.p, dtype=np.float64).reshape(3, 4), sx, sy).ravel()
-    return out
-
-
-def _scale_projection(matrix: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """Scale a 3x3 K or 3x4 P for an image resized by (sx, sy) (pixel-centre convention)."""
-    scaled = matrix.copy()
-    if not np.any(matrix != 0):
-        return scaled
-    # Rows scale like pixel coordinates: u' = sx u + 0.5 (sx - 1) w, where w is the homogeneous row.
-    scaled[0] = matrix[0] * sx + 0.5 * (sx - 1.0) * matrix[2]
-    scaled[1] = matrix[1] * sy + 0.5 * (sy - 1.0) * matrix[2]
-    return scaled

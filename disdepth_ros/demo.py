@@ -19,15 +19,21 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from disdepth_core.bags import find_topic, open_bag, read_messages, stamp_ns
+from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.evaluation.stats import percentiles
+from disdepth_core.files import write_json
 from disdepth_core.image_encodings import decode_depth
-from disdepth_ros.bag_io import deserialize, find_topic, open_bag, read_messages, stamp_ns
-from disdepth_ros.eval_report import DepthScorer, percentiles, write_json
+from disdepth_core.runtime.options import RuntimeOptions
+from disdepth_ros.bag_messages import read_message
+from disdepth_ros.outputs import OUTPUT_TOPICS
+from disdepth_ros.params import node_parameters
 from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
 
 __all__ = ["NAMESPACE", "DemoConfig", "run_demo"]
@@ -35,6 +41,7 @@ __all__ = ["NAMESPACE", "DemoConfig", "run_demo"]
 NAMESPACE = "/disdepth_demo"
 DISCOVERY_TIMEOUT_S = 15.0
 DRAIN_TIMEOUT_S = 5.0  # after the last frame, wait this long at most for the node to finish
+RECORDED = ("depth", "camera_info", "points")  # node outputs the demo subscribes to
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,11 @@ class DemoConfig:
     width: int = 320
     rate_hz: float = 15.0
     model: Path | None = None
-    backend: str = "auto"
+    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
 
     @classmethod
-    def quick_config(cls, out_dir: Path, model: Path | None = None, backend: str = "auto") -> DemoConfig:
-        return cls(out_dir=out_dir, frames=20, height=120, width=160, model=model, backend=backend)
+    def quick_config(cls, out_dir: Path) -> DemoConfig:
+        return cls(out_dir=out_dir, frames=20, height=120, width=160)
 
     @property
     def bag_path(self) -> Path:
@@ -78,7 +85,7 @@ def _load_bag(bag: Path) -> _Recording:
         recording = _Recording([], [], [], {})
         infos: dict[int, Any] = {}
         for conn, _, raw in read_messages(reader, image_conns + info_conns + depth_conns, bag):
-            msg = deserialize(raw, conn.msgtype)
+            msg = read_message(raw, conn.msgtype, conn.topic, bag)
             stamp = stamp_ns(msg.header.stamp)
             if conn.topic == TOPICS["image"]:
                 recording.images.append(msg)
@@ -98,12 +105,13 @@ def _load_bag(bag: Path) -> _Recording:
 class _Session:
     """The depth node, a player and a recorder on one rclpy context, spun by an executor thread."""
 
-    def __init__(self, model: Path | None, backend: str) -> None:
+    def __init__(self, model: Path | None, runtime: RuntimeOptions) -> None:
+        """Start the node (default model unless `model`), the player and the recorder."""
         import rclpy
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.parameter import Parameter
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+        from sensor_msgs.msg import CameraInfo, Image
 
         from disdepth_ros.depth_node import DepthNode
 
@@ -111,7 +119,7 @@ class _Session:
         rclpy.init(context=self.context)
         self.nodes: list[Any] = []
         try:
-            overrides = [Parameter("backend", value=backend)]
+            overrides = [Parameter(name, value=value) for name, value in node_parameters(runtime).items()]
             if model is not None:
                 overrides.append(Parameter("model_path", value=str(model)))
             remaps = ["image", "camera_info"]
@@ -135,21 +143,16 @@ class _Session:
             )
             self.nodes.append(self.recorder)
             self.lock = threading.Lock()
-            self.received: dict[str, dict[int, tuple[float, Any]]] = {
-                "depth": {},
-                "camera_info": {},
-                "points": {},
-            }
+            self.received: dict[str, dict[int, tuple[float, Any]]] = {name: {} for name in RECORDED}
             reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
             self.subscriptions = [
                 self.recorder.create_subscription(
-                    msg_type, f"{NAMESPACE}/{topic}", self._recorder(name), reliable
+                    OUTPUT_TOPICS[name][1],
+                    f"{NAMESPACE}/{OUTPUT_TOPICS[name][0]}",
+                    self._recorder(name),
+                    reliable,
                 )
-                for name, topic, msg_type in (
-                    ("depth", "depth/image", Image),
-                    ("camera_info", "depth/camera_info", CameraInfo),
-                    ("points", "points", PointCloud2),
-                )
+                for name in RECORDED
             ]
             self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
             for node in self.nodes:
@@ -186,6 +189,14 @@ class _Session:
             f"{DISCOVERY_TIMEOUT_S:.0f} s; check RMW_IMPLEMENTATION and that multicast/shared memory works "
             "(e.g. ROS_LOCALHOST_ONLY=1 or ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)"
         )
+
+    def prime_camera_info(self, info: Any) -> None:
+        """Publish the first camera_info until the node has it, so the first frame gets its outputs too
+        (the node keeps the latest camera_info; image and info callbacks may run in any order)."""
+        deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
+        while self.depth_node.health.last_camera_info is None and time.monotonic() < deadline:
+            self.info_pub.publish(info)
+            time.sleep(0.02)
 
     def play(self, recording: _Recording, rate_hz: float) -> dict[int, float]:
         """Publish every frame at its recorded time offset; returns publish time (monotonic) by stamp."""
@@ -234,8 +245,8 @@ class _Session:
 
 def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     """Run the demo; writes `summary.json` and `preview.png` into `config.out_dir` and returns the summary."""
+    from disdepth_core.visualize.preview import cloud_points, render_preview
     from disdepth_ros.conversions import image_msg_to_rgb
-    from disdepth_ros.preview import cloud_points, render_preview
 
     config.out_dir.mkdir(parents=True, exist_ok=True)
     spec = SampleBagSpec(
@@ -248,13 +259,14 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
 
     started = time.monotonic()
     try:
-        session = _Session(config.model, config.backend)
+        session = _Session(config.model, config.runtime)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error} (for the demo: `disdepth demo --model PATH`)") from error
     try:
         estimator = session.depth_node.estimator
         info = estimator.info
         session.wait_for_connections()
+        session.prime_camera_info(recording.camera_infos[0])
         published = session.play(recording, config.rate_hz)
         with session.lock:
             received = {name: dict(items) for name, items in session.received.items()}
@@ -264,7 +276,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     wall = time.monotonic() - started
 
     depth_in = received["depth"]
-    scorer = DepthScorer(float(info.min_depth), float(info.max_depth))
+    scorer = DepthScorer(EvalRange(max(float(info.min_depth), 1e-3), float(info.max_depth)))
     latencies = []
     for stamp, (arrived, msg) in sorted(depth_in.items()):
         if stamp in published:
@@ -298,7 +310,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         "input_rate_hz": config.rate_hz,
         "output_rate_hz": rate,
         "latency_ms": percentiles(latencies),
-        "metrics": {"raw": scores["raw"], "median": scores["median"], "coverage": scores["coverage"]},
+        "metrics": scores,
         "wall_s": wall,
         "image_size": [config.width, config.height],
     }
@@ -316,6 +328,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
             config.out_dir / "preview.png",
             image_msg_to_rgb(recording.images[index]),
             depth,
+            recording.ground_truth.get(shown),
             cloud_points(received["points"][shown][1]),
             title,
         )

@@ -1,134 +1,151 @@
 """disdepth depth node: camera image in, metric depth, camera_info, colorized depth and point cloud out.
 
-A plain `rclpy.node.Node` (not a lifecycle node) that is active as soon as it is constructed
-(autostart): the model is loaded in the constructor, so a bad model path fails at start-up with a clear
-message instead of at the first frame.
+A managed (lifecycle) node, REP 2 / ROS 2 managed-node design: `configure` loads the model (and fails
+cleanly: the node stays unconfigured and says why), `activate` subscribes and starts inference,
+`deactivate` stops both, `cleanup` releases the model. With `autostart` (the default) the node
+configures and activates itself at start-up, so users who do not drive transitions get a plain node that
+works at once, and a bad model path stops it with one line.
 
-Subscriptions (best-effort sensor-data QoS, depth 1; DESIGN lesson 1): `image` (sensor_msgs/Image) or
-`image/compressed` (CompressedImage) when `use_compressed` is true, and `camera_info` (latest one cached).
-Inference runs in a worker thread fed through a single-slot mailbox: the newest frame wins, frames
-replaced before processing are counted as dropped, so latency stays bounded.
+Subscriptions (`disdepth_ros.input_qos`: reliability matched to the camera publisher, keep-last 1,
+overridable through `qos_overrides.<topic>.subscription.*`): `image` (sensor_msgs/Image) or
+`image/compressed` (CompressedImage) when `use_compressed` is true, `camera_info` (latest one cached),
+and `sparse_depth` (Image, 32FC1 m / 16UC1 mm) when `use_sparse_depth` is true. Inference runs in a
+worker thread fed through a single-slot mailbox: the newest frame wins, frames replaced before
+processing are counted as dropped, so latency stays bounded. Each frame goes through the one
+`disdepth_ros.pipeline.FramePipeline`; a frame that fails is counted per cause, logged (throttled per
+cause) and dropped, and the node keeps serving.
 
-Publications (reliable by default, `qos_reliability` and per-topic `qos_overrides` apply), all with the
-input image's header (REP 118 depth, organized cloud in the optical frame): `depth/image` (32FC1 metres,
-NaN invalid), `depth/image_mm` (16UC1, 0 invalid), `depth/camera_info`, `depth/colorized` (bgr8),
-`depth/uncertainty` (32FC1 m^2), `points` (PointCloud2), and `/diagnostics` at 1 Hz.
+Publications (lifecycle publishers; reliable by default, `qos_reliability` and per-topic
+`qos_overrides` apply), all with the input image's header (REP 118 depth, organized cloud in the optical
+frame): `depth/image` (32FC1 metres, NaN invalid), `depth/image_mm` (16UC1, 0 invalid),
+`depth/camera_info`, `depth/colorized` (bgr8), `depth/uncertainty` (32FC1 m^2), `points`
+(PointCloud2), and `/diagnostics` (1 Hz and on level changes, in every lifecycle state).
 
 Run: `ros2 run disdepth depth_node --ros-args --params-file config/depth.yaml`
-or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml`.
+or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml`; `depth_node --help`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 import time
-from pathlib import Path
+import traceback
 from typing import Any
 
 import rclpy
-from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, ParameterException
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from rclpy.utilities import remove_ros_args
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from disdepth_core.runtime import DepthEstimator, ModelFileError, load_estimator
-from disdepth_ros.conversions import camera_info_to_intrinsics, compressed_msg_to_rgb, image_msg_to_rgb
-from disdepth_ros.health import NodeHealth
-from disdepth_ros.mailbox import LatestMailbox
-from disdepth_ros.outputs import OutputSettings, build_outputs
-from disdepth_ros.params import PARAMETERS, descriptor, validate_parameters
+from disdepth_core.bags import stamp_ns
+from disdepth_core.deployment import open_estimator
+from disdepth_core.image_encodings import decode_depth
+from disdepth_core.runtime import DepthEstimator, ModelFileError
+from disdepth_core.serving.failures import FrameFailure
+from disdepth_core.serving.health import Assessment, NodeHealth
+from disdepth_core.serving.mailbox import LatestMailbox
+from disdepth_core.serving.scale_anchor import ScaleAnchor
+from disdepth_core.serving.stamp_gaps import StampGapCounter
+from disdepth_ros.conversions import camera_info_to_intrinsics
+from disdepth_ros.input_qos import MatchedSubscription
+from disdepth_ros.model_path import resolve_model_path
+from disdepth_ros.node_help import help_text
+from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS
+from disdepth_ros.params import PARAMETERS, descriptor, output_settings, runtime_options, validate_parameters
+from disdepth_ros.pipeline import FrameOutcome, FramePipeline
 
-__all__ = ["DEFAULT_MODEL_FILE", "DepthNode", "main", "resolve_model_path"]
+__all__ = ["DepthNode", "main"]
 
-DEFAULT_MODEL_FILE = "disdepth_default.onnx"
-INPUT_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=1,
-    reliability=ReliabilityPolicy.BEST_EFFORT,
-    durability=DurabilityPolicy.VOLATILE,
-)
-INPUT_QOS_TEXT = "best_effort, keep_last 1, volatile"
-# Output name -> (topic, message type) relative to the node's namespace.
-OUTPUT_TOPICS: dict[str, tuple[str, type]] = {
-    "depth": ("depth/image", Image),
-    "depth_mm": ("depth/image_mm", Image),
-    "camera_info": ("depth/camera_info", CameraInfo),
-    "colorized": ("depth/colorized", Image),
-    "uncertainty": ("depth/uncertainty", Image),
-    "points": ("points", PointCloud2),
-}
-_ON_DEMAND = ("colorized", "points")  # only computed when someone subscribes (DESIGN lesson 7)
 _LOG_THROTTLE_S = 5.0
+HEALTH_CHECK_PERIOD_S = 0.25
+DIAGNOSTICS_PERIOD_S = 1.0
+CONSOLE_THROTTLE_S = 10.0
+QOS_MATCH_PERIOD_S = 1.0
+DIAGNOSTIC_LEVELS = {
+    "OK": DiagnosticStatus.OK,
+    "WARN": DiagnosticStatus.WARN,
+    "ERROR": DiagnosticStatus.ERROR,
+}
 
 
-def resolve_model_path(model_path: str) -> Path:
-    """The model file to load: `model_path` if given, else the shipped default model.
+class DepthNode(LifecycleNode):
+    """Monocular metric depth node (see the module docstring for topics, QoS and behaviour).
 
-    The default is looked up in `share/disdepth/models/` of the ament index (a colcon workspace, or any
-    prefix on AMENT_PREFIX_PATH), then of this Python environment's prefix (a pip install, where
-    AMENT_PREFIX_PATH may be unset), then in the source tree's `models/`. Raises FileNotFoundError saying
-    how to pass a model or export one.
+    Raises ValueError (invalid parameters) or the configure error (model) at construction when
+    `autostart` is true, so a plain launch fails with one line.
     """
-    how = (
-        "pass one with `--ros-args -p model_path:=/path/to/model.onnx` (launch: model_path:=...) or export "
-        "one with `disdepth export` into models/ and reinstall the package"
-    )
-    if model_path:
-        path = Path(model_path).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"model_path {str(path)!r} does not exist; {how}")
-        return path
-    shares = []
-    # OSError: AMENT_PREFIX_PATH unset (a plain venv without a sourced workspace).
-    with contextlib.suppress(PackageNotFoundError, ValueError, OSError):
-        shares.append(Path(get_package_share_directory("disdepth")))
-    shares += [Path(sys.prefix) / "share" / "disdepth", Path(__file__).resolve().parents[1]]
-    candidates = list(dict.fromkeys(share / "models" / DEFAULT_MODEL_FILE for share in shares))
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"no model_path given and no shipped model found (looked in {looked}); {how}")
-
-
-class DepthNode(Node):
-    """Monocular metric depth node (see the module docstring for topics, QoS and behaviour)."""
 
     def __init__(self, node_name: str = "depth_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         for name, spec in PARAMETERS.items():
             self.declare_parameter(name, spec.default, descriptor(name, spec))
-        values = {name: self.get_parameter(name).value for name in PARAMETERS}
+        values = self._values()
         problem = validate_parameters(values)
         if problem:
             raise ValueError(f"invalid parameter: {problem}")
-
-        self.model_path = resolve_model_path(values["model_path"])
-        self.estimator: DepthEstimator = load_estimator(
-            self.model_path,
-            backend=values["backend"],
-            device=values["device"],
-            precision=values["precision"],
-            threads=values["threads"] or None,
-            input_hw=_input_hw(values["input_height"], values["input_width"]),
-        )
-        self.get_logger().info(f"loaded {self.model_path}: {self.estimator.describe()}")
-        self._settings = self._output_settings(values)
         self._stale_timeout = float(values["stale_input_timeout"])
-        self.add_on_set_parameters_callback(self._on_set_parameters)
-
+        self._output_timeout = float(values["output_timeout"])
         self.health = NodeHealth()
+        self.stamp_gaps = StampGapCounter()
         self._started = time.monotonic()
-        self._mailbox: LatestMailbox[tuple[Image | CompressedImage, float]] = LatestMailbox()
         self._camera_info: CameraInfo | None = None
+        self._sparse_depth: tuple[int, Any] | None = None  # (stamp ns, message) of the latest one
+        self.estimator: DepthEstimator | None = None
+        self.pipeline: FramePipeline | None = None
+        self.scale_anchor: ScaleAnchor | None = None
+        self._output_pubs: dict[str, Any] = {}
+        self._inputs: dict[str, MatchedSubscription] = {}
+        self._mailbox: LatestMailbox[tuple[Image | CompressedImage, float]] = LatestMailbox()
+        self._worker: threading.Thread | None = None
+        self._worker_error = self._worker_traceback = ""
+        self._configure_error: BaseException | None = None
+        self._active = False
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._last_diagnostics = (0.0, "")  # (monotonic time, level) of the last /diagnostics message
+        self._health_timer = self.create_timer(HEALTH_CHECK_PERIOD_S, self._check_health)
+        self._qos_timer = self.create_timer(QOS_MATCH_PERIOD_S, self._match_input_qos)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        if values["autostart"]:
+            self.trigger_configure()
+            if self._configure_error is not None:
+                raise self._configure_error
+            self.trigger_activate()
 
+    def _values(self) -> dict[str, Any]:
+        return {name: self.get_parameter(name).value for name in PARAMETERS}
+
+    # -- lifecycle transitions ----------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the model and create the output publishers; on failure stay unconfigured, say why."""
+        values = self._values()
+        self._configure_error = None
+        try:
+            self.model_path = resolve_model_path(values["model_path"])
+            estimator = open_estimator(self.model_path, runtime_options(values))
+            pipeline = FramePipeline(
+                estimator,
+                output_settings(values, estimator.info),
+                compressed=bool(values["use_compressed"]),
+                max_input_pixels=int(values["max_input_pixels"]),
+            )
+        except (OSError, ModelFileError, ValueError, RuntimeError) as error:
+            self._configure_error = error
+            self.get_logger().error(f"configure failed: {startup_error(error)}")
+            return TransitionCallbackReturn.FAILURE
+        self.estimator, self.pipeline = estimator, pipeline
+        if values["use_sparse_depth"]:
+            self.scale_anchor = ScaleAnchor(
+                int(values["sparse_depth_min_points"]), float(values["sparse_depth_smoothing"])
+            )
+        self.get_logger().info(f"loaded {self.model_path}: {estimator.describe()}")
         reliability = (
             ReliabilityPolicy.RELIABLE
             if values["qos_reliability"] == "reliable"
@@ -136,7 +153,7 @@ class DepthNode(Node):
         )
         output_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability)
         self._output_pubs = {
-            name: self.create_publisher(
+            name: self.create_lifecycle_publisher(
                 msg_type,
                 topic,
                 output_qos,
@@ -144,189 +161,317 @@ class DepthNode(Node):
             )
             for name, (topic, msg_type) in OUTPUT_TOPICS.items()
         }
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        return TransitionCallbackReturn.SUCCESS
 
-        self._use_compressed = bool(values["use_compressed"])
-        if self._use_compressed:
-            self._image_sub = self.create_subscription(
-                CompressedImage, "image/compressed", self._on_image, INPUT_QOS
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe to the camera (QoS matched to its publisher) and start the inference worker."""
+        values = self._values()
+        try:
+            if values["use_compressed"]:
+                self._inputs["image"] = MatchedSubscription(
+                    self, CompressedImage, "image/compressed", self._on_image
+                )
+            else:
+                self._inputs["image"] = MatchedSubscription(self, Image, "image", self._on_image)
+            self._inputs["camera_info"] = MatchedSubscription(
+                self, CameraInfo, "camera_info", self._on_camera_info
             )
-        else:
-            self._image_sub = self.create_subscription(Image, "image", self._on_image, INPUT_QOS)
-        self._info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, INPUT_QOS)
-        self._diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
+            if self.scale_anchor is not None:
+                self._inputs["sparse_depth"] = MatchedSubscription(
+                    self, Image, "sparse_depth", self._on_sparse_depth
+                )
+        except (ValueError, ParameterException) as error:
+            self.get_logger().error(f"activate failed: {error}")
+            self._destroy_inputs()
+            return TransitionCallbackReturn.FAILURE
+        self._mailbox = LatestMailbox()
+        self._worker = self._start_worker()
+        self._active = True
+        return super().on_activate(state)
 
-        self._worker = threading.Thread(target=self._work, name="disdepth-inference", daemon=True)
-        self._worker.start()
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop listening and inferring; the model stays loaded."""
+        self._active = False
+        self._destroy_inputs()
+        self._stop_worker()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the model and the output publishers."""
+        for publisher in self._output_pubs.values():
+            self.destroy_lifecycle_publisher(publisher)
+        self._output_pubs = {}
+        self.estimator = self.pipeline = self.scale_anchor = None
+        self._camera_info = self._sparse_depth = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = False
+        self._destroy_inputs()
+        self._stop_worker()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _destroy_inputs(self) -> None:
+        for matched in self._inputs.values():
+            self.destroy_subscription(matched.subscription)
+        self._inputs = {}
 
     # -- parameters -------------------------------------------------------------------------------
-    def _output_settings(self, values: dict[str, Any]) -> OutputSettings:
-        info = self.estimator.info
-        return OutputSettings(
-            min_depth=float(values["min_depth"]) or float(info.min_depth),
-            max_depth=float(values["max_depth"]) or float(info.max_depth),
-            publish_depth_mm=bool(values["publish_depth_mm"]),
-            publish_colorized=bool(values["publish_colorized"]),
-            publish_uncertainty=bool(values["publish_uncertainty"]),
-            publish_points=bool(values["publish_points"]),
-            points_rgb=bool(values["points_rgb"]),
-            cloud_stride=int(values["cloud_stride"]),
-            max_range=float(values["max_range"]),
-            colormap=str(values["colormap"]),
-        )
-
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
-        values = {name: self.get_parameter(name).value for name in PARAMETERS}
+        values = self._values()
         values.update({p.name: p.value for p in parameters if p.name in PARAMETERS})
-        problem = validate_parameters(values)
-        if problem is None:
-            settings = self._output_settings(values)
-            if not settings.max_depth > settings.min_depth:
-                problem = (
-                    f"effective max_depth {settings.max_depth} must exceed min_depth {settings.min_depth}"
-                )
+        try:
+            problem = validate_parameters(values)
+            if problem is None and self.pipeline is not None and self.estimator is not None:
+                self.pipeline.settings = output_settings(values, self.estimator.info)
+        except ValueError as error:
+            problem = str(error)
         if problem is not None:
             return SetParametersResult(successful=False, reason=problem)
-        self._settings = settings
         self._stale_timeout = float(values["stale_input_timeout"])
+        self._output_timeout = float(values["output_timeout"])
         return SetParametersResult(successful=True)
 
     # -- callbacks (executor thread) --------------------------------------------------------------
     def _on_image(self, msg: Image | CompressedImage) -> None:
+        if not self._active:
+            return
         now = time.monotonic()
         self.health.image_received(now)
+        self.stamp_gaps.add(stamp_ns(msg.header.stamp))
         self._mailbox.put((msg, now))
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.health.camera_info_received(time.monotonic())
         try:
             camera_info_to_intrinsics(msg)
-        except ValueError as error:
-            self.health.count_bad_input()
-            self.get_logger().error(
-                f"ignoring camera_info on {self._info_sub.topic_name}: {error}",
-                throttle_duration_sec=_LOG_THROTTLE_S,
-            )
+        except Exception as error:  # a malformed camera_info must not stop the executor
+            topic = self._inputs["camera_info"].topic_name if "camera_info" in self._inputs else "camera_info"
+            self._report(FrameFailure("camera_info", f"ignoring camera_info on {topic}: {error}"))
             return
         self._camera_info = msg
 
+    def _on_sparse_depth(self, msg: Image) -> None:
+        self._sparse_depth = (stamp_ns(msg.header.stamp), msg)
+
+    def _match_input_qos(self) -> None:
+        """Re-match the input QoS to the current publishers (a camera that started later or changed)."""
+        for matched in list(self._inputs.values()):
+            line = matched.update()
+            if line is not None:
+                self.get_logger().info(line)
+
     # -- inference worker -------------------------------------------------------------------------
-    def _work(self) -> None:
-        while True:
-            item = self._mailbox.get(timeout=0.5)
-            if item is None:
-                if self._mailbox.closed:
-                    return
-                continue
-            self._process(*item)
+    def _start_worker(self) -> threading.Thread:
+        worker = threading.Thread(
+            target=self._work, args=(self._mailbox,), name="disdepth-inference", daemon=True
+        )
+        worker.start()
+        return worker
+
+    def _stop_worker(self) -> None:
+        self._mailbox.close()
+        if self._worker is not None and self._worker.is_alive():
+            self._worker.join(timeout=5.0)
+        self._worker = None
+
+    def _work(self, mailbox: LatestMailbox) -> None:
+        try:
+            while True:
+                item = mailbox.get(timeout=0.5)
+                if item is None:
+                    if mailbox.closed:
+                        return
+                    continue
+                try:
+                    self._process(*item)
+                except Exception as error:  # anything outside the pipeline (publishing) costs one frame
+                    self._report(FrameFailure("output", f"{type(error).__name__}: {error}"))
+        except BaseException as error:  # the supervisor (_check_health) restarts the worker, reports ERROR
+            self._worker_error = f"{type(error).__name__}: {error}"
+            self._worker_traceback = traceback.format_exc()
 
     def _process(self, msg: Image | CompressedImage, received: float) -> None:
-        logger = self.get_logger()
-        try:
-            rgb = compressed_msg_to_rgb(msg) if self._use_compressed else image_msg_to_rgb(msg)
-        except ValueError as error:
-            self.health.count_bad_input()
-            logger.error(
-                f"dropping frame on {self._image_sub.topic_name}: {error}",
-                throttle_duration_sec=_LOG_THROTTLE_S,
-            )
-            return
-        try:
-            result = self.estimator.predict(rgb)
-        except Exception as error:  # a backend failure must never kill the node
-            self.health.count_backend_error()
-            logger.error(
-                f"inference failed, dropping frame: {error!r}", throttle_duration_sec=_LOG_THROTTLE_S
-            )
+        pipeline = self.pipeline
+        if pipeline is None:
             return
         camera_info = self._camera_info
-        if camera_info is None:
-            logger.warning(
-                f"no valid camera_info yet on {self._info_sub.topic_name}: publishing depth without "
-                "depth/camera_info and points",
-                throttle_duration_sec=_LOG_THROTTLE_S,
-            )
-        subscribed = {name for name in _ON_DEMAND if self._output_pubs[name].get_subscription_count() > 0}
-        outputs = build_outputs(
-            rgb, result.depth, result.uncertainty, msg.header, camera_info, self._settings, subscribed
+        subscribed = {
+            name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
+        }
+        outcome = pipeline.process(
+            msg, camera_info, subscribed, self.scale_anchor, self._sparse_for(stamp_ns(msg.header.stamp))
         )
-        if outputs.camera_info_resized and camera_info is not None:
-            logger.warning(
-                f"camera_info is {camera_info.width}x{camera_info.height} but the image is "
-                f"{rgb.shape[1]}x{rgb.shape[0]}: scaling K and P to the image",
-                throttle_duration_sec=_LOG_THROTTLE_S,
-            )
-        for name, out in outputs.messages.items():
+        for problem in outcome.problems:
+            self._report(problem)
+        if outcome.failure is not None:
+            self._report(outcome.failure)
+            return
+        self._warn_about_camera_info(camera_info, outcome)
+        for name, out in outcome.messages.items():
             self._output_pubs[name].publish(out)
         now = time.monotonic()
-        self.health.frame_published(now, result.timings.inference_ms, (now - received) * 1e3)
+        self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
 
-    # -- diagnostics ------------------------------------------------------------------------------
-    def _publish_diagnostics(self) -> None:
+    def _sparse_for(self, image_stamp: int) -> Any:
+        """The latest sparse depth (decoded) if it is within `sparse_depth_max_age` of the image."""
+        latest = self._sparse_depth
+        if self.scale_anchor is None or latest is None:
+            return None
+        stamp, msg = latest
+        if abs(image_stamp - stamp) > float(self.get_parameter("sparse_depth_max_age").value) * 1e9:
+            return None
+        try:
+            return decode_depth(
+                msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
+            )
+        except ValueError as error:
+            self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
+            return None
+
+    def _report(self, failure: FrameFailure) -> None:
+        """Count `failure` and log it, throttled per cause (never more than one line per cause per 5 s)."""
+        line = self.health.failures.record(failure, time.monotonic())
+        if line is not None:
+            self.get_logger().error(f"{line}; frame dropped" if failure.cause != "camera_info" else line)
+
+    def _warn_about_camera_info(self, camera_info: CameraInfo | None, outcome: FrameOutcome) -> None:
+        logger = self.get_logger()
+        estimator = self.estimator
+        info = estimator.info if estimator is not None else None
+        topic = self._inputs["camera_info"].topic_name if "camera_info" in self._inputs else "camera_info"
+        if camera_info is None and info is not None and info.camera_aware:
+            logger.warning(
+                f"{info.name} is camera-aware but no camera_info arrived on {topic}: using its training "
+                f"focal length ({info.canonical_focal_px:g} px at {estimator.input_hw[1]} px width); metric "
+                "scale is only right for that camera",
+                once=True,
+            )
+        if camera_info is None:
+            logger.warning(
+                f"no valid camera_info yet on {topic}: publishing depth without depth/camera_info and points",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+        elif outcome.camera_info_resized and outcome.rgb is not None:
+            logger.warning(
+                f"camera_info is {camera_info.width}x{camera_info.height} but the image is "
+                f"{outcome.rgb.shape[1]}x{outcome.rgb.shape[0]}: scaling K and P to the image",
+                throttle_duration_sec=_LOG_THROTTLE_S,
+            )
+
+    # -- health and diagnostics ---------------------------------------------------------------------
+    def _check_health(self) -> None:
+        """Supervise the worker, assess health (4 Hz), publish /diagnostics at 1 Hz and on level changes,
+        and say on the console when the node stops being healthy (throttled)."""
         now = time.monotonic()
-        values = self.health.snapshot(now, self._mailbox.dropped)
-        info = self.estimator.info
-        values.update(
-            {
-                "model": info.name,
-                "model path": str(self.model_path),
-                "backend": self.estimator.backend.name,
-                "provider": str(self.estimator.backend.provider),
-                "image topic": self._image_sub.topic_name,
-                "camera_info topic": self._info_sub.topic_name,
-                "input QoS": INPUT_QOS_TEXT,
-            }
-        )
-        problems = []
-        for label, topic, last in (
-            ("image", self._image_sub.topic_name, self.health.last_image),
-            ("camera_info", self._info_sub.topic_name, self.health.last_camera_info),
+        if (
+            self._active
+            and (self._worker is None or not self._worker.is_alive())
+            and not self._mailbox.closed
         ):
-            silent = NodeHealth.silence(last, self._started, now)
-            if silent > self._stale_timeout:
-                problems.append(
-                    f"no {label} on {topic} for {silent:.1f} s (subscribed {INPUT_QOS_TEXT}; "
-                    "check the topic name/remapping and that the camera publishes)"
-                )
-        if problems:
-            level, message = DiagnosticStatus.WARN, "; ".join(problems)
-        else:
-            level, message = DiagnosticStatus.OK, f"publishing depth at {values['output rate (Hz)']} Hz"
+            reason = self._worker_error or "exited"
+            self.health.worker_restarted(now, reason)
+            self.get_logger().error(
+                f"inference worker died ({reason}); restarting it\n{self._worker_traceback}"
+            )
+            self._worker_error = self._worker_traceback = ""
+            self._worker = self._start_worker()
+        assessment = self._assess(now)
+        last_time, last_level = self._last_diagnostics
+        if assessment.level != last_level or now - last_time >= DIAGNOSTICS_PERIOD_S:
+            self._publish_diagnostics(now, assessment)
+            self._last_diagnostics = (now, assessment.level)
+        logger = self.get_logger()
+        if assessment.level == "ERROR":
+            logger.error(assessment.message, throttle_duration_sec=CONSOLE_THROTTLE_S)
+        elif assessment.level == "WARN":
+            logger.warning(assessment.message, throttle_duration_sec=CONSOLE_THROTTLE_S)
+        elif last_level in ("WARN", "ERROR"):
+            logger.info(f"healthy again: {assessment.message}")
+
+    def _assess(self, now: float) -> Assessment:
+        if not self._active:
+            if self._configure_error is not None:
+                return Assessment("ERROR", f"not configured: {startup_error(self._configure_error)}")
+            state = "configured" if self.pipeline is not None else "unconfigured"
+            return Assessment("OK", f"{state}, not active (lifecycle): no depth is published")
+        return self.health.assess(
+            now,
+            self._started,
+            self._output_timeout,
+            self._stale_timeout,
+            [
+                ("image", self._inputs["image"].topic_name, self.health.last_image),
+                ("camera_info", self._inputs["camera_info"].topic_name, self.health.last_camera_info),
+            ],
+            self._inputs["image"].describe(),
+        )
+
+    def _publish_diagnostics(self, now: float, assessment: Assessment) -> None:
+        values = self.health.snapshot(now, self._mailbox.dropped)
+        values["frames lost before the node (stamp gaps)"] = str(self.stamp_gaps.lost)
+        values["worker restarts"] = str(self.health.worker_restarts)
+        estimator = self.estimator
+        if estimator is not None:
+            values.update(
+                {
+                    "model": estimator.info.name,
+                    "model path": str(self.model_path),
+                    "backend": estimator.backend.name,
+                    "provider": str(estimator.backend.provider),
+                }
+            )
+        for name, matched in self._inputs.items():
+            values[f"{name} topic"] = matched.topic_name
+            values[f"{name} QoS"] = matched.describe()
+        if self.scale_anchor is not None:
+            values["metric scale (sparse depth)"] = f"{self.scale_anchor.scale:.4f}"
+        node = self.get_fully_qualified_name()
         status = DiagnosticStatus(
-            level=level,
-            name=f"{self.get_name()}: depth estimation",
-            message=message,
-            hardware_id=info.name,
+            level=DIAGNOSTIC_LEVELS[assessment.level],
+            name=f"{node}: depth estimation",
+            message=assessment.message,
+            hardware_id=f"{node} ({estimator.info.name if estimator is not None else 'no model'})",
             values=[KeyValue(key=key, value=value) for key, value in values.items()],
         )
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(array)
 
+    @property
+    def dropped_frames(self) -> int:
+        """Frames replaced in the mailbox before the worker took them (newest frame wins)."""
+        return self._mailbox.dropped
+
     def destroy_node(self) -> None:
         """Stop the inference worker, then destroy the node."""
-        self._mailbox.close()
-        if self._worker.is_alive():
-            self._worker.join(timeout=5.0)
+        self._active = False
+        self._stop_worker()
         super().destroy_node()
 
 
-def _input_hw(height: int, width: int) -> tuple[int, int] | None:
-    if height == 0 and width == 0:
-        return None
-    if height == 0 or width == 0:
-        raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")
-    return int(height), int(width)
+def startup_error(error: BaseException) -> str:
+    """The one line a user sees when the node cannot start (no traceback), with what to do."""
+    if isinstance(error, InvalidParameterTypeException):
+        return (
+            f"{error}; in a params file a whole number such as `5` is an integer: write `5.0` for a "
+            "double parameter (the expected type is in config/depth.yaml)"
+        )
+    return str(error)
 
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point `depth_node`; returns a process exit code."""
+    argv = sys.argv if args is None else args
+    if {"-h", "--help"} & set(remove_ros_args(argv)[1:]):
+        print(help_text())
+        return 0
     rclpy.init(args=args)
     try:
         try:
             node = DepthNode()
-        except (FileNotFoundError, ModelFileError, ValueError) as error:
-            rclpy.logging.get_logger("depth_node").fatal(str(error))
+        except (OSError, ModelFileError, ValueError, RuntimeError, ParameterException) as error:
+            rclpy.logging.get_logger("depth_node").fatal(startup_error(error))
             return 1
         try:
             rclpy.spin(node)

@@ -1,22 +1,22 @@
-"""Depth result -> the node's output messages (plain functions; the node only publishes them).
+"""The depth node's outputs: topic names, what to publish, and the messages of one frame.
 
-Every message carries the input image's header (stamp and frame_id copied, never `now()`, DESIGN
-lesson 9). `depth/camera_info` describes the published depth image: when the cached camera_info is for
-another resolution, K and P are scaled to the image (lesson 3) and the cloud uses those intrinsics.
+Every message carries the input image's header (stamp and frame_id copied, never `now()`; REP 118 for
+depth, clouds in the camera's optical frame). `depth/camera_info` describes the published depth image:
+when the camera_info is for another resolution, K and P are scaled to the image and the cloud uses those
+intrinsics, so the published camera_info, depth and cloud always agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
-from disdepth_core.geometry import CameraIntrinsics
-from disdepth_core.runtime.image_ops import invalidate
-from disdepth_ros.colorize import colorize_depth
+from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE, CameraIntrinsics
+from disdepth_core.visualize.colorize import colorize_depth, display_range
 from disdepth_ros.conversions import (
     array_to_image_msg,
     camera_info_to_intrinsics,
@@ -26,7 +26,24 @@ from disdepth_ros.conversions import (
     scaled_camera_info,
 )
 
-__all__ = ["FrameOutputs", "OutputSettings", "apply_depth_limits", "build_outputs", "camera_info_for_image"]
+__all__ = [
+    "ON_DEMAND_OUTPUTS",
+    "OUTPUT_TOPICS",
+    "OutputSettings",
+    "build_outputs",
+    "camera_info_for_image",
+]
+
+# Output name -> (topic relative to the node's namespace, message type).
+OUTPUT_TOPICS: dict[str, tuple[str, type]] = {
+    "depth": ("depth/image", Image),
+    "depth_mm": ("depth/image_mm", Image),
+    "camera_info": ("depth/camera_info", CameraInfo),
+    "colorized": ("depth/colorized", Image),
+    "uncertainty": ("depth/uncertainty", Image),
+    "points": ("points", PointCloud2),
+}
+ON_DEMAND_OUTPUTS = ("colorized", "points")  # built only when someone subscribes (clouds cost CPU)
 
 
 @dataclass(frozen=True)
@@ -40,24 +57,14 @@ class OutputSettings:
     publish_uncertainty: bool = False
     publish_points: bool = True
     points_rgb: bool = False
-    cloud_stride: int = 1
+    cloud_stride: int = DEFAULT_CLOUD_STRIDE
     max_range: float = 0.0  # 0 = no limit
+    flying_pixel_threshold: float = (
+        0.0  # relative depth jump to a neighbour that removes a cloud point; 0 = off
+    )
     colormap: str = "turbo"
-
-
-@dataclass
-class FrameOutputs:
-    """Messages for one frame keyed by output name (depth, depth_mm, camera_info, colorized, uncertainty,
-    points); `camera_info_resized` tells the node to warn that camera_info and image sizes differ."""
-
-    messages: dict[str, object] = field(default_factory=dict)
-    camera_info_resized: bool = False
-
-
-def apply_depth_limits(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
-    """A float32 copy of `depth` with values outside [min_depth, max_depth] set to NaN (REP 118): the
-    runtime's own `invalidate` on a copy, so the node's limits and the estimator's agree."""
-    return invalidate(np.array(depth, dtype=np.float32, copy=True), min_depth, max_depth)
+    colorize_min: float = 0.0  # colour-scale range in metres; 0 and 0 = the frame's 2nd-98th percentile
+    colorize_max: float = 0.0
 
 
 def camera_info_for_image(
@@ -65,8 +72,9 @@ def camera_info_for_image(
 ) -> tuple[CameraInfo, CameraIntrinsics, bool]:
     """camera_info for a `width` x `height` image with `header`: (message, its intrinsics, was_resized).
 
-    Intrinsics come from P when non-zero, else K, of the (scaled) message itself, so the cloud and the
-    published camera_info always agree.
+    Intrinsics come from P when non-zero, else K, of the (scaled) message itself. Raises ValueError when
+    the intrinsics are unusable for this image (after scaling), so a camera_info that is valid at its own
+    size but degenerate at the image's (1e308 focal, NaN in the homogeneous row) is refused here.
     """
     resized = (info.width, info.height) != (width, height)
     if resized:
@@ -93,33 +101,29 @@ def build_outputs(
     depth: np.ndarray,
     uncertainty: np.ndarray | None,
     header: Header,
-    camera_info: CameraInfo | None,
+    camera: tuple[CameraInfo, CameraIntrinsics] | None,
     settings: OutputSettings,
-    subscribed: Collection[str] = ("colorized", "points"),
-) -> FrameOutputs:
-    """Build the output messages of one frame.
+    subscribed: Collection[str] = ON_DEMAND_OUTPUTS,
+) -> dict[str, object]:
+    """The output messages of one frame, by output name.
 
-    `depth` is the estimator's metric depth for `rgb` (same size); `subscribed` names the optional
-    outputs that have subscribers (colorized and points are only computed then, DESIGN lesson 7).
-    Without `camera_info` no depth/camera_info and no cloud are produced.
+    `depth` is metric depth for `rgb` (same size) already limited to the published range (NaN invalid);
+    `camera` is the camera_info for this image and its intrinsics (`camera_info_for_image`), or None,
+    in which case no depth/camera_info and no cloud are produced. `subscribed` names the on-demand
+    outputs that have subscribers.
     """
-    height, width = depth.shape
-    depth = apply_depth_limits(depth, settings.min_depth, settings.max_depth)
-    outputs = FrameOutputs()
-    messages = outputs.messages
-    messages["depth"] = depth_to_image_msg(depth, header)
+    messages: dict[str, object] = {"depth": depth_to_image_msg(depth, header)}
     if settings.publish_depth_mm:
         messages["depth_mm"] = depth_to_mm_image_msg(depth, header)
     if settings.publish_uncertainty and uncertainty is not None:
         masked = np.where(np.isnan(depth), np.float32(np.nan), uncertainty).astype(np.float32, copy=False)
         messages["uncertainty"] = depth_to_image_msg(masked, header)
     if settings.publish_colorized and "colorized" in subscribed:
-        bgr = colorize_depth(depth, settings.min_depth, settings.max_depth, settings.colormap)
+        near, far = _colour_range(depth, settings)
+        bgr = colorize_depth(depth, near, far, settings.colormap)
         messages["colorized"] = array_to_image_msg(bgr, "bgr8", header)
-    if camera_info is not None:
-        info, intrinsics, outputs.camera_info_resized = camera_info_for_image(
-            camera_info, header, width, height
-        )
+    if camera is not None:
+        info, intrinsics = camera
         messages["camera_info"] = info
         if settings.publish_points and "points" in subscribed:
             messages["points"] = depth_to_cloud_msg(
@@ -129,5 +133,13 @@ def build_outputs(
                 settings.cloud_stride,
                 settings.max_range or None,
                 rgb if settings.points_rgb else None,
+                settings.flying_pixel_threshold or None,
             )
-    return outputs
+    return messages
+
+
+def _colour_range(depth: np.ndarray, settings: OutputSettings) -> tuple[float, float]:
+    """The colorized image's range: the configured one, else the frame's percentiles, else the limits."""
+    if settings.colorize_max > settings.colorize_min:
+        return settings.colorize_min, settings.colorize_max
+    return display_range(depth) or (settings.min_depth, settings.max_depth)

@@ -11,12 +11,23 @@ from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
-from disdepth_ros.colorize import COLORMAPS
+from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
+from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions, check_device
+from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_core.visualize.colorize import COLORMAPS
+from disdepth_ros.outputs import OutputSettings
 
-__all__ = ["PARAMETERS", "ParameterSpec", "descriptor", "validate_parameters"]
+__all__ = [
+    "PARAMETERS",
+    "ParameterSpec",
+    "descriptor",
+    "node_parameters",
+    "output_settings",
+    "runtime_options",
+    "validate_parameters",
+]
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
-PRECISIONS = ("fp32", "fp16", "int8")
 RELIABILITIES = ("reliable", "best_effort")
 
 
@@ -31,6 +42,12 @@ class ParameterSpec:
 
 
 PARAMETERS: dict[str, ParameterSpec] = {
+    "autostart": ParameterSpec(
+        True,
+        "Configure and activate at start-up (a plain node). false: stay unconfigured until a lifecycle "
+        "manager (or `ros2 lifecycle set`) drives the transitions.",
+        read_only=True,
+    ),
     "model_path": ParameterSpec(
         "",
         "Model file (.onnx, TensorRT .engine, or .safetensors checkpoint). Empty: the shipped "
@@ -38,7 +55,7 @@ PARAMETERS: dict[str, ParameterSpec] = {
         read_only=True,
     ),
     "backend": ParameterSpec("auto", f"Inference backend: {', '.join(BACKENDS)}.", read_only=True),
-    "device": ParameterSpec("auto", "Device: auto, cpu, cuda or cuda:N.", read_only=True),
+    "device": ParameterSpec("auto", f"Device: {DEVICE_HELP}.", read_only=True),
     "precision": ParameterSpec(
         "fp32", f"Precision: {', '.join(PRECISIONS)} (fp16/int8 need a GPU backend).", read_only=True
     ),
@@ -46,10 +63,23 @@ PARAMETERS: dict[str, ParameterSpec] = {
         0, "Intra-op CPU threads of the backend; 0 = the backend's default.", True, (0, 256, 1)
     ),
     "input_height": ParameterSpec(
-        0, "Network input height in pixels (multiple of 32); 0 = the model's.", True, (0, 4096, 32)
+        0,
+        f"Network input height in pixels (multiple of {SIZE_MULTIPLE}); 0 = the model's.",
+        True,
+        (0, 4096, SIZE_MULTIPLE),
     ),
     "input_width": ParameterSpec(
-        0, "Network input width in pixels (multiple of 32); 0 = the model's.", True, (0, 4096, 32)
+        0,
+        f"Network input width in pixels (multiple of {SIZE_MULTIPLE}); 0 = the model's.",
+        True,
+        (0, 4096, SIZE_MULTIPLE),
+    ),
+    "max_input_pixels": ParameterSpec(
+        DEFAULT_MAX_INPUT_PIXELS,
+        "Largest camera image accepted (width x height pixels); larger frames are dropped before decoding "
+        "(checked against the Image header or the JPEG/PNG header). Default: 3840x2160.",
+        True,
+        (1, 2**30, 1),
     ),
     "use_compressed": ParameterSpec(
         False, "Subscribe to image/compressed (jpeg/png CompressedImage) instead of image.", read_only=True
@@ -61,6 +91,12 @@ PARAMETERS: dict[str, ParameterSpec] = {
     ),
     "stale_input_timeout": ParameterSpec(
         5.0, "Seconds without image or camera_info before /diagnostics warns.", range=(0.1, 3600.0)
+    ),
+    "output_timeout": ParameterSpec(
+        1.0,
+        "Seconds without published depth while images arrive before /diagnostics warns (naming the "
+        "failure counters that grew); at least 3x the inference latency p95 is used.",
+        range=(0.1, 3600.0),
     ),
     "min_depth": ParameterSpec(
         0.0,
@@ -81,11 +117,52 @@ PARAMETERS: dict[str, ParameterSpec] = {
         True, "Publish the organized point cloud `points` when it has subscribers."
     ),
     "points_rgb": ParameterSpec(False, "Add packed rgb to the point cloud (PointXYZRGB, point_step 32)."),
-    "cloud_stride": ParameterSpec(2, "Keep every n-th row and column in the point cloud.", range=(1, 16, 1)),
+    "cloud_stride": ParameterSpec(
+        DEFAULT_CLOUD_STRIDE, "Keep every n-th row and column in the point cloud.", range=(1, 16, 1)
+    ),
     "max_range": ParameterSpec(
         0.0, "Cloud points farther than this (metres, Euclidean) are NaN; 0 = no limit.", range=(0.0, 1000.0)
     ),
+    "flying_pixel_threshold": ParameterSpec(
+        0.1,
+        "Cloud points whose depth jumps by more than this fraction of the nearer depth to a neighbouring "
+        "point are removed (flying pixels at object boundaries become phantom obstacles); 0 = off.",
+        range=(0.0, 10.0),
+    ),
+    "use_sparse_depth": ParameterSpec(
+        False,
+        "Subscribe to `sparse_depth` (sensor_msgs/Image 32FC1 m or 16UC1 mm from a LiDAR/ToF/stereo sensor, "
+        "registered to this camera; any resolution) and anchor the metric scale to it.",
+        read_only=True,
+    ),
+    "sparse_depth_min_points": ParameterSpec(
+        20,
+        "Fewest sensor points for a frame's scale estimate (median sensor/prediction).",
+        True,
+        (1, 10**7, 1),
+    ),
+    "sparse_depth_smoothing": ParameterSpec(
+        0.3,
+        "Weight of the newest frame's scale in the exponential moving average (log space); 1 = no smoothing.",
+        read_only=True,
+        range=(0.001, 1.0),
+    ),
+    "sparse_depth_max_age": ParameterSpec(
+        0.2,
+        "Largest |stamp difference| (s) between an image and the sparse depth used for it.",
+        range=(0.0, 10.0),
+    ),
     "colormap": ParameterSpec("turbo", f"Colormap of depth/colorized: {', '.join(COLORMAPS)}."),
+    "colorize_min_depth": ParameterSpec(
+        0.0,
+        "Near end (metres) of the depth/colorized colour scale; 0 and 0 = each frame's 2nd-98th percentile.",
+        range=(0.0, 1000.0),
+    ),
+    "colorize_max_depth": ParameterSpec(
+        0.0,
+        "Far end (metres) of the depth/colorized colour scale; 0 = automatic (see colorize_min_depth).",
+        range=(0.0, 1000.0),
+    ),
 }
 
 
@@ -115,7 +192,70 @@ def validate_parameters(values: dict[str, Any]) -> str | None:
     for name, choices in _CHOICES.items():
         if values[name] not in choices:
             return f"{name} must be one of {', '.join(choices)}, got {values[name]!r}"
+    try:
+        check_device(values["device"])
+    except ValueError as error:
+        return str(error)
     low, high = values["min_depth"], values["max_depth"]
     if low > 0 and high > 0 and not high > low:
         return f"max_depth ({high}) must be greater than min_depth ({low})"
+    near, far = values["colorize_min_depth"], values["colorize_max_depth"]
+    if (near > 0 or far > 0) and not far > near:
+        return (
+            f"colorize_max_depth ({far}) must be greater than colorize_min_depth ({near}), or both 0 (auto)"
+        )
     return None
+
+
+def output_settings(values: dict[str, Any], info: ModelInfo) -> OutputSettings:
+    """The output settings of a full parameter set for a model; ValueError when the effective depth
+    range (0 = the model's own bound) is empty, naming both parameters."""
+    low = float(values["min_depth"]) or float(info.min_depth)
+    high = float(values["max_depth"]) or float(info.max_depth)
+    if not high > low:
+        raise ValueError(
+            f"effective depth range is empty: min_depth {low:g} m >= max_depth {high:g} m (model "
+            f"{info.name} predicts {info.min_depth:g}-{info.max_depth:g} m; 0 means the model's bound)"
+        )
+    return OutputSettings(
+        min_depth=low,
+        max_depth=high,
+        publish_depth_mm=bool(values["publish_depth_mm"]),
+        publish_colorized=bool(values["publish_colorized"]),
+        publish_uncertainty=bool(values["publish_uncertainty"]),
+        publish_points=bool(values["publish_points"]),
+        points_rgb=bool(values["points_rgb"]),
+        cloud_stride=int(values["cloud_stride"]),
+        max_range=float(values["max_range"]),
+        flying_pixel_threshold=float(values["flying_pixel_threshold"]),
+        colormap=str(values["colormap"]),
+        colorize_min=float(values["colorize_min_depth"]),
+        colorize_max=float(values["colorize_max_depth"]),
+    )
+
+
+def runtime_options(values: dict[str, Any]) -> RuntimeOptions:
+    """The runtime options of a full parameter set (threads 0 = the backend's default)."""
+    height, width = int(values["input_height"]), int(values["input_width"])
+    if (height == 0) != (width == 0):
+        raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")
+    return RuntimeOptions(
+        backend=values["backend"],
+        device=values["device"],
+        precision=values["precision"],
+        threads=int(values["threads"]) or None,
+        input_hw=(height, width) if height else None,
+    )
+
+
+def node_parameters(options: RuntimeOptions) -> dict[str, Any]:
+    """The node parameters that select `options` (the inverse of `runtime_options`)."""
+    height, width = options.input_hw or (0, 0)
+    return {
+        "backend": options.backend,
+        "device": options.device,
+        "precision": options.precision,
+        "threads": options.threads or 0,
+        "input_height": height,
+        "input_width": width,
+    }

@@ -12,7 +12,7 @@ recorded at a fixed rate with one header stamp shared by all of its messages (fr
   ray-cast depth, invalid where the renderer has none (sky, beyond the scene's maximum depth).
 
 The messages are built with the depth node's conversions and written atomically by
-`disdepth_ros.bag_io.BagWriter`.
+`disdepth_ros.bag_messages.MessageBagWriter`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from tqdm import tqdm
 
+from disdepth_core.bags import STORAGES
 from disdepth_core.data.synthetic import KINDS, intrinsics_matrix, make_scene, render_view
-from disdepth_ros.bag_io import STORAGES, BagWriter
+from disdepth_ros.bag_messages import MessageBagWriter
 from disdepth_ros.conversions import array_to_image_msg, depth_to_mm_image_msg
 
 __all__ = ["FRAME_ID", "TOPICS", "SampleBagSpec", "camera_info_msg", "write_sample_bag"]
@@ -114,10 +115,10 @@ def write_sample_bag(out: str | Path, spec: SampleBagSpec | None = None, progres
     out = Path(out)
     scene, poses, (fx_n, cx_n, cy_n) = make_scene(spec.seed, spec.kind, spec.frames)
     k = intrinsics_matrix(fx_n, cx_n, cy_n, spec.height, spec.width)
-    with BagWriter(out, spec.storage) as writer:
-        writer.add_topic(spec.image_topic, CompressedImage if spec.compressed else Image)
-        writer.add_topic(TOPICS["camera_info"], CameraInfo)
-        writer.add_topic(TOPICS["depth"], Image)
+    with MessageBagWriter(out, spec.storage) as writer:
+        writer.add_message_topic(spec.image_topic, CompressedImage if spec.compressed else Image)
+        writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
+        writer.add_message_topic(TOPICS["depth"], Image)
         frames = tqdm(poses, desc=f"rendering {out.name}", unit="frame", disable=not progress, leave=False)
         for index, pose in enumerate(frames):
             view = render_view(scene, pose, k, spec.height, spec.width)
@@ -130,9 +131,9 @@ def write_sample_bag(out: str | Path, spec: SampleBagSpec | None = None, progres
                 if spec.compressed
                 else array_to_image_msg(view["image"], "rgb8", header)
             )
-            writer.write(
+            writer.write_message(
                 TOPICS["camera_info"], camera_info_msg(view["K"], spec.width, spec.height, header), stamp
             )
-            writer.write(spec.image_topic, image, stamp)
-            writer.write(TOPICS["depth"], depth_to_mm_image_msg(view["depth"], header), stamp)
+            writer.write_message(spec.image_topic, image, stamp)
+            writer.write_message(TOPICS["depth"], depth_to_mm_image_msg(view["depth"], header), stamp)
     return out

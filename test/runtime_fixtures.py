@@ -6,6 +6,8 @@ import functools
 import tempfile
 from pathlib import Path
 
+import pytest
+
 _ROOT = Path(tempfile.mkdtemp(prefix="disdepth-runtime-tests-"))
 
 
@@ -32,3 +34,59 @@ def model(name: str):
 
     torch.manual_seed(0)
     return build_model(name).eval()
+
+
+def tiny_onnx(path, dynamic: bool = False) -> str:
+    """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
+
+    Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
+    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width.
+    """
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    from disdepth_core.runtime import ModelInfo
+
+    height, width = 64, 96
+    nodes = [
+        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),
+        helper.make_node("Sigmoid", ["mean"], ["unit"]),
+        helper.make_node(
+            "Constant", [], ["nine"], value=helper.make_tensor("n", TensorProto.FLOAT, [], [9.0])
+        ),
+        helper.make_node(
+            "Constant", [], ["one"], value=helper.make_tensor("o", TensorProto.FLOAT, [], [1.0])
+        ),
+        helper.make_node("Mul", ["unit", "nine"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "one"], ["depth"]),
+        helper.make_node("Mul", ["unit", "unit"], ["uncertainty"]),
+    ]
+    rows, cols = ("height", "width") if dynamic else (height, width)
+    shape = [1, 1, rows, cols]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_depth",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, rows, cols])],
+        [
+            helper.make_tensor_value_info("depth", TensorProto.FLOAT, shape),
+            helper.make_tensor_value_info("uncertainty", TensorProto.FLOAT, shape),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    info = ModelInfo(
+        name="tiny-test",
+        input_height=height,
+        input_width=width,
+        mean=(0.485, 0.456, 0.406),
+        std=(0.229, 0.224, 0.225),
+        min_depth=0.1,
+        max_depth=10.0,
+        dynamic=dynamic,
+        trained=False,
+    )
+    for key, value in info.to_props().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    return str(path)

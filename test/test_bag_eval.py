@@ -12,14 +12,13 @@ pytest.importorskip("onnxruntime")
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
 
+from disdepth_core.bags import BagError, open_bag, stamp_ns
 from disdepth_core.cli.main import main
+from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS
 from disdepth_core.image_encodings import decode_depth
-from disdepth_core.metrics import METRIC_KEYS, MetricAccumulator
-from disdepth_core.runtime import load_estimator
 from disdepth_ros.bag_eval import EvalConfig, evaluate_bag, output_topic, write_results
-from disdepth_ros.bag_io import BagError, BagWriter, deserialize, open_bag, stamp_ns
+from disdepth_ros.bag_messages import MessageBagWriter, read_message
 from disdepth_ros.conversions import compressed_msg_to_rgb
-from disdepth_ros.outputs import apply_depth_limits
 from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
 
 H, W, FRAMES = 64, 96, 6
@@ -79,42 +78,115 @@ def test_eval_with_ground_truth(bags, tiny_model, tmp_path, storage, compressed)
     }
     assert summary["model"]["backend"] == "onnxruntime"
     assert summary["latency_ms"]["p95"] >= summary["latency_ms"]["p50"] > 0
-    for name in ("raw", "median"):
+    for name in ALIGNMENTS:
         assert set(METRIC_KEYS) <= set(summary["metrics"][name])
         assert summary["metrics"][name]["n_images"] == FRAMES
     assert summary["metrics"]["median"]["abs_rel"] < summary["metrics"]["raw"]["abs_rel"]  # untrained scale
+    assert summary["metrics"]["coverage"]["prediction"] == 1.0
+    assert sum(summary["failures"]["counts"].values()) == 0
     lines = paths["frames.csv"].read_text().splitlines()
     assert len(lines) == FRAMES + 1 and lines[0].startswith("index,stamp_ns,status,paired")
     assert paths["report.png"].stat().st_size > 10_000
 
 
-def test_summary_metrics_equal_direct_computation(bags, tiny_model, tmp_path):
-    """The summary's means are `compute_depth_metrics` over the same frames, through the node's path."""
-    bag = bags["mcap", True]
-    config = _config(bag, tiny_model, tmp_path / "out", compressed=True)
-    summary = evaluate_bag(config, progress=False).summary
-    estimator = load_estimator(tiny_model)
-    raw, median = MetricAccumulator(), MetricAccumulator()
-    info = estimator.info
+def _bag_frames_to_npz(bag: Path, folder: Path) -> int:
+    """The bag's image/ground-truth/K triples as an RGB-D .npz folder (what `disdepth eval` reads)."""
+    folder.mkdir()
+    images, depths, infos = {}, {}, {}
     with open_bag(bag) as reader:
-        images, depths = {}, {}
         for conn, _, data in reader.messages():
-            msg = deserialize(data, conn.msgtype)
+            msg = read_message(data, conn.msgtype, conn.topic, bag)
+            stamp = stamp_ns(msg.header.stamp)
             if conn.topic == TOPICS["compressed"]:
-                images[stamp_ns(msg.header.stamp)] = compressed_msg_to_rgb(msg)
+                images[stamp] = compressed_msg_to_rgb(msg)
             elif conn.topic == TOPICS["depth"]:
-                depths[stamp_ns(msg.header.stamp)] = decode_depth(
-                    msg.encoding, msg.height, msg.width, msg.step, msg.data, False
-                )
-    for stamp, rgb in images.items():
-        pred = apply_depth_limits(estimator.predict(rgb).depth, info.min_depth, info.max_depth)
-        kwargs = {"min_depth": info.min_depth, "max_depth": info.max_depth}
-        raw.add(pred, depths[stamp], **kwargs)
-        median.add(pred, depths[stamp], align="median", **kwargs)
-    for name, acc in (("raw", raw), ("median", median)):
-        expected = acc.compute()
+                depths[stamp] = decode_depth(msg.encoding, msg.height, msg.width, msg.step, msg.data, False)
+            elif conn.topic == TOPICS["camera_info"]:
+                infos[stamp] = np.asarray(msg.k).reshape(3, 3)
+    for i, stamp in enumerate(sorted(images)):
+        np.savez(folder / f"bag_{i:03d}.npz", rgb=images[stamp], depth=depths[stamp], K=infos[stamp])
+    return len(images)
+
+
+def test_eval_bag_and_eval_agree_in_every_alignment_mode(bags, tiny_model, tmp_path, capsys):
+    """The same frames through `disdepth eval-bag` and through `disdepth eval` give identical metrics."""
+    bag = bags["mcap", True]
+    assert _bag_frames_to_npz(bag, tmp_path / "frames") == FRAMES
+    out = tmp_path / "bag_eval"
+    common = ["--model", str(tiny_model), "--min-depth", "0.1", "--max-depth", "8"]
+    assert (
+        main(
+            [
+                "eval-bag",
+                str(bag),
+                "--image-topic",
+                TOPICS["compressed"],
+                "--depth-topic",
+                TOPICS["depth"],
+                "--camera-info-topic",
+                TOPICS["camera_info"],
+                "--out",
+                str(out),
+                "--quiet",
+                *common,
+            ]
+        )
+        == 0
+    )
+    from_bag = json.loads((out / "summary.json").read_text())["metrics"]
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "eval",
+                common[1],
+                "--dataset",
+                "rgbd",
+                "--data-root",
+                str(tmp_path / "frames"),
+                "--min-depth",
+                "0.1",
+                "--max-depth",
+                "8",
+                "--json",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    from_eval = json.loads(capsys.readouterr().out)
+    for mode in ALIGNMENTS:
+        assert from_bag[mode]["n_images"] == from_eval[mode]["n_images"] == FRAMES
         for key in METRIC_KEYS:
-            assert summary["metrics"][name][key] == pytest.approx(expected[key], rel=1e-5, abs=1e-7), key
+            assert from_bag[mode][key] == pytest.approx(from_eval[mode][key], rel=1e-6, abs=1e-9), (mode, key)
+    assert from_bag["coverage"] == pytest.approx(from_eval["coverage"])
+
+
+def test_failing_backend_call_is_counted_and_the_report_is_written(bags, tiny_model, tmp_path):
+    from disdepth_core.runtime import load_estimator
+
+    estimator = load_estimator(tiny_model)
+    real_infer, calls = estimator.backend.infer, {"n": 0}
+
+    def flaky(batch):
+        calls["n"] += 1
+        if calls["n"] in (2, 4):
+            raise RuntimeError("simulated backend failure")
+        return real_infer(batch)
+
+    estimator.backend.infer = flaky
+    config = _config(bags["mcap", False], tiny_model, tmp_path / "out")
+    result = evaluate_bag(config, estimator=estimator, progress=False)
+    paths = write_results(result, config.out_dir)
+    summary = json.loads(paths["summary.json"].read_text())
+    assert summary["complete"] and summary["frames"]["failed"] == 2
+    assert summary["frames"]["predicted"] == summary["frames"]["paired"] == FRAMES - 2
+    assert summary["failures"]["counts"]["backend"] == 2
+    listed = summary["failures"]["listed"]
+    assert [f["cause"] for f in listed] == ["backend", "backend"] and "simulated" in listed[0]["reason"]
+    assert listed[0]["topic"] == TOPICS["image"] and listed[0]["stamp_ns"] == result.rows[1]["stamp_ns"]
+    assert result.rows[1]["status"].startswith("backend: RuntimeError: simulated")
+    assert summary["metrics"]["raw"]["n_images"] == FRAMES - 2 and paths["report.png"].is_file()
 
 
 def test_eval_without_ground_truth(bags, tiny_model, tmp_path):
@@ -133,18 +205,18 @@ def test_eval_without_ground_truth(bags, tiny_model, tmp_path):
 
 def _shift_ground_truth(source: Path, target: Path, shift_ns: dict[int, int]) -> Path:
     """Copy a raw-image sample bag, moving the header stamp of GT frame i by shift_ns[i]."""
-    with open_bag(source) as reader, BagWriter(target, "mcap") as writer:
-        writer.add_topic(TOPICS["image"], Image)
-        writer.add_topic(TOPICS["camera_info"], CameraInfo)
-        writer.add_topic(TOPICS["depth"], Image)
+    with open_bag(source) as reader, MessageBagWriter(target, "mcap") as writer:
+        writer.add_message_topic(TOPICS["image"], Image)
+        writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
+        writer.add_message_topic(TOPICS["depth"], Image)
         depth_index = 0
         for conn, t, data in reader.messages():
-            msg = deserialize(data, conn.msgtype)
+            msg = read_message(data, conn.msgtype, conn.topic, source)
             if conn.topic == TOPICS["depth"]:
                 stamp = stamp_ns(msg.header.stamp) + shift_ns.get(depth_index, 0)
                 msg.header.stamp = Time(sec=stamp // 10**9, nanosec=stamp % 10**9)
                 depth_index += 1
-            writer.write(conn.topic, msg, t)
+            writer.write_message(conn.topic, msg, t)
     return target
 
 
@@ -256,6 +328,137 @@ def test_cli(bags, tiny_model, tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert f"{FRAMES} paired with ground truth" in printed and "AbsRel" in printed
+    assert "LSQ scale+shift (inverse depth)" in printed
     assert {p.name for p in out.iterdir()} == {"summary.json", "frames.csv", "report.png"}
     assert main([*args[:-4], "--image-topic", "/missing"]) == 2
     assert "/camera/image_raw/compressed" in capsys.readouterr().err
+
+
+def _copy_bag(source: Path, target: Path, transform, compressed: bool = False) -> Path:
+    """Copy a sample bag, passing each (topic, index on that topic, msg) through `transform`."""
+    from sensor_msgs.msg import CompressedImage
+
+    counts: dict[str, int] = {}
+    image_topic = TOPICS["compressed"] if compressed else TOPICS["image"]
+    with open_bag(source) as reader, MessageBagWriter(target, "mcap") as writer:
+        writer.add_message_topic(image_topic, CompressedImage if compressed else Image)
+        writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
+        writer.add_message_topic(TOPICS["depth"], Image)
+        for conn, t, data in reader.messages():
+            msg = read_message(data, conn.msgtype, conn.topic, source)
+            index = counts[conn.topic] = counts.get(conn.topic, 0) + 1
+            writer.write_message(conn.topic, transform(conn.topic, index - 1, msg), t)
+    return target
+
+
+def test_bad_messages_cost_one_frame_each_never_the_run(bags, tiny_model, tmp_path):
+    """Uncalibrated camera_info (frames 1-2), a truncated ground-truth frame (3), an undecodable image (4),
+    with --write-bag: every frame is accounted for, all failures are listed, the output bag is written."""
+
+    def damage(topic, index, msg):
+        if topic == TOPICS["camera_info"] and index in (1, 2):
+            msg.k = [0.0] * 9
+            msg.p = [0.0] * 12
+        elif topic == TOPICS["depth"] and index == 3:
+            msg.data = bytes(msg.data)[:50]
+        elif topic == TOPICS["image"] and index == 4:
+            msg.encoding = "nv21"
+        return msg
+
+    bag = _copy_bag(bags["mcap", False], tmp_path / "damaged", damage)
+    out_bag = tmp_path / "out_bag"
+    config = _config(bag, tiny_model, tmp_path / "out", write_bag=out_bag)
+    result = evaluate_bag(config, progress=False)
+    write_results(result, config.out_dir)
+    summary = result.summary
+    assert summary["complete"] and summary["frames"]["read"] == FRAMES
+    assert summary["frames"]["failed"] == 1 and summary["frames"]["predicted"] == FRAMES - 1
+    assert summary["frames"]["paired"] == FRAMES - 2  # frame 3's ground truth is unreadable
+    counts = summary["failures"]["counts"]
+    assert counts["camera_info"] == 2 and counts["decode"] == 2  # the nv21 image and the truncated GT
+    reasons = {(f["cause"], f["topic"]) for f in summary["failures"]["listed"]}
+    assert ("decode", TOPICS["depth"]) in reasons and ("decode", TOPICS["image"]) in reasons
+    assert result.rows[1]["status"] == "ok (camera_info unusable)" and result.rows[1]["paired"]
+    assert result.rows[3]["status"] == "ground truth unreadable"
+    written = summary["written_bag"]["messages"]
+    assert written[output_topic(config, "depth")] == FRAMES - 1
+    assert (
+        written[output_topic(config, "camera_info")] == written[output_topic(config, "points")] == FRAMES - 3
+    )
+
+
+def test_oversized_png_is_refused_and_counted(bags, tiny_model, tmp_path):
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", (100000).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0]))
+    bomb += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+    def swap(topic, index, msg):
+        if topic == TOPICS["compressed"] and index == 2:
+            msg.data = bomb
+            msg.format = "png"
+        return msg
+
+    bag = _copy_bag(bags["mcap", True], tmp_path / "bomb", swap, compressed=True)
+    summary = evaluate_bag(
+        _config(bag, tiny_model, tmp_path / "out", compressed=True), progress=False
+    ).summary
+    assert summary["failures"]["counts"]["bad_input"] == 1 and summary["frames"]["predicted"] == FRAMES - 1
+    assert "over the limit" in summary["failures"]["listed"][0]["reason"]
+
+
+def test_nothing_evaluable_exits_non_zero(bags, tiny_model, tmp_path, capsys):
+    args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
+    assert main([*args, "--image-topic", TOPICS["depth"], "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"no frame of {TOPICS['depth']} could be evaluated ({FRAMES} failed" in err
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert "depth encoding" in summary["failures"]["listed"][0]["reason"]
+
+
+def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    bag = write_sample_bag(tmp_path / "long", SampleBagSpec(frames=400, height=H, width=W), progress=False)
+    out, out_bag = tmp_path / "out", tmp_path / "pred"
+    command = [
+        sys.executable,
+        "-m",
+        "disdepth_core.cli.main",
+        "eval-bag",
+        str(bag),
+        "--model",
+        str(tiny_model),
+        "--image-topic",
+        TOPICS["image"],
+        "--depth-topic",
+        TOPICS["depth"],
+        "--out",
+        str(out),
+        "--write-bag",
+        str(out_bag),
+        "--threads",
+        "1",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(p.name.startswith(".pred") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert not summary["complete"] and summary["error"].startswith("interrupted after")
+    assert 0 < summary["frames"]["read"] < 400
+    assert summary["written_bag"]["path"] is None and not out_bag.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long", "out"]  # no hidden partial directory
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert os.path.getsize(out / "report.png") > 0

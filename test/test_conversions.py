@@ -9,7 +9,8 @@ from std_msgs.msg import Header
 
 from disdepth_core.geometry import CameraIntrinsics, depth_to_points
 from disdepth_core.image_encodings import decode_depth
-from disdepth_ros.colorize import colorize_depth
+from disdepth_core.runtime.image_ops import invalidate
+from disdepth_core.visualize.colorize import colorize_depth
 from disdepth_ros.conversions import (
     camera_info_to_intrinsics,
     compressed_msg_to_rgb,
@@ -19,7 +20,7 @@ from disdepth_ros.conversions import (
     points_to_cloud_msg,
     scaled_camera_info,
 )
-from disdepth_ros.outputs import OutputSettings, apply_depth_limits, build_outputs, camera_info_for_image
+from disdepth_ros.outputs import OutputSettings, build_outputs, camera_info_for_image
 
 H, W = 12, 16
 
@@ -148,11 +149,10 @@ def test_camera_info_for_image_keeps_or_scales():
     assert resized and (bigger.width, intr.width) == (W * 2, W * 2) and intr.fx == pytest.approx(40.0)
 
 
-def test_apply_depth_limits_and_colorize():
+def test_depth_limits_and_colorize():
     depth = np.array([[0.05, 1.0], [np.nan, 20.0]], np.float32)
-    limited = apply_depth_limits(depth, 0.1, 10.0)
+    limited = invalidate(depth.copy(), 0.1, 10.0)
     np.testing.assert_array_equal(np.isnan(limited), [[True, False], [True, True]])
-    assert not np.isnan(depth[0, 0])  # input untouched
     bgr = colorize_depth(limited, 0.1, 10.0, "turbo")
     assert bgr.shape == (2, 2, 3) and bgr.dtype == np.uint8
     assert bgr[1, 0].tolist() == [0, 0, 0] and bgr[0, 1].any()
@@ -175,21 +175,21 @@ def test_build_outputs():
         cloud_stride=2,
         max_range=3.0,
     )
-    out = build_outputs(rgb, depth, uncertainty, header, _camera_info(W // 2, H // 2), settings)
-    assert set(out.messages) == {"depth", "depth_mm", "uncertainty", "colorized", "camera_info", "points"}
-    assert out.camera_info_resized
-    assert all(m.header is header for m in out.messages.values())
-    info = out.messages["camera_info"]
-    assert (info.width, info.height) == (W, H)
-    cloud = out.messages["points"]
+    limited = invalidate(depth.copy(), 0.1, 4.0)
+    info, intrinsics, resized = camera_info_for_image(_camera_info(W // 2, H // 2), header, W, H)
+    assert resized
+    out = build_outputs(rgb, limited, uncertainty, header, (info, intrinsics), settings)
+    assert set(out) == {"depth", "depth_mm", "uncertainty", "colorized", "camera_info", "points"}
+    assert all(m.header is header for m in out.values())
+    assert (out["camera_info"].width, out["camera_info"].height) == (W, H)
+    cloud = out["points"]
     assert (cloud.height, cloud.width, cloud.point_step) == (H // 2, W // 2, 32)
-    limited = apply_depth_limits(depth, 0.1, 4.0)
-    expected = depth_to_points(limited, camera_info_to_intrinsics(info), 2, 3.0)
+    expected = depth_to_points(limited, camera_info_to_intrinsics(out["camera_info"]), 2, 3.0)
     got = np.frombuffer(bytes(cloud.data), np.float32).reshape(H // 2, W // 2, 8)[..., :3]
     np.testing.assert_array_equal(got, expected)
-    unc = np.frombuffer(bytes(out.messages["uncertainty"].data), np.float32).reshape(H, W)
+    unc = np.frombuffer(bytes(out["uncertainty"].data), np.float32).reshape(H, W)
     np.testing.assert_array_equal(np.isnan(unc), np.isnan(limited))
-    assert out.messages["colorized"].encoding == "bgr8"
+    assert out["colorized"].encoding == "bgr8"
 
-    lean = build_outputs(rgb, depth, None, header, None, OutputSettings(min_depth=0.1, max_depth=4.0), ())
-    assert set(lean.messages) == {"depth"}
+    lean = build_outputs(rgb, limited, None, header, None, OutputSettings(min_depth=0.1, max_depth=4.0), ())
+    assert set(lean) == {"depth"}

@@ -80,3 +80,43 @@ def test_synthetic_dataset_in_a_dataloader():
         plain[6]
     with pytest.raises(ValueError, match="kinds"):
         SyntheticDepthDataset(1, 8, 8, kinds=("forest",))
+
+
+def test_synthetic_dataset_cache_roundtrip_and_reproducible_photometric(tmp_path, monkeypatch):
+    from disdepth_core.data import synthetic_dataset
+    from disdepth_core.data.photometric import Photometric
+
+    ds = SyntheticDepthDataset(3, 24, 32, seed=2, kinds=("room", "street"), cache_dir=tmp_path)
+    first = [ds[i] for i in range(3)]
+    path = ds.cache_path(1)
+    assert path.is_file() and path.name == f"{2 * 1_000_003 + 1}.npz"
+    assert (
+        "r2-" in path.parent.name
+        and ds.textures.fingerprint in path.parent.name
+        and "street" in path.parent.name
+    )
+    assert not list(tmp_path.rglob("*.tmp"))  # written atomically, no temporaries left
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached sample was rendered again")
+
+    monkeypatch.setattr(synthetic_dataset, "render_scene", no_render)
+    cached = SyntheticDepthDataset(3, 24, 32, seed=2, kinds=("room", "street"), cache_dir=tmp_path)
+    for a, b in zip(first, (cached[i] for i in range(3)), strict=True):
+        for key in ("image", "depth", "K"):
+            np.testing.assert_array_equal(a[key], b[key])
+    monkeypatch.undo()
+    path.write_bytes(b"not an npz")  # a damaged cache entry is rendered again and replaced
+    np.testing.assert_array_equal(cached[1]["depth"], first[1]["depth"])
+    assert np.load(path)["depth"].shape == (24, 32)
+
+    aug = SyntheticDepthDataset(3, 24, 32, seed=2, kinds=("room", "street"), photometric=Photometric())
+    again = SyntheticDepthDataset(3, 24, 32, seed=2, kinds=("room", "street"), photometric=Photometric())
+    np.testing.assert_array_equal(aug[0]["image"], again[0]["image"])
+    np.testing.assert_array_equal(aug[0]["depth"], first[0]["depth"])  # geometry untouched
+    assert not np.array_equal(aug[0]["image"], first[0]["image"])
+
+
+def test_synthetic_dataset_names_a_missing_texture_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="real_unlabeled"):
+        SyntheticDepthDataset(1, 8, 8, texture_groups=("rtabmap",), real_unlabeled=tmp_path / "absent")

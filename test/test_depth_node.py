@@ -19,15 +19,16 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from runtime_fixtures import tiny_onnx
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
 from disdepth_core.geometry import depth_to_points
 from disdepth_core.image_encodings import decode_compressed
+from disdepth_core.serving.health import EventRate, LatencyWindow
+from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_ros.conversions import camera_info_to_intrinsics
-from disdepth_ros.depth_node import DepthNode, resolve_model_path
-from disdepth_ros.health import EventRate, LatencyWindow
-from disdepth_ros.mailbox import LatestMailbox
-from disdepth_ros.outputs import apply_depth_limits
+from disdepth_ros.depth_node import DepthNode
+from disdepth_ros.model_path import resolve_model_path
 from disdepth_ros.params import PARAMETERS
 
 H, W = 96, 128
@@ -67,59 +68,7 @@ def _info_msg(K: np.ndarray, stamp: int, width: int = W, height: int = H) -> Cam
 
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory) -> str:
-    """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
-
-    Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
-    pixel, so resizing/alignment mistakes show up. (To be replaced by an exported untrained student
-    once `disdepth_core.export` lands.)
-    """
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    from disdepth_core.runtime import ModelInfo
-
-    height, width = 64, 96
-    nodes = [
-        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1], keepdims=1),
-        helper.make_node("Sigmoid", ["mean"], ["unit"]),
-        helper.make_node(
-            "Constant", [], ["nine"], value=helper.make_tensor("n", TensorProto.FLOAT, [], [9.0])
-        ),
-        helper.make_node(
-            "Constant", [], ["one"], value=helper.make_tensor("o", TensorProto.FLOAT, [], [1.0])
-        ),
-        helper.make_node("Mul", ["unit", "nine"], ["scaled"]),
-        helper.make_node("Add", ["scaled", "one"], ["depth"]),
-        helper.make_node("Mul", ["unit", "unit"], ["uncertainty"]),
-    ]
-    shape = [1, 1, height, width]
-    graph = helper.make_graph(
-        nodes,
-        "tiny_depth",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, height, width])],
-        [
-            helper.make_tensor_value_info("depth", TensorProto.FLOAT, shape),
-            helper.make_tensor_value_info("uncertainty", TensorProto.FLOAT, shape),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    info = ModelInfo(
-        name="tiny-test",
-        input_height=height,
-        input_width=width,
-        mean=(0.485, 0.456, 0.406),
-        std=(0.229, 0.224, 0.225),
-        min_depth=0.1,
-        max_depth=10.0,
-        trained=False,
-    )
-    for key, value in info.to_props().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    path = tmp_path_factory.mktemp("model") / "tiny_test.onnx"
-    onnx.save(model, str(path))
-    return str(path)
+    return tiny_onnx(tmp_path_factory.mktemp("model") / "tiny_test.onnx")
 
 
 class Harness:
@@ -174,7 +123,7 @@ class Harness:
         )
 
     def node_status(self, predicate: Callable[[DiagnosticStatus], bool] = lambda s: True) -> DiagnosticStatus:
-        name = f"{self.node_under_test.get_name()}: depth estimation"
+        name = f"{self.node_under_test.get_fully_qualified_name()}: depth estimation"
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             with self._lock:
@@ -236,8 +185,7 @@ def _depth_array(msg: Image) -> np.ndarray:
 
 
 def _expected_depth(node: DepthNode, rgb: np.ndarray) -> np.ndarray:
-    info = node.estimator.info
-    return apply_depth_limits(node.estimator.predict(rgb).depth, info.min_depth, info.max_depth)
+    return node.estimator.predict(rgb).depth  # the node's default limits are the model's range
 
 
 def test_depth_camera_info_and_cloud(raw):
@@ -264,7 +212,8 @@ def test_depth_camera_info_and_cloud(raw):
     np.testing.assert_allclose(info_msg.k.reshape(3, 3), K)
     assert (cloud.height, cloud.width, cloud.point_step, cloud.is_dense) == (H // 2, W // 2, 32, False)
     points = np.frombuffer(bytes(cloud.data), np.float32).reshape(cloud.height, cloud.width, 8)[..., :3]
-    expected = depth_to_points(depth, camera_info_to_intrinsics(info_msg), stride=2)
+    threshold = PARAMETERS["flying_pixel_threshold"].default  # on for clouds by default
+    expected = depth_to_points(depth, camera_info_to_intrinsics(info_msg), stride=2, discontinuity=threshold)
     np.testing.assert_allclose(points, expected, rtol=1e-6, equal_nan=True)
 
 
@@ -287,7 +236,7 @@ def test_camera_info_of_another_size_is_scaled(raw):
 def test_malformed_flood_then_valid_frame(raw):
     rgb, K = _scene(3)
     node = raw.node_under_test
-    bad_before = node.health.bad_input
+    bad_before = node.health.failures.snapshot()
     bad_info = _info_msg(K, 300)
     bad_info.k[0] = bad_info.p[0] = float("nan")
     bad_images = []
@@ -311,7 +260,8 @@ def test_malformed_flood_then_valid_frame(raw):
         raw.image_pub.publish(_image_msg(rgb, stamp))
 
     out = raw.publish_until(send, ("depth", "points"), stamp)
-    assert node.health.bad_input > bad_before
+    after = node.health.failures.snapshot()
+    assert after["decode"] >= bad_before["decode"] + 4 and after["camera_info"] > bad_before["camera_info"]
     assert raw.find("depth", 300) is None
     np.testing.assert_allclose(
         _depth_array(out["depth"]), _expected_depth(node, rgb), rtol=1e-6, equal_nan=True
@@ -324,16 +274,81 @@ def test_backend_failure_is_counted_and_survived(raw, monkeypatch):
     real_predict = node.estimator.predict
     calls = {"n": 0}
 
-    def flaky(image):
+    def flaky(image, fx=None):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("simulated backend failure")
-        return real_predict(image)
+        return real_predict(image, fx)
 
     monkeypatch.setattr(node.estimator, "predict", flaky)
     stamp = 404
     raw.publish_until(lambda: raw.image_pub.publish(_image_msg(rgb, stamp)), ("depth",), stamp)
-    assert node.health.backend_errors >= 1
+    assert node.health.failures.snapshot()["backend"] >= 1
+
+
+def _status_after(harness: Harness, start: float, predicate) -> DiagnosticStatus | None:
+    name = f"{harness.node_under_test.get_fully_qualified_name()}: depth estimation"
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with harness._lock:
+            arrays = list(harness.received["diagnostics"])
+        for array in arrays:
+            stamp = array.header.stamp.sec + array.header.stamp.nanosec * 1e-9
+            for status in array.status:
+                if status.name == name and stamp >= start and predicate(status):
+                    return status
+        time.sleep(0.05)
+    return None
+
+
+def test_output_stopping_escalates_diagnostics_within_2_s(ros, model_path):
+    """Valid frames, then only undecodable ones: WARN within 2 s of the last published depth, naming the
+    counter that grows; valid frames again: OK."""
+    harness = ros("/escalate", model_path=model_path, output_timeout=1.0)
+    node = harness.node_under_test
+    rgb, _ = _scene(11)
+    harness.publish_until(lambda: harness.image_pub.publish(_image_msg(rgb, 900)), ("depth",), 900)
+    bad = _image_msg(rgb, 901)
+    bad.encoding = "nv21"
+    last_published = node.health.last_published
+    clock_offset = node.get_clock().now().nanoseconds * 1e-9 - time.monotonic()
+    stop = time.monotonic() + 3.0
+    while time.monotonic() < stop:
+        harness.image_pub_reliable.publish(bad)
+        time.sleep(0.05)
+    status = _status_after(
+        harness,
+        last_published + clock_offset,
+        lambda s: s.level == DiagnosticStatus.WARN and "decode" in s.message,
+    )
+    assert status is not None, "no WARN naming the decode failures"
+    stamp = None
+    with harness._lock:
+        for array in harness.received["diagnostics"]:
+            if status in array.status:
+                stamp = array.header.stamp.sec + array.header.stamp.nanosec * 1e-9 - clock_offset
+    assert stamp - last_published < 2.0, f"WARN came {stamp - last_published:.2f} s after output stopped"
+    assert "decode failures +" in status.message and "nv21" in status.message
+
+
+def test_dead_worker_is_restarted_and_reported_as_error(ros, model_path):
+    harness = ros("/restart", model_path=model_path)
+    node = harness.node_under_test
+    rgb, _ = _scene(12)
+    real_process = node._process
+
+    def dies_once(msg, received):
+        node._process = real_process
+        raise SystemExit("simulated worker death")
+
+    node._process = dies_once
+    start = node.get_clock().now().nanoseconds * 1e-9
+    harness.publish_until(lambda: harness.image_pub.publish(_image_msg(rgb, 950)), ("depth",), 950)
+    assert node.health.worker_restarts == 1
+    status = _status_after(harness, start, lambda s: s.level == DiagnosticStatus.ERROR)
+    assert (
+        status is not None and "restarted 1x" in status.message and "simulated worker death" in status.message
+    )
 
 
 def test_diagnostics(raw):
@@ -349,16 +364,22 @@ def test_diagnostics(raw):
         "end-to-end latency p50 (ms)",
         "end-to-end latency p95 (ms)",
         "dropped frames",
-        "bad input",
-        "backend errors",
+        "failures: decode",
+        "failures: backend",
+        "failures: camera_info",
         "backend",
         "provider",
         "model",
         "image topic",
         "camera_info topic",
-        "input QoS",
+        "image QoS",
+        "camera_info QoS",
+        "frames lost before the node (stamp gaps)",
+        "worker restarts",
     ):
         assert key in values, key
+    # the probe publishes images both best-effort and reliable: a best-effort subscription hears both
+    assert values["image QoS"] == "best_effort (auto), keep_last 1, volatile"
     assert values["backend"] == "onnxruntime" and values["provider"] == "CPUExecutionProvider"
     assert values["image topic"] == "/raw/image" and values["camera_info topic"] == "/raw/camera_info"
     assert float(values["inference latency p50 (ms)"]) > 0
@@ -387,6 +408,7 @@ def test_runtime_parameters(raw):
     declared = set(node._parameters)
     assert set(PARAMETERS) <= declared
     assert any(name.startswith("qos_overrides./raw/depth/image.publisher.reliability") for name in declared)
+    assert node.get_parameter("qos_overrides./raw/image.subscription.reliability").value == "auto"
 
 
 def test_compressed_input(ros, model_path):
@@ -412,6 +434,26 @@ def test_stale_input_warning_names_topic_and_qos(ros, model_path):
     status = harness.node_status(lambda s: s.level == DiagnosticStatus.WARN)
     assert "/silent/image" in status.message and "/silent/camera_info" in status.message
     assert "best_effort" in status.message
+
+
+def test_node_runs_a_dynamic_model_at_240x320(ros, tmp_path):
+    """The one input-size rule (multiples of 16) admits the common 240x320 robot resolution."""
+    harness = ros(
+        "/dyn",
+        model_path=tiny_onnx(tmp_path / "dynamic.onnx", dynamic=True),
+        input_height=240,
+        input_width=320,
+    )
+    assert harness.node_under_test.estimator.input_hw == (240, 320)
+    rgb, K = _scene(7)
+    stamp = 707
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    out = harness.publish_until(send, ("depth",), stamp)
+    assert (out["depth"].height, out["depth"].width) == (H, W)
 
 
 def test_missing_model_is_a_clear_error(tmp_path):
@@ -440,3 +482,154 @@ def test_rate_and_latency_windows():
     for value in range(1, 101):
         window.add(float(value))
     assert window.percentile(50) == pytest.approx(50.5) and window.percentile(95) == pytest.approx(95.05)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-p", "min_depth:=20.0"], "effective depth range is empty: min_depth 20 m >= max_depth"),
+        (["-p", "max_depth:=5"], "write `5.0` for a double parameter"),
+        (["-p", "device:=tpu"], "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+        (["-p", "device:=cuda"], "device=cuda requested but this onnxruntime build has no GPU provider"),
+        (["-p", "backend:=tensorrt"], "TensorRT is not installed"),
+        (["-p", "model_path:=/tmp"], "'/tmp' is a directory, not a model file"),
+    ],
+)
+def test_start_up_errors_are_one_line(args, expected, tmp_path):
+    """As a user starts it: a bad parameter gives exit status 1 and one line saying what to do."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ROS_LOG_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "disdepth_ros.depth_node", "--ros-args", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 1, done.stderr
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    fatal = [line for line in done.stderr.splitlines() if "[FATAL]" in line]
+    assert len(fatal) == 1, done.stderr
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_input_qos_matches_the_camera_publisher_and_honours_overrides(model_path):
+    """A reliable-only camera gets a reliable subscription (best-effort loses large frames under Fast DDS),
+    a best-effort camera a best-effort one; `qos_overrides./<topic>.subscription.reliability` wins."""
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    made = []
+    try:
+        auto = DepthNode(
+            context=context,
+            namespace="/qos_auto",
+            parameter_overrides=[Parameter("model_path", value=model_path)],
+        )
+        fixed = DepthNode(
+            context=context,
+            namespace="/qos_fixed",
+            parameter_overrides=[
+                Parameter("model_path", value=model_path),
+                Parameter("qos_overrides./qos_fixed/image.subscription.reliability", value="best_effort"),
+            ],
+        )
+        camera = rclpy.create_node("cameras", context=context)
+        made += [auto, fixed, camera]
+        for node in made:
+            executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        assert auto._inputs["image"].describe().startswith("best_effort (auto)")  # no camera yet: hear any
+        reliable = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+        camera.create_publisher(Image, "/qos_auto/image", reliable)
+        camera.create_publisher(Image, "/qos_fixed/image", reliable)
+        camera.create_publisher(CameraInfo, "/qos_auto/camera_info", qos_profile_sensor_data)
+        assert _wait(lambda: auto._inputs["image"].describe().startswith("reliable (auto)"))
+        assert auto._inputs["camera_info"].describe().startswith("best_effort (auto)")
+        assert fixed._inputs["image"].describe().startswith("best_effort (best_effort)")
+    finally:
+        executor.shutdown()
+        for node in made:
+            node.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_lifecycle_without_autostart(ros, model_path, tmp_path):
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    harness = ros("/managed", model_path=model_path, autostart=False)
+    node = harness.node_under_test
+    assert node.estimator is None and not node._inputs  # unconfigured: no model, no subscriptions
+    rgb, K = _scene(13)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.estimator is not None and not node._inputs
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    stamp = 1300
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    harness.publish_until(send, ("depth",), stamp)
+    assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+    assert not node._inputs
+    assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS and node.estimator is None
+
+    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False)
+    start = broken.node_under_test.get_clock().now().nanoseconds * 1e-9
+    assert broken.node_under_test.trigger_configure() == TransitionCallbackReturn.FAILURE
+    status = _status_after(broken, start, lambda s: s.level == DiagnosticStatus.ERROR)
+    assert status is not None and "not configured" in status.message and "missing.onnx" in status.message
+
+
+def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
+    """A sensor reporting depth 1.5x the prediction rescales the published depth (smoothed), and the
+    scale shows in diagnostics."""
+    harness = ros("/anchored", model_path=model_path, use_sparse_depth=True, sparse_depth_smoothing=1.0)
+    node = harness.node_under_test
+    sensor = node.create_publisher(Image, "/anchored/sparse_depth", RELIABLE)
+    rgb, K = _scene(14)
+    reference = _expected_depth(node, rgb)
+    sparse = np.zeros((H // 4, W // 4), np.float32)
+    sparse[::2, ::2] = 1.5 * reference[2::8, 2::8][: sparse[::2, ::2].shape[0], : sparse[::2, ::2].shape[1]]
+    stamp = 1400
+
+    def send():
+        msg = Image(height=sparse.shape[0], width=sparse.shape[1], encoding="32FC1", step=sparse.shape[1] * 4)
+        msg.data = sparse.tobytes()
+        msg.header.stamp.sec = stamp
+        sensor.publish(msg)
+        time.sleep(0.05)
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    ratio = np.nanmedian(depth / reference)
+    assert ratio == pytest.approx(1.5, rel=0.02)
+    assert node.scale_anchor.scale == pytest.approx(1.5, rel=0.02)
+
+
+def test_help_prints_parameters_and_exits():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "disdepth_ros.depth_node", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: depth_node")
+    for name in ("model_path", "autostart", "flying_pixel_threshold", "max_input_pixels"):
+        assert f"  {name} = " in done.stdout

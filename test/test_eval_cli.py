@@ -7,7 +7,6 @@ from test_train import tiny_student
 
 from disdepth_core.cli.main import main
 from disdepth_core.models.checkpoint import save_model
-from disdepth_core.train.evaluation import format_table, protocol_for
 
 SYNTHETIC = [
     "--dataset",
@@ -34,14 +33,18 @@ def test_eval_prints_the_standard_table(checkpoint, capsys):
     for header in ("AbsRel", "SqRel", "RMSE", "RMSE log", "log10", "SILog", "d1", "d2", "d3"):
         assert header in out
     assert "3 images" in out and "backend=torch" in out
+    for mode in ("raw metric", "median scale", "LSQ scale", "LSQ scale+shift (inverse depth)"):
+        assert mode in out
 
 
 def test_eval_json(checkpoint, capsys):
     assert main(["eval", str(checkpoint), *SYNTHETIC, "--max-samples", "2", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["n_images"] == 2 and result["dataset"] == "synthetic"
-    assert {"abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3"} <= set(result)
-    assert 0.0 <= result["d1"] <= result["d2"] <= result["d3"] <= 1.0
+    assert result["raw"]["n_images"] == 2 and result["dataset"] == "synthetic"
+    raw = result["raw"]
+    assert {"abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3"} <= set(raw)
+    assert 0.0 <= raw["d1"] <= raw["d2"] <= raw["d3"] <= 1.0
+    assert result["median"]["abs_rel"] <= raw["abs_rel"] + 0.5 and 0 < result["coverage"]["prediction"] <= 1
 
 
 def test_eval_onnx_matches_the_checkpoint(checkpoint, tmp_path, capsys):
@@ -56,7 +59,8 @@ def test_eval_onnx_matches_the_checkpoint(checkpoint, tmp_path, capsys):
     for path in (checkpoint, onnx_path):
         assert main(["eval", str(path), *SYNTHETIC, "--json"]) == 0
         results.append(json.loads(capsys.readouterr().out))
-    assert results[0]["abs_rel"] == pytest.approx(results[1]["abs_rel"], rel=1e-3, abs=1e-4)
+    for mode in ("raw", "median", "lsq_scale", "lsq_scale_shift_inv"):
+        assert results[0][mode]["abs_rel"] == pytest.approx(results[1][mode]["abs_rel"], rel=1e-3, abs=1e-4)
 
 
 def test_eval_errors_name_what_is_missing(checkpoint, tmp_path, capsys):
@@ -65,14 +69,3 @@ def test_eval_errors_name_what_is_missing(checkpoint, tmp_path, capsys):
     assert main(["eval", str(checkpoint), "--dataset", "kitti", "--data-root", str(tmp_path)]) == 2
     assert "list file" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing.safetensors"), *SYNTHETIC]) == 2
-
-
-def test_protocols_and_table_format():
-    assert protocol_for("nyu").crop == "eigen" and protocol_for("nyu").max_depth == 10.0
-    assert protocol_for("kitti").crop == "garg" and protocol_for("kitti").max_depth == 80.0
-    assert protocol_for("synthetic", ("room", "street")).max_depth == 80.0
-    metrics = dict.fromkeys(
-        ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "silog", "d1", "d2", "d3"), 0.5
-    )
-    lines = format_table(metrics, "title").splitlines()
-    assert lines[0] == "title" and "AbsRel" in lines[1] and "0.5000" in lines[3]

@@ -128,3 +128,29 @@ def test_cli_export_untrained(tmp_path, capsys):
     assert "max abs error vs PyTorch" in capsys.readouterr().out
     assert load_estimator(out, threads=1).info.trained is False
     assert main(["export", "--height", "64", "--width", "64", "-o", str(out)]) == 2
+
+
+def test_failed_or_interrupted_export_keeps_the_previous_model(tmp_path, monkeypatch):
+    from disdepth_core.export import onnx_export
+    from disdepth_core.models import build_model
+
+    target = tmp_path / "model.onnx"
+    good = exported("hu-lite").read_bytes()
+    target.write_bytes(good)
+    student = model("hu-lite")
+    with pytest.raises(RuntimeError, match=r"differs from PyTorch.*not written"):
+        onnx_export.export_onnx(student, target, 64, 64, tolerance=-1.0)
+    assert target.read_bytes() == good
+
+    real_export = onnx_export._torch_export
+
+    def killed_midway(model_, path, *args):
+        real_export(model_, path, *args)
+        path.write_bytes(path.read_bytes()[:100])  # a truncated file, then the process is interrupted
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnx_export, "_torch_export", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        onnx_export.export_onnx(build_model("hu-lite"), target, 64, 64)
+    assert target.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]

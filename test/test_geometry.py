@@ -99,3 +99,23 @@ def test_depth_to_points_errors():
         depth_to_points(np.ones((96, 128), np.float32), INTR, max_range=-1.0)
     with pytest.raises(ValueError, match="H x W"):
         depth_to_points(np.ones((96, 128, 1), np.float32), INTR)
+
+
+def test_flying_pixels_at_a_depth_step_are_removed_from_the_cloud():
+    """A box edge (2 m) against a wall (5 m) smoothed over a few pixels, as monocular depth is: the
+    in-between pixels become NaN points, the flat surfaces on both sides stay."""
+    from disdepth_core.geometry import depth_discontinuities
+
+    depth = np.full((20, 30), 5.0, np.float32)
+    depth[:, :12] = 2.0
+    depth[:, 12:15] = np.array([2.75, 3.5, 4.25], np.float32)  # the smeared edge
+    intrinsics = CameraIntrinsics(25.0, 25.0, 14.5, 9.5, 30, 20)
+    points = depth_to_points(depth, intrinsics, discontinuity=0.1)
+    removed = np.isnan(points[..., 2])
+    assert removed[:, 11:16].all()  # the ramp and the pixels touching it
+    assert not removed[:, :11].any() and not removed[:, 16:].any()
+    assert np.array_equal(removed, depth_discontinuities(depth, 0.1))
+    gentle = np.linspace(2.0, 2.5, 20 * 30, dtype=np.float32).reshape(20, 30)  # a receding floor: kept
+    assert not np.isnan(depth_to_points(gentle, intrinsics, discontinuity=0.1)).any()
+    with pytest.raises(ValueError, match="positive"):
+        depth_discontinuities(depth, 0.0)

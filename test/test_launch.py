@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from disdepth_ros.depth_node import OUTPUT_TOPICS
+from disdepth_ros.outputs import OUTPUT_TOPICS
 from disdepth_ros.params import PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -74,7 +74,7 @@ def test_profile_cli_json(toy_model_registered, capsys) -> None:
 
 def test_profile_cli_rejects_bad_size(capsys) -> None:
     assert main(["profile", "--model", "hu-lite", "--height", "100", "--width", "96"]) == 2
-    assert "multiples of 32" in capsys.readouterr().err
+    assert "multiples of 16" in capsys.readouterr().err
 
 
 def test_attention_flops_are_counted_on_cpu() -> None:

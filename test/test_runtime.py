@@ -238,3 +238,18 @@ def test_preprocess_of_a_bgr8_view_equals_its_rgb_copy(color_order: str, mode: s
     plan = ResizePlan.create((120, 200), (64, 96), mode)
     expected = preprocess(np.ascontiguousarray(view), plan, MEAN, STD, color_order)
     np.testing.assert_array_equal(preprocess(view, plan, MEAN, STD, color_order), expected)
+
+
+def test_model_with_nan_weights_is_refused_naming_the_file(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+    from runtime_fixtures import tiny_onnx
+
+    model = onnx.load(tiny_onnx(tmp_path / "good.onnx"))
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.output[0] == "nine":
+            node.attribute[0].t.CopyFrom(numpy_helper.from_array(np.array(np.nan, np.float32), "n"))
+    broken = tmp_path / "diverged.onnx"
+    onnx.save(model, str(broken))
+    with pytest.raises(ModelFileError, match=r"diverged\.onnx: predicts non-finite depth.*NaN or inf"):
+        load_estimator(broken, device="cpu")

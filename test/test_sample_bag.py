@@ -5,10 +5,10 @@ import pytest
 
 pytest.importorskip("rclpy")
 
+from disdepth_core.bags import BagError, BagWriter, open_bag
 from disdepth_core.cli.main import main
 from disdepth_core.data.synthetic import render_sequence
 from disdepth_core.image_encodings import decode_compressed
-from disdepth_ros.bag_io import BagError, BagWriter, open_bag
 from disdepth_ros.sample_bag import FRAME_ID, TOPICS, SampleBagSpec, write_sample_bag
 
 SPEC = {"frames": 4, "height": 48, "width": 64, "seed": 3}

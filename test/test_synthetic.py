@@ -3,38 +3,34 @@
 import numpy as np
 import pytest
 
-from disdepth_core.data.synthetic import (
-    KINDS,
+from disdepth_core.data.scene_primitives import (
     Box,
     CameraPose,
     Cylinder,
+    Light,
     Material,
     Quad,
     Scene,
     Shell,
     Sphere,
     camera_rotation,
-    render_scene,
-    render_sequence,
-    render_view,
 )
+from disdepth_core.data.synthetic import KINDS, make_scene, render_scene, render_sequence, render_view
 
 GREY = Material(np.full(3, 0.5, np.float32), np.full(3, 0.5, np.float32), "plain", 1.0)
 
 
-def _scene(objects, size=(10.0, 10.0, 4.0), max_depth=20.0):
+def _scene(objects, size=(10.0, 10.0, 4.0), max_depth=20.0, lights=()):
     return Scene(
         kind="room",
         shell=Shell(np.zeros(3), np.array(size), [GREY] * 6),
         objects=objects,
-        light_dir=np.array([0.0, 0.0, 1.0]),
-        ambient=0.4,
+        lights=list(lights),
+        sky_ambient=np.full(3, 0.3, np.float32),
+        ground_ambient=np.full(3, 0.2, np.float32),
         noise=np.zeros((64, 64), np.float32),
-        sky_horizon=np.zeros(3, np.float32),
-        sky_zenith=np.zeros(3, np.float32),
-        fog_color=np.zeros(3, np.float32),
-        fog_distance=np.inf,
         max_depth=max_depth,
+        corner_occlusion=0.0,
     )
 
 
@@ -147,3 +143,85 @@ def test_render_sequence_moves_smoothly():
 def test_unknown_kind_names_choices():
     with pytest.raises(ValueError, match="room"):
         render_scene(0, 8, 8, "forest")
+
+
+def _backproject(depth, k, pose):
+    """World points (H, W, 3) of every pixel from z-depth, K and the camera pose."""
+    h, w = depth.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    cam = np.stack([(u - k[0, 2]) / k[0, 0] * depth, (v - k[1, 2]) / k[1, 1] * depth, depth], axis=-1)
+    return cam @ pose.rotation.T + pose.position
+
+
+def test_floor_pixels_backproject_to_the_floor_at_camera_height():
+    # Empty 10 m room, camera 0.8 m above the floor pitched 0.3 rad down: the lower image half sees
+    # only floor, whose back-projected height must be 0, i.e. the camera height below the camera.
+    pose = CameraPose(np.array([2.0, 5.0, 0.8]), camera_rotation(0.0, 0.3, 0.0))
+    k = _k(f=40.0)
+    out = render_view(_scene([]), pose, k, 41, 61)
+    pts = _backproject(out["depth"].astype(np.float64), k, pose)
+    np.testing.assert_allclose(pts[25:, :, 2], 0.0, atol=1e-4)
+    assert (pose.position[2] - pts[25:, :, 2]).min() == pytest.approx(0.8, abs=1e-4)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_random_scene_depth_is_consistent_with_k_and_pose(kind):
+    # Metric, K-consistent depth: back-projected points never go below the floor, stay inside the
+    # scene's bounds, and a good share of them lie exactly on the floor plane z = 0.
+    for seed in range(3):
+        scene, poses, (fx_n, cx_n, cy_n) = make_scene(seed, kind)
+        k = np.array([[fx_n * 64, 0, cx_n * 64 - 0.5], [0, fx_n * 64, cy_n * 48 - 0.5], [0, 0, 1]])
+        out = render_view(scene, poses[0], k.astype(np.float32), 48, 64)
+        valid = out["depth"] > 0
+        pts = _backproject(out["depth"].astype(np.float64), out["K"].astype(np.float64), poses[0])[valid]
+        assert pts[:, 2].min() > -1e-3
+        assert np.all(pts >= scene.shell.lo - 1e-3) and np.all(pts <= scene.shell.hi + 1e-3)
+        assert np.mean(np.abs(pts[:, 2]) < 1e-3) > 0.03
+        assert 50.0 <= np.rad2deg(2 * np.arctan(0.5 / fx_n)) <= 100.0
+
+
+def test_lamp_shadow_darkens_the_floor_under_a_plate():
+    # A 0.4 m square plate 1 m above the floor, a lamp 2 m above the floor straight above it: by similar
+    # triangles its shadow is a square of half size 0.2 * 2 / 1 = 0.4 m, so the floor within 0.35 m of
+    # the centre is shadowed while the ring 0.9-1.2 m away is lit.
+    plate = Box(np.array([5.0, 5.0, 1.0]), np.array([0.2, 0.2, 0.01]), 0.0, GREY)
+    lamp = np.array([5.0, 5.0, 2.0])
+    pose = CameraPose(np.array([2.5, 5.0, 3.5]), camera_rotation(0.0, 0.9, 0.0))
+    k = _k(f=60.0, h=81, w=121)
+    means = {}
+    for shadows in (True, False):
+        light = Light("point", lamp, np.full(3, 4.0, np.float32), radius=0.3, shadows=shadows)
+        out = render_view(_scene([plate], lights=[light]), pose, k, 81, 121)
+        pts = _backproject(out["depth"].astype(np.float64), k, pose)
+        on_floor = np.abs(pts[..., 2]) < 1e-4
+        r = np.hypot(pts[..., 0] - 5.0, pts[..., 1] - 5.0)
+        grey = out["image"].astype(np.float64).mean(axis=2)
+        inner, ring = on_floor & (r < 0.35), on_floor & (r > 0.9) & (r < 1.2)
+        assert inner.sum() > 20 and ring.sum() > 20
+        means[shadows] = (grey[inner].mean(), grey[ring].mean())
+    assert means[True][0] < 0.75 * means[True][1]  # shadowed centre darker than the lit ring
+    assert means[False][0] > means[False][1]  # without shadows the centre, nearer the lamp, is brighter
+
+
+def test_sun_shadow_of_a_wall_falls_on_the_floor():
+    # Sun 30 degrees above the horizon in +x; the open-topped shell's 4 m high wall at x = 10 shadows
+    # the floor where a ray towards the sun meets the wall below its top: x > 10 - 4 / tan(30 deg).
+    el = np.deg2rad(30.0)
+    sun = Light("sun", np.array([np.cos(el), 0.0, np.sin(el)]), np.full(3, 3.0, np.float32))
+    pose = CameraPose(np.array([0.5, 5.0, 1.5]), camera_rotation(0.0, 0.35, 0.0))
+    k = _k(f=40.0, h=61, w=81)
+    edge = 10.0 - 4.0 / np.tan(el)
+    ratios = {}
+    for open_top in (True, False):
+        scene = _scene([], lights=[sun])
+        scene.shell = Shell(np.zeros(3), np.array([10.0, 10.0, 4.0]), [GREY] * 6, open_top=open_top)
+        out = render_view(scene, pose, k, 61, 81)
+        pts = _backproject(out["depth"].astype(np.float64), k, pose)
+        on_floor = (np.abs(pts[..., 2]) < 1e-4) & (out["depth"] > 0)
+        grey = out["image"].astype(np.float64).mean(axis=2)
+        lit = on_floor & (pts[..., 0] > edge - 1.5) & (pts[..., 0] < edge - 0.3)
+        shade = on_floor & (pts[..., 0] > edge + 0.3) & (pts[..., 0] < edge + 1.5)
+        assert lit.sum() > 20 and shade.sum() > 20
+        ratios[open_top] = grey[lit].mean() / grey[shade].mean()
+    assert ratios[True] > 1.5  # sunlit floor vs the wall's shadow
+    assert ratios[False] == pytest.approx(1.0, abs=0.05)  # a closed shell blocks the sun everywhere

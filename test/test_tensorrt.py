@@ -13,7 +13,7 @@ import pytest
 from fake_tensorrt import HostMemory, make_fake_tensorrt
 from runtime_fixtures import exported
 
-from disdepth_core.export.engine_cache import atomic_write, file_lock
+from disdepth_core.export.engine_cache import file_lock
 from disdepth_core.export.tensorrt_builder import EngineValidationError, build_engine, detect_api
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend
 from disdepth_core.runtime.engine_record import read_record, sidecar_path
@@ -140,17 +140,6 @@ def test_backend_loads_engine_and_rejects_stale_ones(onnx_path: Path, tmp_path: 
     sidecar_path(engine).unlink()
     with pytest.raises(ModelFileError, match="no sidecar"):
         TensorRTBackend.from_file(engine, memory=HostMemory(), trt=trt)
-
-
-def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path):
-    target = tmp_path / "a.bin"
-    atomic_write(target, b"one")
-    atomic_write(target, b"two")
-    assert target.read_bytes() == b"two" and [p.name for p in tmp_path.iterdir()] == ["a.bin"]
-
-    with pytest.raises(TypeError):
-        atomic_write(target, object())  # fails mid-write: original kept, temp removed
-    assert target.read_bytes() == b"two" and [p.name for p in tmp_path.iterdir()] == ["a.bin"]
 
 
 def test_file_lock_is_exclusive(tmp_path: Path):

@@ -1,6 +1,7 @@
 """Trainer end to end on tiny synthetic data: checkpoints, metadata, logs, exact resume, loss decrease."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -100,7 +101,8 @@ def test_train_writes_checkpoints_logs_and_metadata(tmp_path):
         "last.json",
         "best.safetensors",
         "last.state.json",
-        "last.state.safetensors",
+        "last.state.previous.json",
+        "last.state.0000000004.safetensors",
     ):
         assert (out / name).is_file(), name
     assert list((out / "tb").iterdir()), "no TensorBoard event file"
@@ -141,6 +143,64 @@ def test_resume_is_bit_identical(tmp_path, monkeypatch, crash_at):
     assert metadata["step"] == 8
     for (key, a), b in zip(expected.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), key
+
+
+class _KilledError(BaseException):
+    """Stands in for SIGKILL at a write step: not an Exception, so nothing in the trainer catches it."""
+
+
+def _replace_counting(monkeypatch, kill_before: int | None):
+    """Wrap os.replace (every atomic write's last step); raise _KilledError before call `kill_before`."""
+    real, calls = os.replace, {"n": 0}
+
+    def replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == kill_before:
+            raise _KilledError
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return calls
+
+
+def test_kill_at_every_write_step_of_a_checkpoint_resumes_bit_identically(tmp_path, monkeypatch):
+    """Kill before each rename of the first checkpoint (artifacts, then the state unit), and right after
+    the last one; every resume ends with the weights and state of the uninterrupted run."""
+    sets = {"optim.epochs": 2, "data.batch_size": 4}
+    calls = _replace_counting(monkeypatch, None)
+    reference = run_stage(tiny_config(tmp_path / "ref", **sets))
+    expected, _ = load_model(reference.last)
+    total = calls["n"]  # renames in the whole run: config.yaml/history excluded (not atomic renames)
+    calls["n"] = 0
+    before_first_save = None
+
+    def count_first_save(self, best):
+        nonlocal before_first_save
+        if before_first_save is None:
+            before_first_save = calls["n"]
+        return original_save(self, best)
+
+    original_save = trainer_module.Trainer._save
+    monkeypatch.setattr(trainer_module.Trainer, "_save", count_first_save)
+    run_stage(tiny_config(tmp_path / "count", **sets))
+    monkeypatch.setattr(trainer_module.Trainer, "_save", original_save)
+    per_save = total // 2
+    assert per_save >= 5, "a checkpoint is last + best artifacts (2 files each) and the state unit"
+    kill_points = range(before_first_save + 1, before_first_save + per_save + 2)
+    for kill_before in kill_points:
+        out = tmp_path / f"killed_{kill_before}"
+        _replace_counting(monkeypatch, kill_before)
+        with pytest.raises(_KilledError):
+            run_stage(tiny_config(out, **sets))
+        _replace_counting(monkeypatch, None)
+        resumable = (out / "last.state.json").is_file()
+        result = run_stage(tiny_config(out, **sets), resume=resumable)
+        resumed, metadata = load_model(result.last)
+        assert metadata["step"] == 4, kill_before
+        for (key, a), b in zip(expected.state_dict().items(), resumed.state_dict().values(), strict=True):
+            assert torch.equal(a, b), (kill_before, key)
+        assert not list(out.glob(".*.tmp")), "stale temporaries of the killed run were not cleaned"
+        assert [r["step"] for r in read_history(out, "val")] == [2, 4]
 
 
 def test_resume_without_state_is_a_clear_error(tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from disdepth_core.train.cli_common import add_common_arguments, collect_overrides
+from disdepth_core.cli.training_args import add_common_arguments, collect_overrides
 from disdepth_core.train.config import TrainConfig, apply_override, load_config
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "config" / "train").glob("*.yaml"))
@@ -14,7 +14,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "config" / "train").glob
 def test_defaults_validate():
     config = load_config()
     assert isinstance(config, TrainConfig)
-    assert config.stage == "train" and config.data.height % 32 == 0
+    assert config.stage == "train" and config.data.height % 16 == 0
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.name)
@@ -55,7 +55,7 @@ def test_yaml11_exponent_float_is_accepted(tmp_path):
     [
         ("optim: {lrr: 1}\n", "unknown key"),
         ("optim: {epochs: two}\n", "optim.epochs must be an integer"),
-        ("data: {height: 100}\n", "data.height must be a positive multiple of 32"),
+        ("data: {height: 100}\n", "data.height and data.width must be positive multiples of 16"),
         ("distill: {feature_kd: l1}\n", "distill.feature_kd must be one of"),
         ("stage: finetune\n", "stage must be one of"),
         ("- a list\n", "top level must be a mapping"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from disdepth_core.cli.teacher_arguments import add_teacher_arguments, teacher_overrides
-from disdepth_core.train.cli_common import add_common_arguments, run_command
+from disdepth_core.cli.training_args import add_common_arguments, run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

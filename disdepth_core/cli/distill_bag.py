@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--student-init", type=Path, help="start the warm-up from this student checkpoint")
     parser.add_argument("--out", type=Path, required=True, help="run directory RUN")
-    parser.add_argument("--width", type=int, default=320, help="student input width (multiple of 32)")
+    parser.add_argument("--width", type=int, default=320, help="student input width (multiple of 16)")
     parser.add_argument("--height", type=int, default=0, help="student input height (default: camera aspect)")
     parser.add_argument("--min-depth", type=float, default=0.1, help="student depth range minimum (m)")
     parser.add_argument(

@@ -1,62 +1,93 @@
-"""`disdepth eval MODEL --dataset nyu|kitti|synthetic`: standard depth metrics of a checkpoint or ONNX."""
+"""`disdepth eval MODEL --dataset nyu|kitti|rgbd|synthetic`: standard depth metrics of any model file."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+from disdepth_core.runtime.model_info import check_input_size
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval",
-        help="evaluate a model (.safetensors or .onnx) on NYU, KITTI or synthetic scenes",
-        description="Run a model through the runtime (same pre/post-processing as the robot) and print "
-        "AbsRel, SqRel, RMSE, RMSE log, log10, SILog, d1-d3: NYU with the Eigen crop (1e-3..10 m), KITTI "
-        "with the Garg crop (1e-3..80 m, BTS list, full frames), synthetic without crop.",
+        help="evaluate a model file on NYU, KITTI, RGB-D frames (real_dev) or synthetic scenes",
+        description="Run a model through the runtime (same pre/post-processing as the robot, with the "
+        "node's runtime options) and print AbsRel, SqRel, RMSE, RMSE log, log10, SILog, d1-d3 in every "
+        "alignment mode (raw metric, median scale, least-squares scale, least-squares scale+shift in "
+        "inverse depth) with coverage figures: NYU with the Eigen crop (1e-3..10 m), KITTI with the Garg "
+        "crop (1e-3..80 m, BTS list, full frames), an RGB-D folder of .npz frames such as real_dev "
+        "(0.1..80 m, also per source), synthetic scenes without crop. Scored exactly as eval-bag.",
     )
-    parser.add_argument("model", help="model file: .safetensors checkpoint or exported .onnx")
-    parser.add_argument("--dataset", required=True, choices=("nyu", "kitti", "synthetic"))
+    parser.add_argument(
+        "model", help="model file: .safetensors checkpoint, exported .onnx or TensorRT engine"
+    )
+    parser.add_argument("--dataset", required=True, choices=("nyu", "kitti", "rgbd", "synthetic"))
     parser.add_argument(
         "--data-root",
         default="",
         help="NYU: directory with nyu_depth_v2_labeled.mat + splits.mat (or the BTS root with --list-file); "
-        "KITTI: raw KITTI root; unused for synthetic",
+        "KITTI: raw KITTI root; rgbd: folder of NAME.npz frames (rgb, depth, K); unused for synthetic",
     )
     parser.add_argument("--list-file", default="", help="BTS-style list file (KITTI: required)")
     parser.add_argument("--gt-root", default="", help="ground-truth root if not under --data-root")
     parser.add_argument("--split", default="test", help="NYU .mat split: test (default), train or all")
     parser.add_argument("--max-samples", type=int, default=0, help="evaluate only the first N images")
-    parser.add_argument("--backend", default="auto", help="runtime backend (auto, torch, onnxruntime, ...)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--min-depth", type=float, help="evaluated GT minimum, m (default: the dataset's)")
+    parser.add_argument("--max-depth", type=float, help="evaluated GT maximum, m (default: the dataset's)")
     parser.add_argument("--synthetic-size", type=int, default=64, help="synthetic: number of scenes")
     parser.add_argument("--synthetic-seed", type=int, default=10_000, help="synthetic: dataset seed")
     parser.add_argument("--synthetic-kind", action="append", help="synthetic: room and/or street")
     parser.add_argument("--height", type=int, default=240, help="synthetic: rendered image height")
     parser.add_argument("--width", type=int, default=320, help="synthetic: rendered image width")
-    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_runtime_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from disdepth_core.runtime import load_estimator
-    from disdepth_core.train.evaluation import evaluate_estimator, format_table, protocol_for
+    from dataclasses import replace
+
+    from disdepth_core.deployment import open_estimator
+    from disdepth_core.evaluation import evaluate_estimator, format_summary, protocol_for
 
     kinds = tuple(args.synthetic_kind or ["room"])
     samples = _open_dataset(args, kinds)
-    estimator = load_estimator(args.model, backend=args.backend, device=args.device)
-    metrics = evaluate_estimator(
-        estimator, samples, protocol_for(args.dataset, kinds), args.max_samples, not args.no_progress
-    )
+    eval_range = protocol_for(args.dataset, kinds)
+    if args.min_depth is not None:
+        eval_range = replace(eval_range, min_depth=args.min_depth)
+    if args.max_depth is not None:
+        eval_range = replace(eval_range, max_depth=args.max_depth)
+    estimator = open_estimator(args.model, runtime_options(args))
+    result = evaluate_estimator(estimator, samples, eval_range, args.max_samples, not args.no_progress)
     if args.json:
-        print(json.dumps({"model": str(args.model), "dataset": args.dataset, **metrics}))
-    else:
-        title = f"{args.model} on {args.dataset} ({metrics['n_images']} images): {estimator.describe()}"
-        print(format_table(metrics, title))
+        payload = {
+            "model": str(args.model),
+            "dataset": args.dataset,
+            **result.summary,
+            "groups": result.groups,
+        }
+        print(json.dumps(payload))
+        return 0
+    n = result.summary["raw"]["n_images"]
+    print(
+        format_summary(result.summary, f"{args.model} on {args.dataset} ({n} images): {estimator.describe()}")
+    )
+    for group, summary in result.groups.items():
+        print()
+        print(format_summary(summary, f"source {group} ({summary['raw']['n_images']} images)"))
     return 0
 
 
 def _open_dataset(args: argparse.Namespace, kinds: tuple[str, ...]) -> object:
+    if args.dataset == "rgbd":
+        from disdepth_core.data.rgbd_folder import RGBDFolder
+
+        if not args.data_root:
+            raise ValueError("--dataset rgbd needs --data-root DIR (a folder of .npz frames, e.g. real_dev)")
+        return RGBDFolder(args.data_root)
     from disdepth_core.train.datasets import open_kitti, open_nyu
 
     if args.dataset == "nyu":
@@ -69,6 +100,5 @@ def _open_dataset(args: argparse.Namespace, kinds: tuple[str, ...]) -> object:
         return open_kitti(args.data_root, args.list_file, args.gt_root, kb_crop=False)
     from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
 
-    if args.height % 32 or args.width % 32:
-        raise ValueError(f"--height/--width must be multiples of 32, got {args.height}x{args.width}")
+    check_input_size(args.height, args.width, "--height/--width")
     return SyntheticDepthDataset(args.synthetic_size, args.height, args.width, args.synthetic_seed, kinds)

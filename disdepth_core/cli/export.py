@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE
+
 if TYPE_CHECKING:
     from disdepth_core.runtime.model_info import ModelInfo
 
@@ -19,8 +21,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("export", help="export a checkpoint to ONNX (verified against PyTorch)")
     parser.add_argument("checkpoint", nargs="?", type=Path, help=".safetensors checkpoint")
     parser.add_argument("--model", help="registered model name instead of a checkpoint (untrained weights)")
-    parser.add_argument("--height", type=int, required=True, help="input height (multiple of 32)")
-    parser.add_argument("--width", type=int, required=True, help="input width (multiple of 32)")
+    parser.add_argument(
+        "--height", type=int, required=True, help=f"input height (multiple of {SIZE_MULTIPLE})"
+    )
+    parser.add_argument("--width", type=int, required=True, help=f"input width (multiple of {SIZE_MULTIPLE})")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output .onnx file")
     parser.add_argument("--dynamic", action="store_true", help="dynamic batch/height/width")
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="int8: ORT QDQ for CPU")

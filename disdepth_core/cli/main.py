@@ -1,5 +1,10 @@
 """The `disdepth` command line: one sub-command per module, each exposing `add_parser(subparsers)`.
 
+The core's own commands are listed in `CORE_COMMANDS`. Other installed packages contribute commands
+through the `disdepth.commands` entry-point group (name = command, value = its module; the ROS package
+registers `make-sample-bag`, `eval-bag` and `demo` this way in setup.py), so the core never imports them
+by name and still lists them all in `disdepth --help`.
+
 Sub-command modules import their heavy dependencies (torch, rclpy, onnxruntime) inside the function that
 runs the command, so `disdepth --help` stays fast and a robot without the training stack can still run
 the runtime commands.
@@ -9,13 +14,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+from importlib.metadata import entry_points
+from types import ModuleType
 
-COMMAND_MODULES: tuple[str, ...] = (
+__all__ = ["CORE_COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "command_modules", "main"]
+
+CORE_COMMANDS: tuple[str, ...] = (
     "disdepth_core.cli.profile",
-    "disdepth_ros.cli_sample_bag",
-    "disdepth_ros.cli_eval_bag",
-    "disdepth_ros.cli_demo",
     "disdepth_core.cli.train",
     "disdepth_core.cli.acclimate",
     "disdepth_core.cli.distill",
@@ -25,6 +32,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "disdepth_core.cli.export",
     "disdepth_core.cli.build_engine",
 )
+ENTRY_POINT_GROUP = "disdepth.commands"
+
+
+def command_modules() -> list[ModuleType]:
+    """The core command modules, then those registered under `ENTRY_POINT_GROUP` (by command name)."""
+    modules = [importlib.import_module(name) for name in CORE_COMMANDS]
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        modules.append(entry.load())
+    return modules
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,21 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fast metric monocular depth: distill, export, evaluate and run depth models.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).add_parser(subparsers)
+    for module in command_modules():
+        module.add_parser(subparsers)
     return parser
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM (systemd, `timeout`, a supervisor) is handled like Ctrl-C: commands stop cleanly, keep
+    # what is complete and remove their temporary files.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print("disdepth: interrupted", file=sys.stderr)
+        print(f"disdepth {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError, OSError) as error:
         print(f"disdepth {args.command}: error: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE, check_input_size
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,8 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model", required=True, help="registered model name, e.g. disdepth-b0, hu-lite, teacher-tiny"
     )
-    parser.add_argument("--height", type=int, default=352, help="input height, multiple of 32")
-    parser.add_argument("--width", type=int, default=1216, help="input width, multiple of 32")
+    parser.add_argument("--height", type=int, default=352, help=f"input height, multiple of {SIZE_MULTIPLE}")
+    parser.add_argument("--width", type=int, default=1216, help=f"input width, multiple of {SIZE_MULTIPLE}")
     parser.add_argument("--json", action="store_true", help="print {model, params, gflops, ...} as JSON")
     parser.set_defaults(func=run)
 
@@ -28,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from disdepth_core.models import build_model
     from disdepth_core.profiling import profile_model
 
-    if args.height % 32 or args.width % 32 or args.height <= 0 or args.width <= 0:
-        raise ValueError(f"--height/--width must be positive multiples of 32, got {args.height}x{args.width}")
+    check_input_size(args.height, args.width, "--height/--width")
     torch.manual_seed(0)
     result = profile_model(build_model(args.model), args.height, args.width, name=args.model)
     if args.json:

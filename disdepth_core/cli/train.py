@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from disdepth_core.train.cli_common import add_common_arguments, run_command
+from disdepth_core.cli.training_args import add_common_arguments, run_command
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

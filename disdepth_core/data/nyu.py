@@ -28,7 +28,6 @@ from disdepth_core.data.matfile import load_mat_arrays
 from disdepth_core.data.synthetic_dataset import Augmentation, augmentation_rng
 
 NYU_FX, NYU_FY, NYU_CX, NYU_CY = 518.8579, 519.4696, 325.5824, 253.7362
-NYU_HEIGHT, NYU_WIDTH = 480, 640
 # BTS removes the white border of the projected NYU images for training: (left, top, right, bottom).
 BTS_BORDER_CROP = (43, 45, 608, 472)
 

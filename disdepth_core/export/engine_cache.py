@@ -1,23 +1,25 @@
-"""A TensorRT engine cache: keyed, locked, atomic, and never trusted blindly (DESIGN.md, lesson 4).
+"""A TensorRT engine cache: keyed, locked, atomic, and never trusted blindly.
+
+Engines that fail on another TensorRT version ("Version tag does not match"), engines rebuilt at every
+launch (minutes on a Jetson) and fp16 engines giving wrong depth are what this guards against.
 
 ``get_or_build`` holds an exclusive ``fcntl.flock`` on ``<engine>.lock`` (two node launches do not both
 build), reuses the engine only if its sidecar key equals the wanted :class:`EngineKey`, the bytes match
 the recorded sha256 and TensorRT can deserialise them; otherwise it builds, validates the new engine
 (the caller compares it with ONNX Runtime) and moves it into place with ``os.replace`` after writing it
-to a temporary file in the same directory, then writes the sidecar the same way.
+to a temporary file in the same directory (``disdepth_core.files``), then writes the sidecar the same way.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from disdepth_core.files import atomic_write_bytes
 from disdepth_core.runtime.engine_record import EngineKey, read_record, record_json, sidecar_path
 from disdepth_core.runtime.errors import ModelFileError
 from disdepth_core.runtime.model_info import ModelInfo
@@ -30,21 +32,6 @@ class CacheResult:
     engine_path: Path
     built: bool
     reason: str
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager
@@ -104,7 +91,7 @@ def get_or_build(
             engine_path.unlink(missing_ok=True)
             sidecar_path(engine_path).unlink(missing_ok=True)
             raise
-        atomic_write(engine_path, data)
+        atomic_write_bytes(engine_path, data)
         engine_sha = hashlib.sha256(data).hexdigest()
-        atomic_write(sidecar_path(engine_path), record_json(key, info, engine_sha).encode())
+        atomic_write_bytes(sidecar_path(engine_path), record_json(key, info, engine_sha).encode())
         return CacheResult(engine_path, True, reason)

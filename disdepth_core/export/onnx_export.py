@@ -24,12 +24,13 @@ import onnx
 import torch
 from torch import nn
 
+from disdepth_core.files import atomic_write
 from disdepth_core.runtime.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
-    SIZE_MULTIPLE,
     UNCERTAINTY_OUTPUT,
     ModelInfo,
+    check_input_size,
 )
 
 DEFAULT_OPSET = 18
@@ -201,19 +202,16 @@ def export_onnx(
     """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
 
     A dynamic export is verified at the export size and at a second size (H+32, W+64), so a model whose
-    shape code is not symbolic fails here instead of on the robot. The file is deleted on failure.
+    shape code is not symbolic fails here instead of on the robot. The file is written to a temporary
+    name, verified, then renamed (``disdepth_core.files``): a failed or killed export leaves the previous
+    ``output`` untouched.
     """
-    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE or height <= 0 or width <= 0:
-        raise ValueError(
-            f"height and width must be positive multiples of {SIZE_MULTIPLE}, got {height}x{width}"
-        )
+    check_input_size(height, width, "export height and width")
     if opset < DEFAULT_OPSET:
         raise ValueError(f"opset must be >= {DEFAULT_OPSET}, got {opset}")
     path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model = model.eval()
-    _torch_export(model, path, height, width, dynamic, opset)
     info = export_info(
         model,
         height,
@@ -224,23 +222,29 @@ def export_onnx(
         canonical_focal_px=canonical_focal_px,
         extra=extra,
     )
-    write_metadata(path, info)
     batches = verification_batches(height, width)
     if dynamic:
         batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7))]
-    try:
-        errors = compare_with_torch(model, path, batches)
-    except Exception as error:  # onnxruntime raises its own types when a shape does not fit
-        path.unlink(missing_ok=True)
-        sizes = sorted({b.shape[2:] for b in batches})
-        raise RuntimeError(
-            f"{path}: ONNX Runtime could not run the export at {sizes} ({error}); for --dynamic the model's "
-            "shape code must stay symbolic (no int() on tensor sizes). The file was deleted"
-        ) from error
-    if not errors[DEPTH_OUTPUT] <= tolerance:
-        path.unlink(missing_ok=True)
-        raise RuntimeError(
-            f"{path}: ONNX Runtime depth differs from PyTorch by {errors[DEPTH_OUTPUT]:.3g} m "
-            f"(tolerance {tolerance:g} m); the export is wrong and was deleted"
-        )
+    errors: dict[str, float] = {}
+
+    def write(tmp: Path) -> None:
+        _torch_export(model, tmp, height, width, dynamic, opset)
+        write_metadata(tmp, info)
+
+    def verify(tmp: Path) -> None:
+        try:
+            errors.update(compare_with_torch(model, tmp, batches))
+        except Exception as error:  # onnxruntime raises its own types when a shape does not fit
+            sizes = sorted({b.shape[2:] for b in batches})
+            raise RuntimeError(
+                f"{path}: ONNX Runtime could not run the export at {sizes} ({error}); for --dynamic the "
+                "model's shape code must stay symbolic (no int() on tensor sizes). Nothing was written"
+            ) from error
+        if not errors[DEPTH_OUTPUT] <= tolerance:
+            raise RuntimeError(
+                f"{path}: ONNX Runtime depth differs from PyTorch by {errors[DEPTH_OUTPUT]:.3g} m "
+                f"(tolerance {tolerance:g} m); the export is wrong and was not written"
+            )
+
+    atomic_write(path, write, verify)
     return ExportReport(path, info, errors, time.perf_counter() - start)

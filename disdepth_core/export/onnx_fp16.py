@@ -1,11 +1,11 @@
 """Convert an fp32 ONNX graph to fp16 compute with float32 I/O (for strongly typed TensorRT >= 11).
 
 TensorRT 11 removed ``BuilderFlag.FP16``: a strongly typed network runs in the types the graph
-declares (DESIGN.md, lesson 5). This pass, written with the ``onnx`` helpers, casts float32
-initializers, ``Constant``/``ConstantOfShape`` values and ``Cast(to=FLOAT)`` targets to float16, adds a
-``Cast`` after the graph input and before every graph output (so callers still exchange float32), and
-keeps float32 where an operator requires it (``Resize`` scales). The result is checked with
-``onnx.checker.check_model(full_check=True)`` (type inference over the whole graph).
+declares, and fp16 requested the 10.x way is silently ignored. This pass, written with the ``onnx``
+helpers, casts float32 initializers, ``Constant``/``ConstantOfShape`` values and ``Cast(to=FLOAT)``
+targets to float16, adds a ``Cast`` after the graph input and before every graph output (so callers
+still exchange float32), and keeps float32 where an operator requires it (``Resize`` scales). The result
+is checked with ``onnx.checker.check_model(full_check=True)`` (type inference over the whole graph).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ float32; metadata is copied with ``precision=int8``.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from disdepth_core.export.onnx_export import write_metadata
+from disdepth_core.files import atomic_write
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
 
@@ -49,10 +51,11 @@ def quantize_int8(
     output = Path(output)
     with tempfile.TemporaryDirectory(prefix="disdepth-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
+        quantized = Path(tmp) / "int8.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
         quantize_static(
             str(prepared),
-            str(output),
+            str(quantized),
             _BatchReader(calibration),
             quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QInt8,
@@ -61,7 +64,8 @@ def quantize_int8(
             calibrate_method=CalibrationMethod.MinMax,
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
-    write_metadata(output, replace(info, precision="int8"))
+        write_metadata(quantized, replace(info, precision="int8"))
+        atomic_write(output, lambda target: shutil.copyfile(quantized, target))
     return output
 
 

@@ -5,9 +5,10 @@ TensorRT 10 (JetPack 6 ships 10.3): a weakly typed network; fp16/int8 are reques
 TensorRT 11 removed those flags and calibrators: the network is created with
 ``NetworkDefinitionCreationFlag.STRONGLY_TYPED`` and precision comes from the ONNX graph itself (an fp16
 conversion, or Q/DQ nodes from NVIDIA ModelOpt for int8). Requests made the 10.x way are silently
-ignored by 11 (DESIGN.md, lesson 5), so the generation is detected from ``tensorrt.__version__`` *and*
+ignored by 11, so the generation is detected from ``tensorrt.__version__`` *and*
 the presence of the old flags. Every new engine is compared with ONNX Runtime (CPU, fp32) and refused
-if its depth AbsRel exceeds the precision's tolerance (lesson 4); engines are cached by
+if its depth AbsRel exceeds the precision's tolerance (fp16 engines have given wrong depth on some
+JetPack versions); engines are cached by
 :mod:`disdepth_core.export.engine_cache`.
 """
 
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.export.calibration import calibration_images, model_batches
-from disdepth_core.export.engine_cache import CacheResult, atomic_write, get_or_build
+from disdepth_core.export.engine_cache import CacheResult, get_or_build
+from disdepth_core.files import atomic_write_bytes, sha256_file
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend, import_tensorrt
 from disdepth_core.runtime.cuda_memory import DeviceMemory, default_device_memory
-from disdepth_core.runtime.engine_record import EngineKey, sha256_file
+from disdepth_core.runtime.engine_record import EngineKey
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
@@ -169,7 +171,7 @@ def make_entropy_calibrator(
             return cache_path.read_bytes() if cache_path.is_file() else None
 
         def write_calibration_cache(self, cache: Any) -> None:
-            atomic_write(cache_path, bytes(cache))
+            atomic_write_bytes(cache_path, bytes(cache))
 
     return EntropyCalibrator()
 
@@ -209,7 +211,7 @@ def build_serialized(
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise RuntimeError(f"TensorRT failed to build the {precision} engine (see the TensorRT log above)")
-    atomic_write(timing_cache, bytes(config.get_timing_cache().serialize()))
+    atomic_write_bytes(timing_cache, bytes(config.get_timing_cache().serialize()))
     return bytes(serialized)
 
 

@@ -2,8 +2,8 @@
 
 ``save_model(path, model, metadata)`` writes ``path`` (safetensors; header metadata
 ``{"disdepth": json}`` holding the format version, model name, config and user metadata) and
-``path.with_suffix(".json")`` (the same JSON, indented, for humans and tools). Both are written to a
-temporary file in the same directory and moved into place with ``os.replace`` (atomic on POSIX).
+``path.with_suffix(".json")`` (the same JSON, indented, for humans and tools). Both are written
+atomically (``disdepth_core.files``).
 ``load_model(path)`` rebuilds the architecture from the header alone and never unpickles anything.
 """
 
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+
+from disdepth_core.files import atomic_write, atomic_write_text
 
 from .depth_model import DepthModel
 from .registry import build_model
@@ -46,22 +47,30 @@ def save_model(
         ) from None
     tensors = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={HEADER_KEY: header_json}))
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={HEADER_KEY: header_json}))
     sidecar = json.dumps(header, indent=2, sort_keys=True) + "\n"
-    _atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(sidecar, encoding="utf-8"))
+    atomic_write_text(path.with_suffix(".json"), sidecar)
     return path
+
+
+def read_safetensors_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The string metadata of a safetensors file's header (no weights are read); errors name the file."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not a .safetensors checkpoint file")
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, OSError) as error:
+        raise ValueError(f"{path}: not a readable safetensors checkpoint ({error})") from None
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The ``disdepth`` header (model, config, metadata) of a checkpoint, without loading weights."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            raw = (handle.metadata() or {}).get(HEADER_KEY)
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{path}: not a readable safetensors checkpoint ({error})") from None
+    raw = read_safetensors_metadata(path).get(HEADER_KEY)
     if raw is None:
         raise ValueError(f"{path}: safetensors file has no '{HEADER_KEY}' header; not a disdepth checkpoint")
     try:
@@ -88,20 +97,18 @@ def load_model(
             state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open API)
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{path}: corrupt checkpoint weights ({error})") from None
+    broken = [
+        key
+        for key, tensor in state.items()
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all()
+    ]
+    if broken:
+        raise ValueError(
+            f"{path}: {len(broken)} weight tensor(s) contain NaN or inf (first: {broken[0]}); the training "
+            "run diverged or the file is damaged: use an earlier checkpoint"
+        )
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:
         raise ValueError(f"{path}: weights do not match model {header['model']!r}: {error}") from None
     return model.to(device).eval(), dict(header.get("metadata", {}))
-
-
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

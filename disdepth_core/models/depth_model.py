@@ -19,7 +19,8 @@ from .prediction import DepthPrediction
 class DepthModel(nn.Module):
     """A metric depth network: ``model(x) -> DepthPrediction`` at the input resolution.
 
-    ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ImageNet mean/std, H and W multiples of 32.
+    ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ImageNet mean/std, H and W as
+    ``runtime.model_info.check_input_size`` allows.
     ``config`` is JSON-serialisable and ``build_model(name, **config)`` rebuilds the same architecture.
     """
 

@@ -15,11 +15,12 @@ still give a clean stride pyramid.
 Output (:mod:`disdepth_core.models.teacher_output`): GLPN, ZoeDepth and Depth Anything with
 ``depth_estimation_type="metric"`` predict metres; Depth Anything relative predicts relative inverse
 depth; DPT configs do not say, so ``output`` must be given for them. A relative teacher needs a declared
-:class:`MetricScale` before ``forward`` gives metres (DESIGN: metric depth always); ``raw_output`` works
-without one (the distill-bag recipe fits the scale from those raw outputs). Uncertainty is zero (the HF
-heads regress one value per pixel) and ``bin_centers`` are ``n_bins`` uniform centres. Resizing to the
-processing size is bilinear with antialiasing on the normalised tensor (the processors use bicubic on
-the image; the difference is sub-pixel and keeps the whole path in torch).
+:class:`MetricScale` before ``forward`` gives metres (relative depth is useless to a robot downstream);
+``raw_output`` works without one (the distill-bag recipe fits the scale from those raw outputs).
+Uncertainty is zero (the HF heads regress one value per pixel) and ``bin_centers`` are ``n_bins``
+uniform centres. Resizing to the processing size is bilinear with antialiasing on the normalised
+tensor (the processors use bicubic on the image; the difference is sub-pixel and keeps the whole path
+in torch).
 """
 
 from __future__ import annotations

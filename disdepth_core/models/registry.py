@@ -34,23 +34,18 @@ HEAD_DEFAULTS: dict[str, Any] = {
 class ModelEntry:
     factory: EncoderFactory
     defaults: dict[str, Any]
-    description: str
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(
-    name: str, defaults: Mapping[str, Any], description: str = ""
-) -> Callable[[EncoderFactory], EncoderFactory]:
+def register_model(name: str, defaults: Mapping[str, Any]) -> Callable[[EncoderFactory], EncoderFactory]:
     """Decorator registering an encoder factory ``f(config) -> encoder`` under ``name``."""
 
     def decorator(factory: EncoderFactory) -> EncoderFactory:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(
-            factory, {**HEAD_DEFAULTS, **defaults}, description or (factory.__doc__ or "")
-        )
+        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults})
         return factory
 
     return decorator
@@ -59,11 +54,6 @@ def register_model(
 def list_models() -> list[str]:
     """Names accepted by :func:`build_model`, sorted."""
     return sorted(_REGISTRY)
-
-
-def model_description(name: str) -> str:
-    """One-line description of a registered model."""
-    return _entry(name).description.strip().splitlines()[0]
 
 
 def default_config(name: str) -> dict[str, Any]:
@@ -79,7 +69,14 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
         raise ValueError(
             f"build_model({name!r}): unknown config keys {unknown}; valid: {sorted(entry.defaults)}"
         )
+    for key, value in overrides.items():
+        _check_type(name, key, value, entry.defaults[key])
     config = {**entry.defaults, **overrides}
+    if not 0 <= config["min_depth"] < config["max_depth"] < float("inf"):
+        raise ValueError(
+            f"build_model({name!r}): need 0 <= min_depth < max_depth < inf, got "
+            f"[{config['min_depth']}, {config['max_depth']}]"
+        )
     if config["decoder"] not in DECODERS:
         raise ValueError(
             f"build_model({name!r}): decoder must be one of {sorted(DECODERS)}, got {config['decoder']!r}"
@@ -94,6 +91,24 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
         config["bins_hidden"],
     )
     return DepthModel(name, config, encoder, decoder, head)
+
+
+def _check_type(name: str, key: str, value: Any, default: Any) -> None:
+    """A config value must have its default's type (an int is accepted where a float is expected)."""
+    if isinstance(default, bool) or default is None:
+        ok = isinstance(value, bool) if isinstance(default, bool) else True
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and (isinstance(default, float) or isinstance(value, int))
+    elif isinstance(default, (list, tuple)):
+        ok = isinstance(value, (list, tuple))  # JSON headers turn tuples into lists
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValueError(
+            f"build_model({name!r}): config key {key!r} must be {type(default).__name__} like its default "
+            f"{default!r}, got {type(value).__name__} {value!r}"
+        )
 
 
 def _entry(name: str) -> ModelEntry:

@@ -1,6 +1,6 @@
 """What a teacher's raw output means, and the affine map that turns it into metres.
 
-A foundation depth model predicts one of three things (DESIGN: metric depth always):
+A foundation depth model predicts one of three things (a robot needs the first, metres):
 
 - ``metric_depth``: metres (Depth Anything V2 metric, GLPN, ZoeDepth, disdepth checkpoints);
 - ``relative_depth``: depth up to an unknown scale (larger = farther, e.g. PyDNet++);

@@ -27,6 +27,7 @@ from typing import Any
 
 from torch import nn
 
+from disdepth_core.files import sha256_file
 from disdepth_core.teacher_kinds import SPEC_HELP
 
 from .teacher_output import MetricScale
@@ -99,8 +100,8 @@ def open_teacher(
 
     ``output`` overrides what the model declares (``auto``: its config, card or checkpoint says);
     ``scale`` turns a relative output into metres. With ``require_scale`` a relative teacher without a
-    scale is refused (DESIGN: metric depth always); the distill-bag recipe opens it without one to
-    cache raw outputs before it fits the scale. Any loading failure is a ValueError naming the spec.
+    scale is refused (a robot needs metres); the distill-bag recipe opens it without one to cache raw
+    outputs before it fits the scale. Any loading failure is a ValueError naming the spec.
     """
     if spec.kind == "acclimated":
         raise ValueError(f"teacher {spec}: an acclimated teacher is opened by the distill stage, not here")
@@ -214,10 +215,6 @@ def teacher_digest(spec: TeacherSpec, length: int = 16) -> str:
             files += [p for p in (card_path(spec.path),) if p.is_file()]
     digest = hashlib.sha256()
     for path in files:
-        if path.name == PULL_RECORD:
-            continue
-        digest.update(path.name.encode())
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(chunk)
+        if path.name != PULL_RECORD:
+            digest.update(f"{path.name}:{sha256_file(path)};".encode())
     return digest.hexdigest()[:length]

@@ -41,5 +41,4 @@ def _build_encoder(config: dict[str, Any]) -> nn.Module:
 
 
 for _name, _preset in TEACHER_PRESETS.items():
-    _description = f"Transformer teacher: widths {_preset['embed_dims']}, depths {_preset['depths']}."
-    register_model(_name, {**TRANSFORMER_DEFAULTS, **_preset}, _description)(_build_encoder)
+    register_model(_name, {**TRANSFORMER_DEFAULTS, **_preset})(_build_encoder)

@@ -1,7 +1,7 @@
 """Inference runtime: one :class:`DepthEstimator` over onnxruntime, torch and TensorRT backends.
 
 Importing this package needs only numpy and OpenCV; each backend imports its own dependency when
-it is chosen (DESIGN.md, lesson 6).
+it is chosen, so a robot needs only numpy, OpenCV and ONNX Runtime or TensorRT, not the training stack.
 """
 
 from disdepth_core.runtime.errors import ModelFileError

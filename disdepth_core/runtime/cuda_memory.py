@@ -1,6 +1,6 @@
 """CUDA device buffers and GPU identity for TensorRT, via torch (if installed) or cuda-python.
 
-A robot without the training stack can run TensorRT with cuda-python alone (DESIGN.md, lesson 6);
+A robot without the training stack (gigabytes of torch) can run TensorRT with cuda-python alone;
 with torch installed its CUDA tensors are used. Both expose the same small interface so the TensorRT
 backend and the INT8 calibrator only deal with device pointers and a stream handle.
 """

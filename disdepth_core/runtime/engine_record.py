@@ -1,4 +1,4 @@
-"""The identity of a TensorRT engine (cache key) and its JSON sidecar (DESIGN.md, TensorRT notes).
+"""The identity of a TensorRT engine (cache key) and its JSON sidecar.
 
 An engine is only valid for the ONNX file, TensorRT version, GPU, precision and input shape it was
 built for; the sidecar ``<engine>.json`` stores that key and the model's metadata so the runtime can
@@ -41,14 +41,6 @@ class EngineKey:
 
 def sidecar_path(engine_path: Path) -> Path:
     return engine_path.with_name(engine_path.name + SIDECAR_SUFFIX)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def record_json(key: EngineKey, info: ModelInfo, engine_sha256: str) -> str:

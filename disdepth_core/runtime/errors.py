@@ -17,6 +17,8 @@ class ModelFileError(ValueError):
 def require_file(path: str | Path) -> Path:
     """Return ``path`` as a Path, raising FileNotFoundError naming it when it does not exist."""
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(f"{path} is a directory, not a model file (.onnx, .engine or .safetensors)")
     if not path.is_file():
         raise FileNotFoundError(f"model file not found: {path}")
     return path

@@ -11,7 +11,7 @@ import numpy as np
 
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
+from disdepth_core.runtime.model_info import ModelInfo, check_input_size
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,7 @@ class DepthEstimator:
                 f"model {backend.info.name} has a static input {fixed[0]}x{fixed[1]}; cannot run at "
                 f"{requested[0]}x{requested[1]} (export with --dynamic or at that size)"
             )
-        if requested[0] % SIZE_MULTIPLE or requested[1] % SIZE_MULTIPLE:
-            raise ValueError(
-                f"input size must be multiples of {SIZE_MULTIPLE}, got {requested[0]}x{requested[1]}"
-            )
+        check_input_size(*requested)
         return requested
 
     @property

@@ -9,17 +9,22 @@ file           backends            auto picks
 .safetensors   torch               torch (training stack needed)
 =============  ==================  ==========================================================
 
-Only the chosen backend's dependencies are imported: the ONNX path never imports torch.
+Only the chosen backend's dependencies are imported: the ONNX path never imports torch. The runtime
+does not build TensorRT engines itself: for an .onnx file on backend=tensorrt the caller passes an
+``engine_builder`` (``disdepth_core.deployment.open_estimator`` passes the export package's builder).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
+from disdepth_core.runtime.options import PRECISIONS, check_device
 
 BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
     ".onnx": ("onnxruntime", "tensorrt"),
@@ -27,8 +32,13 @@ BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
     ".plan": ("tensorrt",),
     ".safetensors": ("torch",),
 }
-PRECISIONS = ("fp32", "fp16", "int8")
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
+
+
+class EngineBuilder(Protocol):
+    """Builds (or reuses a cached) TensorRT engine for an ONNX file and returns the engine's path."""
+
+    def __call__(self, onnx_path: Path, precision: str, cache_dir: Path | None, device: str) -> Path: ...
 
 
 def select_backend(path: Path, backend: str) -> tuple[str, str]:
@@ -49,7 +59,13 @@ def select_backend(path: Path, backend: str) -> tuple[str, str]:
 
 
 def _make_backend(
-    path: Path, backend: str, device: str, precision: str, threads: int | None, cache_dir: Path | None
+    path: Path,
+    backend: str,
+    device: str,
+    precision: str,
+    threads: int | None,
+    cache_dir: Path | None,
+    engine_builder: EngineBuilder | None,
 ) -> Any:
     if backend == "onnxruntime":
         from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
@@ -62,9 +78,12 @@ def _make_backend(
     from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend
 
     if path.suffix.lower() == ".onnx":
-        from disdepth_core.export.tensorrt_builder import build_engine
-
-        path = build_engine(path, precision=precision, cache_dir=cache_dir, device=device).engine_path
+        if engine_builder is None:
+            raise ValueError(
+                f"{path}: backend=tensorrt on an .onnx file needs an engine builder; use "
+                "disdepth_core.deployment.open_estimator or build one with `disdepth build-engine`"
+            )
+        path = engine_builder(path, precision, cache_dir, device)
     return TensorRTBackend.from_file(path, device=device)
 
 
@@ -78,6 +97,7 @@ def load_estimator(
     resize_mode: ResizeMode = "resize",
     input_hw: tuple[int, int] | None = None,
     engine_cache_dir: str | Path | None = None,
+    engine_builder: EngineBuilder | None = None,
 ) -> DepthEstimator:
     """Load a model file (.onnx, .engine/.plan, .safetensors) into a :class:`DepthEstimator`.
 
@@ -89,8 +109,25 @@ def load_estimator(
     path = require_file(path)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_device(device)
     name, reason = select_backend(path, backend)
     cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
-    runner = _make_backend(path, name, device, precision, threads, cache_dir)
+    runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
     reason = f"{reason}; {runner.reason}"
-    return DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
+    estimator = DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
+    _check_finite_output(estimator, path)
+    return estimator
+
+
+def _check_finite_output(estimator: DepthEstimator, path: Path) -> None:
+    """Refuse a model whose depth is not finite on a plain image (the normalised mean colour): NaN or
+    inf weights from a diverged run or a damaged file would otherwise publish 0 % valid depth forever.
+    Doubles as the warm-up call (first-frame latency)."""
+    height, width = estimator.input_hw
+    depth, _ = estimator.backend.infer(np.zeros((1, 3, height, width), dtype=np.float32))
+    if not np.all(np.isfinite(depth)):
+        raise ModelFileError(
+            path,
+            "predicts non-finite depth on a plain grey image: its weights contain NaN or inf (a diverged "
+            "training run or a damaged file); export it again from a good checkpoint",
+        )

@@ -19,11 +19,20 @@ OUTPUT_MEANING = (
     "uncertainty: B x 1 x H x W variance (m^2) of the per-pixel bin distribution"
 )
 SIZE_MULTIPLE = 16
-"""Model input sides must be multiples of this. ARCHITECTURE.md asks for 32; 16 also works (the decoder
-resizes odd stride-32 maps to the skip features) and admits the common 240 x 320 robot resolution."""
+"""The one input-size rule: model input sides (export, training, inference, node parameters) must be
+positive multiples of this. The students' deepest features have stride 32; an odd stride-32 map is
+resized to its stride-16 skip feature by the decoder, so 16 suffices and admits 240 x 320."""
 INPUT_NAME = "image"
 DEPTH_OUTPUT = "depth"
 UNCERTAINTY_OUTPUT = "uncertainty"
+
+
+def check_input_size(height: int, width: int, what: str = "input size") -> None:
+    """Raise ValueError naming ``what`` unless both sides are positive multiples of ``SIZE_MULTIPLE``."""
+    if height <= 0 or width <= 0 or height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        raise ValueError(f"{what} must be positive multiples of {SIZE_MULTIPLE}, got {height}x{width}")
+
+
 _REQUIRED_KEYS = ("name", "input_height", "input_width", "mean", "std", "min_depth", "max_depth")
 
 

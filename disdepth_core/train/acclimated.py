@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.torch import save_file
 
+from disdepth_core.files import atomic_write, atomic_write_text
 from disdepth_core.models import DepthModel, GhostDecoder, build_model
-from disdepth_core.models.checkpoint import HEADER_KEY, load_model
+from disdepth_core.models.checkpoint import HEADER_KEY, load_model, read_safetensors_metadata
 from disdepth_core.models.teacher_output import MetricScale
 from disdepth_core.models.teacher_spec import (
     TeacherSpec,
@@ -43,8 +44,6 @@ from disdepth_core.models.teacher_spec import (
     parse_teacher_spec,
     teacher_digest,
 )
-
-from .state import atomic_write
 
 ACCLIMATED_KEY = "disdepth_acclimated"
 FORMAT_VERSION = 1
@@ -93,28 +92,18 @@ def save_acclimated(
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={ACCLIMATED_KEY: header_json}))
     sidecar = json.dumps(header, indent=2, sort_keys=True) + "\n"
-    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(sidecar, encoding="utf-8"))
+    atomic_write_text(path.with_suffix(".json"), sidecar)
     return path
-
-
-def _header(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        raise FileNotFoundError(f"teacher checkpoint not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            return dict(handle.metadata() or {})
-    except (SafetensorError, OSError) as error:
-        raise ValueError(f"{path}: not a readable safetensors checkpoint ({error})") from None
 
 
 def is_acclimated(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` holds an acclimated teacher (as opposed to a plain model checkpoint)."""
-    return ACCLIMATED_KEY in _header(Path(path))
+    return ACCLIMATED_KEY in read_safetensors_metadata(path)
 
 
 def checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The user metadata of a plain or acclimated checkpoint's header."""
-    header = _header(Path(path))
+    header = read_safetensors_metadata(path)
     raw = header.get(ACCLIMATED_KEY) or header.get(HEADER_KEY)
     if raw is None:
         raise ValueError(f"{path}: neither a disdepth model checkpoint nor an acclimated teacher")
@@ -150,7 +139,7 @@ def load_acclimated(
     ``scale`` replaces the metric scale recorded for a relative foundation teacher.
     """
     path = Path(path)
-    raw = _header(path).get(ACCLIMATED_KEY)
+    raw = read_safetensors_metadata(path).get(ACCLIMATED_KEY)
     if raw is None:
         raise ValueError(f"{path}: not an acclimated teacher (run `disdepth acclimate` to make one)")
     header = json.loads(raw)
@@ -204,7 +193,7 @@ def load_teacher(
     if spec.kind == "acclimated":
         ghost, _ = load_acclimated(spec.path, device, scale)
         return TeacherBundle(ghost.teacher, ghost, spec)
-    if spec.kind == "checkpoint" and HEADER_KEY in _header(spec.path):
+    if spec.kind == "checkpoint" and HEADER_KEY in read_safetensors_metadata(spec.path):
         teacher, _ = load_model(spec.path, device)
         return TeacherBundle(teacher, None, spec)
     if spec.kind == "checkpoint":

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from disdepth_core.runtime.model_info import check_input_size
 from disdepth_core.teacher_kinds import OUTPUT_KINDS
 
 STAGES = ("train", "acclimate", "distill")
@@ -81,8 +82,9 @@ class UnlabeledConfig:
 
 @dataclass
 class DataConfig:
-    """Input resolution (multiples of 32), batching, the datasets; ``augment``: BTS/AdaBins train-time
-    augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips on unlabeled ones."""
+    """Input resolution (``runtime.model_info.check_input_size``), batching, the datasets; ``augment``:
+    BTS/AdaBins train-time augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips
+    on unlabeled ones."""
 
     height: int = 128
     width: int = 160
@@ -227,10 +229,7 @@ class TrainConfig:
         _choice("runtime.amp", self.runtime.amp, AMP_MODES)
         _choice("acclimate.target", self.acclimate.target, ACCLIMATE_TARGETS)
         _choice("teacher_options.output", self.teacher_options.output, ("auto", *OUTPUT_KINDS))
-        for key in ("height", "width"):
-            value = getattr(self.data, key)
-            if value <= 0 or value % 32:
-                raise ValueError(f"data.{key} must be a positive multiple of 32, got {value}")
+        check_input_size(self.data.height, self.data.width, "data.height and data.width")
         if self.data.batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {self.data.batch_size}")
         if self.optim.epochs < 1:

@@ -74,15 +74,6 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def broadcast_flag(info: DistInfo, value: bool) -> bool:
-    """Rank 0's ``value`` on every rank."""
-    if not info.distributed:
-        return value
-    flag = torch.tensor([int(value)], device=info.device if info.device.type == "cuda" else "cpu")
-    dist.broadcast(flag, src=0)
-    return bool(flag.item())
-
-
 def all_reduce_mean(info: DistInfo, value: torch.Tensor) -> torch.Tensor:
     """Mean of a tensor over ranks (a detached copy; unchanged in a world of one)."""
     value = value.detach().clone()

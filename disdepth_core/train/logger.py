@@ -12,12 +12,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from disdepth_core.files import atomic_write_text
+
 
 class RunLogger:
-    """Scalars to TensorBoard and ``history.jsonl`` (appended to when ``append``, e.g. on resume, else
-    started afresh); a no-op when ``enabled`` is False."""
+    """Scalars to TensorBoard and ``history.jsonl``; a no-op when ``enabled`` is False.
 
-    def __init__(self, out_dir: str | os.PathLike[str], enabled: bool = True, append: bool = False) -> None:
+    A fresh run starts the history afresh. A resumed run (``resume_step``, the step of the state it
+    resumed from) keeps the records up to that step and drops later ones, which the killed run wrote
+    after its last committed state and the resumed run writes again.
+    """
+
+    def __init__(
+        self, out_dir: str | os.PathLike[str], enabled: bool = True, resume_step: int | None = None
+    ) -> None:
         self.enabled = enabled
         self.out_dir = Path(out_dir)
         self._writer = None
@@ -26,7 +34,10 @@ class RunLogger:
 
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._writer = SummaryWriter(log_dir=str(self.out_dir / "tb"))
-            self._history = (self.out_dir / "history.jsonl").open("a" if append else "w", encoding="utf-8")
+            path = self.out_dir / "history.jsonl"
+            kept = _records_until(path, resume_step) if resume_step is not None else []
+            atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
+            self._history = path.open("a", encoding="utf-8")
 
     def scalars(self, tag: str, values: Mapping[str, float], step: int, **extra: Any) -> None:
         """Log ``values`` under ``tag/<name>`` at ``step`` and append one history record."""
@@ -43,6 +54,21 @@ class RunLogger:
             self._writer.close()
             self._history.close()
             self.enabled = False
+
+
+def _records_until(path: Path, step: int) -> list[dict[str, Any]]:
+    """Records of ``path`` with ``step`` <= ``step`` (a torn last line from a kill is dropped)."""
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("step", 0) <= step:
+            records.append(record)
+    return records
 
 
 def read_history(out_dir: str | os.PathLike[str], tag: str | None = None) -> list[dict[str, Any]]:

@@ -52,11 +52,6 @@ class TrainingModule(nn.Module, ABC):
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
         """Write the stage's deployable checkpoint (``.safetensors`` + ``.json`` sidecar) to ``path``."""
 
-    @property
-    @abstractmethod
-    def product(self) -> nn.Module:
-        """The module the artifact holds (profiled and reported)."""
-
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Parameters the optimizer updates (default: every parameter that requires grad)."""
         return [p for p in self.parameters() if p.requires_grad]

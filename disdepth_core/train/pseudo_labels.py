@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .state import atomic_write
+from disdepth_core.files import atomic_write
 
 TeacherFn = Callable[[Tensor], Tensor]
 

@@ -28,6 +28,7 @@ from .seeding import seed_everything
 from .stages.acclimate import AcclimateStage
 from .stages.distill import DistillStage
 from .stages.supervised import SupervisedStage
+from .state import has_state
 from .teacher_loading import open_stage_teacher
 from .trainer import FitResult, Trainer
 
@@ -120,7 +121,7 @@ def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> Fi
         if isinstance(stage, DistillStage) and config.data.unlabeled.kind != "none":
             _attach_pseudo_labels(stage, config, info.device)
         trainer = Trainer(config, stage, build_batches(config, info), build_val_loader(config), info, recipe)
-        if resume and not (Path(config.out) / "last.state.json").is_file():
+        if resume and not has_state(config.out, "last"):
             raise FileNotFoundError(f"--resume: no training state in {config.out} (last.state.json missing)")
         return trainer.fit(resume=resume)
     finally:

@@ -1,6 +1,6 @@
 """Metric scale sources for relative teachers: parse, fit, and measure how well the aligned teacher fits.
 
-A relative teacher teaches metric depth only with a declared scale source (DESIGN, conventions):
+A relative teacher teaches metric depth only with a declared scale source (a robot needs metres):
 
 - ``fixed:S[,SHIFT]``: the user's values;
 - ``fit[:median|lsq]``: ONE global scale (and shift) fitted once on frames with ground truth;

@@ -1,21 +1,29 @@
 """Resumable training state without pickle: tensors in safetensors, everything else in JSON.
 
-A state ``name`` in a run directory is two files: ``name.state.safetensors`` (optimizer state tensors,
-RNG states) and ``name.state.json`` (optimizer param groups and non-tensor state, scheduler, grad
-scaler, Python/NumPy RNG, epoch/step counters). Nested state dicts are flattened: a tensor at
-``state_dict["state"][3]["exp_avg"]`` is stored under the key ``optimizer/state/3/exp_avg`` and its
-place in the JSON tree holds ``{"__tensor__": "optimizer/state/3/exp_avg"}``. Both files are written
-to a temporary name and moved into place with ``os.replace``; the JSON is written last, so a reader that
-finds it also finds the tensors it refers to.
+A state ``name`` in a run directory is written as one consistent unit, so a process killed at any point
+resumes from a complete state (never new tensors with old counters):
+
+1. the tensors go to an immutable generation file ``name.state.<generation>.safetensors`` (module and
+   optimizer state, RNG states), written to a temporary name, verified and renamed;
+2. the current commit record ``name.state.json`` is copied to ``name.state.previous.json``;
+3. the new commit record replaces ``name.state.json``: optimizer param groups and non-tensor state,
+   scheduler, grad scaler, Python/NumPy RNG, counters, plus the generation file's name and sha256;
+4. generation files neither record refers to are deleted.
+
+Every step is an atomic rename (``disdepth_core.files``), and a record only ever names a generation file
+that was complete before the record was written. ``load_state`` checks the sha256 and falls back to the
+previous record if the newest one does not match its tensors. Nested state dicts are flattened: a tensor
+at ``state_dict["state"][3]["exp_avg"]`` is stored under ``optimizer/state/3/exp_avg`` and its place in
+the JSON tree holds ``{"__tensor__": "optimizer/state/3/exp_avg"}``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
-import tempfile
-from collections.abc import Callable
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +32,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from disdepth_core.files import atomic_write, atomic_write_bytes, atomic_write_text, sha256_file
+
 TENSOR_REF = "__tensor__"
 TUPLE_REF = "__tuple__"
 INT_KEYS_REF = "__int_keys__"
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def flatten_state(tree: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
@@ -103,52 +113,98 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(list(state["cuda"]))
 
 
-def save_state(run_dir: str | os.PathLike[str], name: str, state: dict[str, Any]) -> Path:
-    """Write ``state`` (nested tensors / JSON values) as ``run_dir/name.state.{safetensors,json}``."""
+def _state_paths(run_dir: Path, name: str) -> tuple[Path, Path]:
+    """The commit record and the record of the previous consistent state."""
+    return run_dir / f"{name}.state.json", run_dir / f"{name}.state.previous.json"
+
+
+def save_state(run_dir: str | os.PathLike[str], name: str, state: dict[str, Any], generation: int) -> Path:
+    """Write ``state`` (nested tensors / JSON values) as one consistent unit (module docstring).
+
+    ``generation`` (e.g. the optimizer step) names the immutable tensor file of this state.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
     tree = flatten_state(state, "state", tensors)
-    payload = json.dumps({"version": STATE_VERSION, "tree": tree}, indent=1)
-    tensor_path = run_dir / f"{name}.state.safetensors"
-    json_path = run_dir / f"{name}.state.json"
-    atomic_write(tensor_path, lambda tmp: save_file(tensors, str(tmp)))
-    atomic_write(json_path, lambda tmp: tmp.write_text(payload, encoding="utf-8"))
-    return json_path
+    tensor_path = run_dir / f"{name}.state.{int(generation):010d}.safetensors"
+    atomic_write(
+        tensor_path, lambda tmp: save_file(tensors, str(tmp)), verify=lambda tmp: load_file(str(tmp))
+    )
+    record = {
+        "version": STATE_VERSION,
+        "generation": int(generation),
+        "tensors": tensor_path.name,
+        "sha256": sha256_file(tensor_path),
+        "tree": tree,
+    }
+    current, previous = _state_paths(run_dir, name)
+    if current.is_file():
+        atomic_write_bytes(previous, current.read_bytes())
+    atomic_write_text(current, json.dumps(record, indent=1))
+    _remove_unreferenced(run_dir, name)
+    return current
+
+
+def _remove_unreferenced(run_dir: Path, name: str) -> None:
+    """Delete tensor files of ``name`` that neither commit record refers to (superseded or orphaned)."""
+    referenced = set()
+    for record_path in _state_paths(run_dir, name):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            referenced.add(json.loads(record_path.read_text(encoding="utf-8"))["tensors"])
+    for path in run_dir.glob(f"{name}.state.*.safetensors"):
+        if path.name not in referenced:
+            path.unlink(missing_ok=True)
+
+
+def has_state(run_dir: str | os.PathLike[str], name: str) -> bool:
+    """Whether ``run_dir`` holds a committed state ``name`` to resume from."""
+    return _state_paths(Path(run_dir), name)[0].is_file()
 
 
 def load_state(run_dir: str | os.PathLike[str], name: str) -> dict[str, Any]:
-    """Read a state written by :func:`save_state`; errors name the missing or corrupt file."""
+    """Read the newest consistent state written by :func:`save_state`.
+
+    The commit record is used when its tensor file exists with the recorded sha256; otherwise the
+    previous record is (a damaged newest state), with a warning. Errors name the files.
+    """
     run_dir = Path(run_dir)
-    json_path = run_dir / f"{name}.state.json"
-    tensor_path = run_dir / f"{name}.state.safetensors"
-    for path in (json_path, tensor_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"cannot resume: training state file missing: {path}")
+    current, previous = _state_paths(run_dir, name)
+    if not current.is_file():
+        raise FileNotFoundError(f"cannot resume: training state file missing: {current}")
+    problems: list[str] = []
+    for record_path in (current, previous):
+        if not record_path.is_file():
+            continue
+        try:
+            state = _load_record(run_dir, record_path)
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if problems:
+            warnings.warn(f"resuming from the previous state {record_path}: {problems[0]}", stacklevel=2)
+        return state
+    raise ValueError("cannot resume: no consistent training state: " + "; ".join(problems))
+
+
+def _load_record(run_dir: Path, record_path: Path) -> dict[str, Any]:
     try:
-        payload = json.loads(json_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{json_path}: corrupt training state ({error})") from None
-    if payload.get("version") != STATE_VERSION:
-        raise ValueError(f"{json_path}: unsupported training state version {payload.get('version')!r}")
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{record_path}: corrupt training state ({error})") from None
+    version = record.get("version") if isinstance(record, dict) else None
+    if version != STATE_VERSION:
+        raise ValueError(f"{record_path}: unsupported training state version {version!r}")
+    tensor_path = run_dir / str(record["tensors"])
+    if not tensor_path.is_file():
+        raise ValueError(f"{record_path} refers to {tensor_path.name}, which is missing")
+    if sha256_file(tensor_path) != record["sha256"]:
+        raise ValueError(f"{tensor_path}: does not match the sha256 in {record_path} (damaged)")
     try:
         tensors = load_file(str(tensor_path))
     except (SafetensorError, OSError) as error:
         raise ValueError(f"{tensor_path}: corrupt training state tensors ({error})") from None
     try:
-        return unflatten_state(payload["tree"], tensors)
+        return unflatten_state(record["tree"], tensors)
     except KeyError as error:
-        raise ValueError(f"{json_path} refers to tensor {error} missing from {tensor_path}") from None
-
-
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file next to ``path``, then ``os.replace`` it into place."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        raise ValueError(f"{record_path} refers to tensor {error} missing from {tensor_path}") from None

@@ -9,12 +9,13 @@ the delta thresholds) checkpoints. Files in ``config.out``:
 
 * ``last.safetensors`` / ``best.safetensors`` (+ ``.json`` sidecars): the stage's artifact, metadata
   holding the config, epoch, step, validation metrics, input size and git revision;
-* ``last.state.safetensors`` + ``last.state.json``: module state, optimizer, scheduler, grad scaler,
-  RNG states and counters, stored without pickle (:mod:`disdepth_core.train.state`);
+* ``last.state.json`` (+ ``last.state.previous.json`` and ``last.state.<step>.safetensors``): module
+  state, optimizer, scheduler, grad scaler, RNG states and counters, stored without pickle as one
+  consistent unit, committed after the artifacts (:mod:`disdepth_core.train.state`);
 * ``history.jsonl`` and ``tb/`` (TensorBoard).
 
 ``fit(resume=True)`` reloads ``last.state`` and continues; on CPU the final weights equal those of an
-uninterrupted run bit for bit (see :mod:`disdepth_core.train.seeding`).
+uninterrupted run bit for bit (see :mod:`disdepth_core.train.seeding`), wherever the first run was killed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
+
+from disdepth_core.files import atomic_write_text, remove_stale_temporaries
 
 from .batches import EpochBatches
 from .config import TrainConfig
@@ -163,7 +166,7 @@ class Trainer:
             self.module.load_resume_state(state["module"])
         except RuntimeError as error:
             raise ValueError(
-                f"cannot resume from {self.out_dir / 'last.state.safetensors'}: it was written for a "
+                f"cannot resume from {self.out_dir / 'last.state.json'}: it was written for a "
                 f"different model or stage config: {error}"
             ) from None
         self.optimizer.load_state_dict(state["optimizer"])
@@ -198,13 +201,15 @@ class Trainer:
         }
 
     def _save(self, best: bool) -> None:
+        """Write the artifacts, then commit the resume state (the commit is the last write: a run
+        killed before it redoes the work since the previous commit and rewrites identical artifacts)."""
         if not self.info.is_main:
             return
         metadata = self._metadata()
-        save_state(self.out_dir, "last", self._state())
         self.module.save_artifact(self.out_dir / "last.safetensors", metadata)
         if best:
             self.module.save_artifact(self.out_dir / "best.safetensors", metadata)
+        save_state(self.out_dir, "last", self._state(), generation=self.step)
 
     def _is_better(self, metrics: Mapping[str, float]) -> bool:
         key = self.config.runtime.best_metric
@@ -222,8 +227,10 @@ class Trainer:
         """Train ``optim.epochs`` epochs (continuing ``last`` with ``resume``); returns the files written."""
         config, info = self.config, self.info
         epochs = config.optim.epochs
+        if info.is_main:
+            remove_stale_temporaries(self.out_dir)  # left by a killed run
         mid_epoch = self._restore() if resume else False
-        logger = RunLogger(self.out_dir, enabled=info.is_main, append=resume)
+        logger = RunLogger(self.out_dir, enabled=info.is_main, resume_step=self.step if resume else None)
         determinism = (
             torch.are_deterministic_algorithms_enabled(),
             torch.is_deterministic_algorithms_warn_only_enabled(),
@@ -231,7 +238,7 @@ class Trainer:
         configure_determinism(config.runtime.deterministic)
         if info.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.yaml").write_text(_to_yaml(config.to_dict()), encoding="utf-8")
+            atomic_write_text(self.out_dir / "config.yaml", _to_yaml(config.to_dict()))
         try:
             while self.epoch < epochs:
                 if not mid_epoch:

@@ -1,4 +1,4 @@
-"""Validation during training: the standard depth metrics (``disdepth_core.metrics``) over a loader.
+"""Validation during training: the standard depth metrics (``disdepth_core.evaluation``) over a loader.
 
 Per-image metrics averaged over the set (monodepth2 / AdaBins protocol) at the training resolution,
 ground truth valid in ``[1e-3, max_depth]`` (the model's range), no crop: synthetic and resized data
@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from disdepth_core.metrics import METRIC_KEYS, MetricAccumulator
+from disdepth_core.evaluation import METRIC_KEYS, DepthScorer, EvalRange
 
 MIN_EVAL_DEPTH = 1e-3
 
@@ -31,10 +31,10 @@ def evaluate_depth(
     desc: str = "validate",
 ) -> dict[str, float]:
     """Mean per-image metrics of ``predict`` (B x 3 x H x W -> B x 1 x H x W metres) over ``loader``."""
-    accumulator = MetricAccumulator()
+    scorer = DepthScorer(EvalRange(MIN_EVAL_DEPTH, max_depth, crop), ("raw",))
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
         depth = predict(batch["image"].to(device)).float().cpu()
         for pred, gt in zip(depth, batch["depth"], strict=True):
-            accumulator.add(pred[0], gt[0], min_depth=MIN_EVAL_DEPTH, max_depth=max_depth, crop=crop)
-    result = accumulator.compute()
-    return {key: float(result[key]) for key in METRIC_KEYS}
+            scorer.add(pred[0], gt[0])
+    raw = scorer.summary()["raw"]
+    return {key: float(raw[key]) for key in METRIC_KEYS}

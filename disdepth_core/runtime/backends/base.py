@@ -15,7 +15,7 @@ class Backend(Protocol):
 
     ``name`` is the backend ("onnxruntime", "torch", "tensorrt"); ``provider`` the device/provider that
     actually runs (e.g. "CPUExecutionProvider", "cuda:0"); ``fixed_input_hw`` is the only accepted input
-    size, or ``None`` when the model takes any multiple of 32.
+    size, or ``None`` when the model takes any size allowed by ``model_info.check_input_size``.
     """
 
     name: str

@@ -4,7 +4,8 @@ API used: ``trt.Runtime(logger).deserialize_cuda_engine``, ``engine.num_io_tenso
 ``engine.get_tensor_name/get_tensor_mode/get_tensor_shape/get_tensor_dtype``,
 ``context.set_input_shape``, ``context.set_tensor_address`` and ``context.execute_async_v3(stream)``.
 The engine's sidecar (see :mod:`disdepth_core.runtime.engine_record`) is checked before TensorRT sees
-the bytes, so a stale engine fails with a message that says what to rebuild (DESIGN.md, lesson 4).
+the bytes, so a stale engine (another TensorRT version or GPU: "Version tag does not match") fails with
+a message that says what to rebuild.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from disdepth_core.files import sha256_file
 from disdepth_core.runtime.cuda_memory import DeviceBuffer, DeviceMemory, default_device_memory
-from disdepth_core.runtime.engine_record import read_record, sha256_file
+from disdepth_core.runtime.engine_record import read_record
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 

@@ -16,7 +16,8 @@ from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import ModelInfo
 
 DEFAULT_INPUT_HW = (240, 320)
-"""Inference size of a checkpoint whose metadata records none (any multiple of 32 works)."""
+"""Inference size of a checkpoint whose metadata records none (any size that
+``model_info.check_input_size`` allows works)."""
 
 
 def model_info_for(model: Any, metadata: dict[str, Any] | None = None) -> ModelInfo:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE, check_input_size
+
 FEATURE_KD = ("attentive", "mse", "none")
 # Options that do not change what a run computes (may differ between a run and its --resume).
 RUNTIME_ONLY = ("resume", "progress", "device", "threads", "eval_threads")
@@ -64,12 +66,7 @@ class DistillBagOptions:
             raise ValueError("give at least one bag")
         if self.feature_kd not in FEATURE_KD:
             raise ValueError(f"--feature-kd must be one of {', '.join(FEATURE_KD)}, got {self.feature_kd!r}")
-        for name in ("width", "height"):
-            value = getattr(self, name)
-            if value < 0 or value % 32:
-                raise ValueError(f"--{name} must be a multiple of 32, got {value}")
-        if self.width == 0:
-            raise ValueError("--width must be > 0")
+        check_input_size(self.height or SIZE_MULTIPLE, self.width, "--height and --width")
         if self.batch_size < 1 or min(self.warmup_steps, self.acclimate_steps, self.distill_steps) < 1:
             raise ValueError("--batch-size and every --*-steps must be >= 1")
         if not (self.min_depth > 0 and (self.max_depth == 0 or self.max_depth > self.min_depth)):

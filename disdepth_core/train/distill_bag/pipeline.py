@@ -45,10 +45,12 @@ from disdepth_core.models.teacher_spec import (
     teacher_digest,
     teacher_licence,
 )
+from disdepth_core.runtime.model_info import SIZE_MULTIPLE
 
 from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
 from ..scale_fit import ScaleSource, alignment_quality
+from ..state import has_state
 from .cache import CacheKey, FrameCache, build_cache, resize_image, teacher_raw, teacher_size
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
@@ -160,7 +162,8 @@ class _Pipeline:
         from disdepth_core.bags import iter_bag_images
 
         _, first = next(iter_bag_images(self.o.bags[0], self.o.image_topic))
-        height = max(32, round(self.o.width * first.shape[0] / first.shape[1] / 32) * 32)
+        m = SIZE_MULTIPLE
+        height = max(m, round(self.o.width * first.shape[0] / first.shape[1] / m) * m)
         return height, self.o.width
 
     # ------------------------------------------------------------------------------------- stages
@@ -326,7 +329,7 @@ class _Pipeline:
 
         out = self.out / name
         config = self._stage_config(stage, out, steps)
-        resume = (out / "last.state.json").is_file()
+        resume = has_state(out, "last")
         result = run_stage(config, resume=resume, recipe=f"disdepth distill-bag {name}")
         metrics = result.metrics
         line = f"{result.step} steps -> {out / 'last.safetensors'}"

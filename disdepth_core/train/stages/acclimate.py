@@ -82,10 +82,6 @@ class AcclimateStage(TrainingModule):
             path, self.ghost, self.student_name, self.student_config, metadata, self.teacher_spec
         )
 
-    @property
-    def product(self) -> nn.Module:
-        return self.ghost
-
 
 def teacher_head_modules(teacher: nn.Module) -> list[nn.Module]:
     """The teacher's parts that turn features into depth (not on the ghost path; frozen when fine-tuning)."""

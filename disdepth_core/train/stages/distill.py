@@ -197,7 +197,3 @@ class DistillStage(TrainingModule):
 
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
         return save_model(path, self.student, {**metadata, "teacher": self.teacher_spec.text})
-
-    @property
-    def product(self) -> nn.Module:
-        return self.student

@@ -61,8 +61,8 @@ def _yaml_scalar(value: Any) -> str:
 
 def run_command(args: argparse.Namespace, stage: str, extra: dict[str, Any] | None = None) -> int:
     """Load the recipe, check its stage, train, and print where the checkpoints went."""
-    from .config import load_config
-    from .runner import run_stage
+    from disdepth_core.train.config import load_config
+    from disdepth_core.train.runner import run_stage
 
     config = load_config(args.config, collect_overrides(args, extra))
     if config.stage != stage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["COLORMAPS", "colorize_depth"]
+__all__ = ["COLORMAPS", "colorize_depth", "display_range"]
 
 COLORMAPS: dict[str, int] = {
     "turbo": cv2.COLORMAP_TURBO,
@@ -16,6 +16,19 @@ COLORMAPS: dict[str, int] = {
     "viridis": cv2.COLORMAP_VIRIDIS,
     "bone": cv2.COLORMAP_BONE,
 }
+
+
+def display_range(
+    depth: np.ndarray, low: float = 2.0, high: float = 98.0, sample_step: int = 4
+) -> tuple[float, float] | None:
+    """The ``low``/``high`` percentiles of the valid depth (every ``sample_step``-th row and column, for
+    speed), so a 1-3 m indoor scene uses the whole colormap; None without two distinct valid depths."""
+    sample = depth[::sample_step, ::sample_step]
+    valid = sample[np.isfinite(sample)]
+    if valid.size < 2:
+        return None
+    near, far = (float(v) for v in np.percentile(valid, (low, high)))
+    return (near, far) if far > near else None
 
 
 def colorize_depth(

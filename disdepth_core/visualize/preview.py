@@ -1,10 +1,10 @@
-"""PNG figures of the offline tools (matplotlib, Agg backend: no display needed).
+"""PNG figures of the offline tools (matplotlib, Agg backend: no display needed; written atomically).
 
 - `render_report` (eval-bag): sample RGB | predicted depth | ground truth | absolute error, and the
   error against ground-truth distance over all evaluated frames (or the predicted depth histogram when
   the bag has no ground truth).
-- `render_preview` (demo): image | depth | point cloud seen from an oblique viewpoint (subsampled
-  scatter, coloured by depth), from the node's own `points` message.
+- `render_preview` (demo): image | predicted depth | ground truth | error | point cloud seen from an
+  oblique viewpoint (subsampled scatter, coloured by depth), from the node's own `points` message.
 
 Depth panels share one colour scale (turbo, near = blue) from the evaluation range.
 """
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from disdepth_core.files import atomic_write
 
 __all__ = ["cloud_points", "render_preview", "render_report"]
 
@@ -28,6 +30,14 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    """Write the figure as PNG atomically (a killed run never leaves a truncated image) and close it."""
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight"))
+    finally:
+        _pyplot().close(fig)
 
 
 def _depth_panel(ax: Any, depth: np.ndarray, title: str, vmax: float) -> Any:
@@ -86,9 +96,7 @@ def render_report(
     else:
         bottom.text(0.5, 0.5, "no valid depth", ha="center", va="center")
         bottom.axis("off")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_error_by_distance(ax: Any, bins: dict[str, list[float]]) -> None:
@@ -124,25 +132,46 @@ def cloud_points(cloud: Any) -> np.ndarray:
     return xyz[np.isfinite(xyz).all(axis=1)]
 
 
-def render_preview(path: Path, rgb: np.ndarray, depth: np.ndarray, points: np.ndarray, title: str) -> None:
-    """Write the demo preview (image | depth | oblique point-cloud scatter) to `path`.
+def render_preview(
+    path: Path,
+    rgb: np.ndarray,
+    depth: np.ndarray,
+    gt: np.ndarray | None,
+    points: np.ndarray,
+    title: str,
+) -> None:
+    """Write the demo preview: camera | predicted depth | ground truth | |error| | point cloud.
 
-    `points` are N x 3 in the camera optical frame (x right, y down, z forward); they are shown in a
-    z-up view (forward, left, up), subsampled to at most `MAX_SCATTER_POINTS`.
+    Prediction and ground truth share one colour scale (the 99th percentile of the ground truth, else of
+    the prediction), so a flattened or mis-scaled prediction is visible at a glance. `points` are N x 3
+    in the camera optical frame (x right, y down, z forward), shown in a z-up view (forward, left, up),
+    subsampled to at most `MAX_SCATTER_POINTS`. Without `gt` the two ground-truth panels are omitted.
     """
     plt = _pyplot()
-    finite = depth[np.isfinite(depth)]
+    gt = None if gt is None else np.where(gt > 0, gt, np.nan)
+    reference = depth if gt is None else gt
+    finite = reference[np.isfinite(reference)]
     vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
-    fig = plt.figure(figsize=(15, 4.6), dpi=100)
+    panels = 3 if gt is None else 5
+    fig = plt.figure(figsize=(4.2 * panels, 4.0), dpi=100)
     fig.suptitle(title, fontsize=10)
-    ax = fig.add_subplot(1, 3, 1)
+    ax = fig.add_subplot(1, panels, 1)
     ax.imshow(rgb)
     ax.set_title("camera image", fontsize=9)
     ax.axis("off")
-    depth_ax = fig.add_subplot(1, 3, 2)
-    image = _depth_panel(depth_ax, depth, "depth/image (m)", vmax)
+    depth_ax = fig.add_subplot(1, panels, 2)
+    image = _depth_panel(depth_ax, depth, "predicted depth/image (m)", vmax)
+    if gt is not None:
+        _depth_panel(fig.add_subplot(1, panels, 3), gt, "ground truth (m)", vmax)
+        error_ax = fig.add_subplot(1, panels, 4)
+        error = np.abs(depth - gt)
+        limit = float(np.nanpercentile(error, 99)) if np.isfinite(error).any() else 1.0
+        shown = error_ax.imshow(np.ma.masked_invalid(error), cmap="magma", vmin=0.0, vmax=max(limit, 1e-3))
+        error_ax.set_title("|prediction - ground truth| (m)", fontsize=9)
+        error_ax.axis("off")
+        fig.colorbar(shown, ax=error_ax, fraction=0.046, pad=0.02)
     fig.colorbar(image, ax=depth_ax, fraction=0.046, pad=0.02)
-    ax3d = fig.add_subplot(1, 3, 3, projection="3d")
+    ax3d = fig.add_subplot(1, panels, panels, projection="3d")
     if len(points):
         step = max(1, len(points) // MAX_SCATTER_POINTS)
         sub = points[::step]
@@ -154,6 +183,4 @@ def render_preview(path: Path, rgb: np.ndarray, depth: np.ndarray, points: np.nd
         ax3d.set_box_aspect((np.ptp(forward) + 1e-3, np.ptp(left) + 1e-3, np.ptp(up) + 1e-3))
     ax3d.view_init(elev=25, azim=-140)
     ax3d.set_title(f"points ({len(points)} valid, oblique view)", fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    _save(fig, path)

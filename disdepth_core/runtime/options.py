@@ -1,0 +1,51 @@
+"""How to run a model: the runtime options the node, eval-bag, the demo, `disdepth eval` and the
+benchmarks all accept, so any deployed configuration can be evaluated offline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from disdepth_core.runtime.image_ops import ResizeMode
+from disdepth_core.runtime.model_info import check_input_size
+
+__all__ = ["BACKENDS", "PRECISIONS", "RuntimeOptions"]
+
+BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
+PRECISIONS = ("fp32", "fp16", "int8")
+DEVICE_HELP = "auto, cpu, cuda or cuda:N"
+
+
+def check_device(device: str) -> None:
+    """Raise ValueError unless ``device`` is auto, cpu, cuda or cuda:N."""
+    if device in ("auto", "cpu", "cuda"):
+        return
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return
+    raise ValueError(f"device must be {DEVICE_HELP}, got {device!r}")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Backend, device, precision, CPU threads (None = the backend's default), network input size
+    (None = the model's) and resize mode; ``engine_cache_dir`` is where TensorRT engines built from ONNX
+    files are cached."""
+
+    backend: str = "auto"
+    device: str = "auto"
+    precision: str = "fp32"
+    threads: int | None = None
+    input_hw: tuple[int, int] | None = None
+    resize_mode: ResizeMode = "resize"
+    engine_cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check_device(self.device)
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1 (or None for the backend's default), got {self.threads}")
+        if self.input_hw is not None:
+            check_input_size(*self.input_hw, "network input size")

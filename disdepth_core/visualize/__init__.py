@@ -1,0 +1,1 @@
+"""Pictures for humans: colour-mapped depth (rviz) and the PNG figures of the offline tools."""

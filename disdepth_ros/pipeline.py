@@ -1,0 +1,167 @@
+"""The one per-frame path: camera message in, depth and its companion messages out.
+
+`FramePipeline.process(msg, camera_info, wanted)` does, for one `sensor_msgs/Image` or
+`CompressedImage`: size check against `max_input_pixels` (raw header or the JPEG/PNG header, before
+any decoding) -> decode to RGB -> camera_info checked for this image (scaled when sizes differ) ->
+`DepthEstimator.predict` (a camera-aware model gets the image's focal length) -> depth limits ->
+optional rescaling to a sparse depth sensor (`disdepth_core.serving.scale_anchor`; the limits apply to the
+model's depth before it) -> output messages (`disdepth_ros.outputs`). The depth node, `eval-bag`, the demo
+(through the node) and `benchmarks/node.py` all call it, so they cannot disagree.
+
+Error policy: `process` never raises for anything a message can contain or a backend can do. A failure
+that loses the frame is returned as `FrameOutcome.failure`; one that only loses part of the outputs
+(an unusable camera_info: depth is still published, without camera_info and points) is in
+`FrameOutcome.problems`. Both carry a cause of `disdepth_core.serving.failures.FAILURE_CAUSES`; the caller
+counts and logs them (throttled per cause) and keeps going.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo
+
+from disdepth_core.geometry import CameraIntrinsics
+from disdepth_core.image_encodings import ImageTooLargeError
+from disdepth_core.runtime import DepthEstimator
+from disdepth_core.runtime.image_ops import invalidate
+from disdepth_core.serving.failures import FrameFailure
+from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_core.serving.scale_anchor import ScaleAnchor, ScaleEstimate
+from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
+from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OutputSettings, build_outputs, camera_info_for_image
+
+__all__ = ["FrameOutcome", "FramePipeline", "FrameTimings"]
+
+
+@dataclass
+class FrameTimings:
+    """Milliseconds per stage of one frame (0 for stages that did not run)."""
+
+    decode_ms: float = 0.0
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+    outputs_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.decode_ms + self.preprocess_ms + self.inference_ms + self.postprocess_ms + self.outputs_ms
+
+
+@dataclass
+class FrameOutcome:
+    """What one frame produced. `depth` is limited metric depth (NaN invalid) when prediction ran."""
+
+    messages: dict[str, object] = field(default_factory=dict)
+    rgb: np.ndarray | None = None
+    depth: np.ndarray | None = None
+    timings: FrameTimings = field(default_factory=FrameTimings)
+    failure: FrameFailure | None = None
+    problems: list[FrameFailure] = field(default_factory=list)
+    camera_info_resized: bool = False
+    scale: ScaleEstimate | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class FramePipeline:
+    """Turns camera messages into output messages with one estimator and one set of output settings.
+
+    `settings` may be replaced between frames (run-time parameter changes). `compressed` says whether
+    the messages are `CompressedImage`.
+    """
+
+    def __init__(
+        self,
+        estimator: DepthEstimator,
+        settings: OutputSettings,
+        compressed: bool = False,
+        max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS,
+    ) -> None:
+        if max_input_pixels < 1:
+            raise ValueError(f"max_input_pixels must be >= 1, got {max_input_pixels}")
+        self.estimator = estimator
+        self.settings = settings
+        self.compressed = compressed
+        self.max_input_pixels = int(max_input_pixels)
+
+    def process(
+        self,
+        msg: Any,
+        camera_info: CameraInfo | None,
+        wanted: Collection[str] = ON_DEMAND_OUTPUTS,
+        scale_anchor: ScaleAnchor | None = None,
+        sparse_depth: np.ndarray | None = None,
+    ) -> FrameOutcome:
+        """Run one frame (see the module docstring); never raises for bad input or a failing backend.
+
+        With a `scale_anchor`, the depth (after the output limits) is rescaled by the anchor's smoothed
+        scale, updated with `sparse_depth` (a sensor's metric depth registered to this camera) when given.
+        """
+        outcome = FrameOutcome()
+        timings = outcome.timings
+        start = time.perf_counter()
+        try:
+            if self.compressed:
+                rgb = compressed_msg_to_rgb(msg, self.max_input_pixels)
+            else:
+                rgb = image_msg_to_rgb(msg, self.max_input_pixels)
+        except Exception as error:  # any decoder failure costs this frame only
+            cause = "bad_input" if isinstance(error, ImageTooLargeError) else "decode"
+            outcome.failure = FrameFailure(cause, _describe(error))
+            return outcome
+        outcome.rgb = rgb
+        timings.decode_ms = (time.perf_counter() - start) * 1e3
+        height, width = rgb.shape[:2]
+        camera = None
+        if camera_info is not None:
+            try:
+                info, intrinsics, outcome.camera_info_resized = camera_info_for_image(
+                    camera_info, msg.header, width, height
+                )
+                camera = (info, intrinsics)
+            except Exception as error:  # an unusable camera_info costs camera_info and points
+                outcome.problems.append(
+                    FrameFailure("camera_info", f"{_describe(error)} (for a {width}x{height} image)")
+                )
+        try:
+            result = self.estimator.predict(rgb, fx=_focal(camera))
+        except Exception as error:  # a backend failure must never stop the caller
+            outcome.failure = FrameFailure("backend", _describe(error))
+            return outcome
+        timings.preprocess_ms = result.timings.preprocess_ms
+        timings.inference_ms = result.timings.inference_ms
+        timings.postprocess_ms = result.timings.postprocess_ms
+        settings = self.settings
+        started_outputs = time.perf_counter()
+        depth = invalidate(result.depth, settings.min_depth, settings.max_depth)
+        uncertainty = result.uncertainty
+        if scale_anchor is not None:
+            outcome.scale = scale_anchor.update(depth, sparse_depth)
+            if outcome.scale.scale != 1.0:
+                depth *= np.float32(outcome.scale.scale)
+                if uncertainty is not None:
+                    uncertainty *= np.float32(outcome.scale.scale**2)  # a variance scales with the square
+        outcome.depth = depth
+        try:
+            outcome.messages = build_outputs(rgb, depth, uncertainty, msg.header, camera, settings, wanted)
+        except Exception as error:  # an output failure costs this frame only
+            outcome.failure = FrameFailure("output", _describe(error))
+        timings.outputs_ms = (time.perf_counter() - started_outputs) * 1e3
+        return outcome
+
+
+def _focal(camera: tuple[CameraInfo, CameraIntrinsics] | None) -> float | None:
+    return None if camera is None else camera[1].fx
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -1,0 +1,212 @@
+"""The one per-frame path: every failure a message or a backend can cause is classified and costs one
+frame (or only camera_info/points), never an exception; valid frames after them are answered correctly.
+Includes the messages that silenced the node before (camera_info degenerate after scaling, PNG/JPEG
+headers declaring huge images, bit-flipped JPEGs)."""
+
+from __future__ import annotations
+
+import resource
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from runtime_fixtures import tiny_onnx
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from disdepth_core.runtime import load_estimator
+from disdepth_ros.outputs import OutputSettings
+from disdepth_ros.pipeline import FramePipeline
+
+H, W = 240, 320
+K = np.array([[250.0, 0.0, 159.5], [0.0, 250.0, 119.5], [0.0, 0.0, 1.0]])
+
+
+@pytest.fixture(scope="module")
+def estimator(tmp_path_factory):
+    return load_estimator(tiny_onnx(tmp_path_factory.mktemp("pipe") / "tiny.onnx"), device="cpu")
+
+
+def _pipeline(estimator, compressed: bool = False, max_input_pixels: int = 3840 * 2160) -> FramePipeline:
+    settings = OutputSettings(min_depth=0.1, max_depth=10.0)
+    return FramePipeline(estimator, settings, compressed=compressed, max_input_pixels=max_input_pixels)
+
+
+def _rgb(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (H, W, 3), dtype=np.uint8)
+
+
+def _image(rgb: np.ndarray) -> Image:
+    msg = Image(height=rgb.shape[0], width=rgb.shape[1], encoding="rgb8", step=rgb.shape[1] * 3)
+    msg.data = rgb.tobytes()
+    msg.header.frame_id = "cam"
+    return msg
+
+
+def _info(k: np.ndarray = K, width: int = W, height: int = H) -> CameraInfo:
+    msg = CameraInfo(width=width, height=height)
+    msg.k = np.asarray(k, dtype=np.float64).ravel().tolist()
+    msg.p = np.hstack([np.asarray(k, dtype=np.float64), np.zeros((3, 1))]).ravel().tolist()
+    return msg
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return data.tobytes()
+
+
+def _compressed(data: bytes, fmt: str = "jpeg") -> CompressedImage:
+    msg = CompressedImage(format=fmt)
+    msg.data = data
+    return msg
+
+
+def _jpeg_declaring(width: int, height: int) -> bytes:
+    """A valid small JPEG whose frame header (SOF0) is patched to declare width x height."""
+    data = bytearray(_jpeg(_rgb()[:16, :16]))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7 : sof + 9] = width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    """A 69-byte PNG: signature + an IHDR declaring width x height + an empty IDAT + IEND."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
+
+
+def test_valid_frame_gives_depth_camera_info_and_points(estimator):
+    outcome = _pipeline(estimator).process(_image(_rgb()), _info(), ("points",))
+    assert outcome.ok and not outcome.problems
+    assert set(outcome.messages) == {"depth", "camera_info", "points"}
+    assert outcome.depth.shape == (H, W) and np.isfinite(outcome.depth).all()
+    assert outcome.timings.inference_ms > 0 and outcome.timings.total_ms >= outcome.timings.inference_ms
+
+
+@pytest.mark.parametrize(
+    ("name", "k_fix", "info_size"),
+    [
+        ("nan in K's homogeneous row, resized", lambda k, p: k.__setitem__(8, np.nan), (160, 120)),
+        ("nan in P[8], resized", lambda k, p: p.__setitem__(10, np.nan), (160, 120)),
+        (
+            "fx 1e308, doubled to inf",
+            lambda k, p: (k.__setitem__(0, 1e308), p.__setitem__(0, 1e308)),
+            (160, 120),
+        ),
+        (
+            "fx 5e-324, halved to 0",
+            lambda k, p: (k.__setitem__(0, 5e-324), p.__setitem__(0, 5e-324)),
+            (640, 480),
+        ),
+        (
+            "all-zero K and P",
+            lambda k, p: (k.__setitem__(slice(None), 0.0), p.__setitem__(slice(None), 0.0)),
+            (W, H),
+        ),
+    ],
+)
+def test_camera_info_unusable_for_the_image_costs_only_camera_info_and_points(
+    estimator, name, k_fix, info_size
+):
+    info = _info(K * np.array([[info_size[0] / W] * 3, [info_size[1] / H] * 3, [1, 1, 1]]), *info_size)
+    k, p = np.array(info.k), np.array(info.p)
+    k_fix(k, p)
+    info.k, info.p = k.tolist(), p.tolist()
+    outcome = _pipeline(estimator).process(_image(_rgb()), info, ("points",))
+    assert outcome.ok, name
+    assert set(outcome.messages) == {"depth"}
+    assert [problem.cause for problem in outcome.problems] == ["camera_info"]
+
+
+def test_decompression_bombs_are_refused_before_decoding(estimator):
+    pipeline = _pipeline(estimator, compressed=True)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for data in (_jpeg_declaring(12000, 12000), _png_declaring(100000, 100000)):
+        start = time.perf_counter()
+        outcome = pipeline.process(_compressed(data), None)
+        assert time.perf_counter() - start < 0.5
+        assert outcome.failure.cause == "bad_input" and "over the limit" in outcome.failure.message
+    assert len(_png_declaring(100000, 100000)) < 100
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 50, f"peak RSS grew by {grown_mb:.0f} MB"
+
+
+def test_raw_image_over_the_limit_is_refused(estimator):
+    outcome = _pipeline(estimator, max_input_pixels=W * H - 1).process(_image(_rgb()), _info())
+    assert outcome.failure.cause == "bad_input" and outcome.rgb is None
+
+
+def test_corrupt_jpeg_is_a_decode_failure_and_the_decoder_stays_quiet(estimator, capfd):
+    data = bytearray(_jpeg(_rgb(1)))
+    for offset in (len(data) // 3, len(data) // 2, 2 * len(data) // 3):
+        data[offset] ^= 0xFF
+    outcome = _pipeline(estimator, compressed=True).process(_compressed(bytes(data)), _info())
+    assert outcome.failure.cause == "decode" and "corrupt jpeg data" in outcome.failure.message
+    assert "Corrupt JPEG" not in capfd.readouterr().err  # captured, counted, not printed
+    clean = _pipeline(estimator, compressed=True).process(_compressed(_jpeg(_rgb(1))), _info(), ())
+    assert clean.ok and set(clean.messages) == {"depth", "camera_info"}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data_len"),
+    [("nv21", None), ("8UC3", None), ("32FC1", None), ("rgb8", 100), ("rgb8", 0)],
+)
+def test_undecodable_raw_images_are_decode_failures(estimator, encoding, data_len):
+    msg = _image(_rgb())
+    msg.encoding = encoding
+    if data_len is not None:
+        msg.data = bytes(msg.data)[:data_len]
+    outcome = _pipeline(estimator).process(msg, _info())
+    assert outcome.failure.cause == "decode"
+
+
+def test_backend_and_output_failures_are_classified(estimator, monkeypatch):
+    pipeline = _pipeline(estimator)
+    monkeypatch.setattr(estimator.backend, "infer", lambda batch: (_ for _ in ()).throw(MemoryError("oom")))
+    outcome = pipeline.process(_image(_rgb()), _info())
+    assert outcome.failure.cause == "backend" and "MemoryError: oom" in outcome.failure.message
+    monkeypatch.undo()
+    pipeline.settings = OutputSettings(min_depth=0.1, max_depth=10.0, colormap="no-such-map")
+    outcome = pipeline.process(_image(_rgb()), _info(), ("colorized",))
+    assert outcome.failure.cause == "output" and "colormap" in outcome.failure.message
+
+
+def test_camera_aware_model_gets_the_focal_length_of_the_image(tmp_path):
+    """A camera-aware model's depth scales with fx at the model input (Metric3D): same image, doubled
+    focal length, doubled depth; the camera_info is scaled to the image first."""
+    from disdepth_core.runtime import ModelInfo
+
+    plain = tiny_onnx(tmp_path / "plain.onnx")
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(plain)
+    props = {p.key: p.value for p in model.metadata_props}
+    info = ModelInfo.from_props({**props, "canonical_focal_px": "100.0"}, plain)
+    del model.metadata_props[:]
+    for key, value in info.to_props().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    aware = tmp_path / "aware.onnx"
+    onnx.save(model, str(aware))
+    estimator = load_estimator(aware, device="cpu")
+    pipeline = FramePipeline(estimator, OutputSettings(min_depth=1e-3, max_depth=1e3))
+    rgb = _rgb(3)
+    no_info = pipeline.process(_image(rgb), None)
+    k1 = K.copy()
+    k1[0, 0] = 100.0 * W / estimator.input_hw[1]  # fx that equals the canonical focal at the model input
+    same = pipeline.process(_image(rgb), _info(k1))
+    k2 = k1.copy()
+    k2[0, 0] *= 2
+    doubled = pipeline.process(
+        _image(rgb), _info(k2 / np.array([[2, 2, 2], [2, 2, 2], [1, 1, 1]]), W // 2, H // 2)
+    )
+    np.testing.assert_allclose(same.depth, no_info.depth, rtol=1e-6)
+    np.testing.assert_allclose(doubled.depth, 2 * no_info.depth, rtol=1e-5)
