@@ -202,6 +202,18 @@ def write_docs(out: Path) -> None:
     print(f"[distill_bag_real] wrote {path}", flush=True)
 
 
+def _relative(arg: str) -> str:
+    """A command-line argument as the docs show it: ``python``, paths relative to the repository or
+    under ``../shared``."""
+    if arg == sys.executable:
+        return "python"
+    for root, shown in ((REPO, ""), (SHARED, "../shared/")):
+        for prefix in ("", "onnx:"):
+            if arg.startswith(prefix + str(root) + "/"):
+                return prefix + shown + arg[len(prefix + str(root)) + 1 :]
+    return arg
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "distill_bag_real", help="work directory")
@@ -228,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads((run / "model_card.json").read_text(encoding="utf-8"))
     results = {
         "rows": rows,
-        "command": ["python" if c == sys.executable else c for c in command if c != "--resume"],
+        "command": [_relative(c) for c in command if c != "--resume"],
         "distill_minutes": distill_minutes,
         "evaluate_minutes": round((time.perf_counter() - start) / 60, 1),
         "run": {
