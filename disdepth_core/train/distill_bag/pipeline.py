@@ -70,12 +70,23 @@ MIN_TRAIN_BATCHES = 2
 
 
 class RunState:
-    """``RUN/run.json`` (the options) and ``RUN/progress.json`` (finished stages with their results)."""
+    """``RUN/run.json`` (the options) and ``RUN/progress.json`` (finished stages with their results).
 
-    def __init__(self, out: Path, options: DistillBagOptions, teacher_digest: str, is_main: bool) -> None:
+    Rank 0 checks and creates the run (:meth:`open`); the other ranks read it after a barrier.
+    """
+
+    def __init__(self, out: Path, is_main: bool) -> None:
         self.out = out
         self.progress_path = out / "progress.json"
         self.is_main = is_main
+        self.done: dict[str, Any] = (
+            json.loads(self.progress_path.read_text(encoding="utf-8")) if self.progress_path.is_file() else {}
+        )
+
+    @staticmethod
+    def open(out: Path, options: DistillBagOptions, teacher_digest: str) -> None:
+        """Refuse an existing run without ``--resume`` and a resume with other options or teacher files;
+        create ``run.json`` for a new run."""
         run_path = out / "run.json"
         if run_path.is_file() and not options.resume:
             raise ValueError(
@@ -90,12 +101,9 @@ class RunState:
                 raise ValueError(f"--resume: options differ from the run in {out}: {', '.join(changed)}")
             if run["teacher_digest"] != teacher_digest:
                 raise ValueError(f"--resume: the teacher's files changed since the run in {out} started")
-        elif is_main:
+        else:
             out.mkdir(parents=True, exist_ok=True)
             write_json(run_path, {"options": options.recorded(), "teacher_digest": teacher_digest})
-        self.done: dict[str, Any] = (
-            json.loads(self.progress_path.read_text(encoding="utf-8")) if self.progress_path.is_file() else {}
-        )
 
     def finish(self, stage: str, result: dict[str, Any]) -> None:
         self.done[stage] = result
@@ -172,10 +180,11 @@ class _Pipeline:
         teacher = self._open_teacher()
         self.kind = output_kind(teacher)
         self.licence = teacher_licence(self.spec)
-        self.state = RunState(self.out, self.o, teacher_digest(self.spec), self.info.is_main)
-        self.barrier()
         if self.info.is_main:
+            RunState.open(self.out, self.o, teacher_digest(self.spec))
             remove_stale_temporaries(self.out)
+        self.barrier()
+        self.state = RunState(self.out, self.info.is_main)
         self.height, self.width = self._input_size()
         self._stage(1, functools.partial(self._pseudo_labels, teacher))
         del teacher  # free its memory before training (the stages reopen it)
