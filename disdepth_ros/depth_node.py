@@ -27,6 +27,7 @@ or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -286,6 +287,8 @@ class DepthNode(LifecycleNode):
                 try:
                     self._process(*item)
                 except Exception as error:  # anything outside the pipeline (publishing) costs one frame
+                    if not self.context.ok():
+                        return  # shutting down (Ctrl-C): publishers are gone, nothing to report
                     self._report(FrameFailure("output", f"{type(error).__name__}: {error}"))
         except BaseException as error:  # the supervisor (_check_health) restarts the worker, reports ERROR
             self._worker_error = f"{type(error).__name__}: {error}"
@@ -478,10 +481,12 @@ def main(args: list[str] | None = None) -> int:
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
         finally:
-            node.destroy_node()
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C (terminal + launch) mid-shutdown
+                node.destroy_node()
     finally:
-        if rclpy.ok():
-            rclpy.shutdown()
+        with contextlib.suppress(KeyboardInterrupt):
+            if rclpy.ok():
+                rclpy.shutdown()
     return 0
 
 

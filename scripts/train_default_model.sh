@@ -1,33 +1,51 @@
 #!/usr/bin/env bash
 # Recipe of the shipped default model models/disdepth_default.onnx (docs/default_model.md).
 #
-# The full DisDepth + Hu et al. pipeline on procedural synthetic rooms, on a CPU:
-#   1. teacher-tiny (transformer) supervised        4. distill, two variants (in parallel):
-#   2. the student (disdepth-mbv2 + LG-Conv)            kd            attentive feature KD through the
-#      supervised (its decoder becomes the ghost)                     ghost decoder
-#   3. acclimate: teacher encoder -> FAM -> frozen       kd_unlabeled  kd + output KD on auxiliary unlabeled
-#      ghost decoder                                                  images (teacher pseudo-labels)
-#   5. kd_long: kd distilled for 8 more epochs from its last weights
-#   6. the variant with the lowest AbsRel on the validation scenes (seed 10000) is exported to ONNX
-#      at 128x160 with its metadata; the held-out figures come from `disdepth eval-bag` (docs).
+# A camera-aware disdepth-lite0 student (EfficientNet-Lite0 with ImageNet weights + LG-Conv, fusion
+# decoder, bins head; 192x256 input; depth for a canonical focal length of 200 px, rescaled at run time
+# by the camera's fx), trained only on data whose licence allows shipping the weights:
+#   1. student    supervised on procedural rooms and streets (disdepth_core.data.synthetic, as it is
+#                 in this checkout: photograph textures, camera effects), random focal lengths by
+#                 crop + resize zoom (config/train/student_lite0_camera.yaml)
+#   2. selftrain  (when the rtabmap images are there) the student keeps training on synthetic ground
+#                 truth plus its own cached pseudo-labels on real robot images from rtabmap's samples
+#                 (BSD-3-Clause) (config/train/selftrain_lite0_real.yaml)
+#   3. figures    every stage on held-out synthetic scenes (seed 30000, rooms + streets) and, for model
+#                 selection only, on the real RGB-D frames of real_dev (never trained on)
+#   4. export     the stage with the lowest raw AbsRel on real_dev (synthetic AbsRel without real_dev)
+#                 to ONNX at 192x256 with its metadata, then the held-out synthetic camera bag.
 #
-#   bash scripts/train_default_model.sh [RUN_DIR]      # default runs/default_model; about 60 min on 2 cores
+#   bash scripts/train_default_model.sh [RUN_DIR]       # default runs/default_model
+#   EPOCHS=12 STEPS=400 bash scripts/train_default_model.sh runs/dm   # longer / shorter runs
 #
-# Every stage writes atomic checkpoints; re-running the script skips finished stages and resumes an
-# interrupted one from its last checkpoint (--resume).
+# Environment: EPOCHS, STEPS (student epochs x optimizer steps per epoch), SELF_EPOCHS, SELF_STEPS,
+# THREADS, REAL_DEV, REAL_UNLABELED (the ../shared/data folders), OUT_MODEL (the exported file),
+# DISDEPTH and PYTHON (the venv's). Every stage writes atomic checkpoints; re-running the script
+# skips finished stages and resumes an interrupted one from its last checkpoint (--resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${1:-runs/default_model}
 DISDEPTH=${DISDEPTH:-.venv/bin/disdepth}
 PYTHON=${PYTHON:-.venv/bin/python}
+EPOCHS=${EPOCHS:-10}
+STEPS=${STEPS:-300}
+SELF_EPOCHS=${SELF_EPOCHS:-4}
+SELF_STEPS=${SELF_STEPS:-150}
+THREADS=${THREADS:-2}
+REAL_DEV=${REAL_DEV:-../shared/data/real_dev}
+REAL_UNLABELED=${REAL_UNLABELED:-../shared/data/real_unlabeled}
+OUT_MODEL=${OUT_MODEL:-models/disdepth_default.onnx}
 mkdir -p "$RUN"
 
-COMMON=(--set data.height=128 --set data.width=160 --set data.batch_size=8
-        --set data.train.size=8192 --set data.train.seed=0
-        --set data.val.size=64 --set data.val.seed=10000
-        --set runtime.progress=false --set seed=0)
-STUDENT=(--set model.name=disdepth-mbv2
-         --set 'model.overrides={width_mult: 1.0, lgconv: true, lgconv_depthwise: false, max_depth: 10.0}')
+COMMON=(--set data.height=192 --set data.width=256 --set data.batch_size=8
+        --set data.train.seed=0 --set data.val.seed=10000 --set data.val.size=64
+        --set runtime.progress=false --set runtime.threads="$THREADS" --set seed=0)
+# Scene textures: scikit-image's photographs, plus rtabmap's (BSD-3-Clause) and manydepth's (CC BY 3.0)
+# images when the real_unlabeled folder is there (docs/data.md).
+if [ -d "$REAL_UNLABELED/rtabmap" ] && [ -d "$REAL_UNLABELED/manydepth" ]; then
+    COMMON+=(--set 'data.train.textures=[scikit-image, rtabmap, manydepth]'
+             --set data.train.real_unlabeled="$REAL_UNLABELED")
+fi
 
 # stage NAME COMMAND... : run the stage unless it finished; resume it when a checkpoint exists.
 stage() {
@@ -47,49 +65,50 @@ stage() {
     echo "[default_model] $name: done $(date -u +%H:%M:%S)"
 }
 
-stage teacher "$DISDEPTH" train config/train/teacher_synthetic.yaml "${COMMON[@]}" \
-    --set runtime.threads=2 --epochs 12 --set optim.max_steps_per_epoch=200
-stage student_supervised "$DISDEPTH" train config/train/student_synthetic.yaml "${COMMON[@]}" "${STUDENT[@]}" \
-    --set runtime.threads=2 --epochs 6 --set optim.max_steps_per_epoch=150
-stage acclimated "$DISDEPTH" acclimate config/train/acclimate_synthetic.yaml "${COMMON[@]}" \
-    --set runtime.threads=2 --epochs 2 --set optim.max_steps_per_epoch=150 \
-    --teacher "$RUN/teacher/last.safetensors" --student "$RUN/student_supervised/last.safetensors"
-DISTILL=("$DISDEPTH" distill config/train/distill_synthetic.yaml "${COMMON[@]}" "${STUDENT[@]}"
-         --set runtime.threads=1 --epochs 6 --set optim.max_steps_per_epoch=150
-         --teacher "$RUN/acclimated/last.safetensors")
-stage kd "${DISTILL[@]}" --set data.unlabeled.kind=none &
-kd_pid=$!
-stage kd_unlabeled "${DISTILL[@]}" --set 'data.unlabeled={kind: synthetic, size: 8192, seed: 20000, batch_size: 4}' &
-kd_unlabeled_pid=$!
-wait "$kd_pid"
-wait "$kd_unlabeled_pid"
-# 5. kd_long: kd distilled further from its last weights (same teacher and losses, 2 threads).
-stage kd_long "${DISTILL[@]}" --set data.unlabeled.kind=none --set runtime.threads=2 --epochs 8 \
-    --student-init "$RUN/kd/last.safetensors"
+stage student "$DISDEPTH" train config/train/student_lite0_camera.yaml "${COMMON[@]}" \
+    --epochs "$EPOCHS" --set optim.max_steps_per_epoch="$STEPS"
+stages=(student)
+if [ -d "$REAL_UNLABELED/rtabmap" ]; then
+    stage selftrain "$DISDEPTH" distill config/train/selftrain_lite0_real.yaml "${COMMON[@]}" \
+        --epochs "$SELF_EPOCHS" --set optim.max_steps_per_epoch="$SELF_STEPS" \
+        --set data.unlabeled.path="$REAL_UNLABELED/rtabmap" \
+        --teacher "$RUN/student/last.safetensors" --student-init "$RUN/student/last.safetensors"
+    stages+=(selftrain)
+else
+    echo "[default_model] selftrain skipped: no $REAL_UNLABELED/rtabmap"
+fi
 
-# Model selection on the validation scenes (seed 10000), never on the held-out test data.
-best="" best_abs_rel=""
-for name in kd kd_unlabeled kd_long; do
-    abs_rel=$("$DISDEPTH" eval "$RUN/$name/last.safetensors" --dataset synthetic --synthetic-seed 10000 \
-        --synthetic-size 64 --height 256 --width 320 --json --no-progress \
-        | "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["abs_rel"])')
-    echo "[default_model] validation AbsRel $name: $abs_rel"
-    if [ -z "$best" ] || "$PYTHON" -c "import sys; sys.exit(not $abs_rel < $best_abs_rel)"; then
-        best=$name best_abs_rel=$abs_rel
-    fi
+# Figures of every stage (all alignment modes, per source / scene kind) through the runtime.
+real_dev=(--no-real-dev)
+[ -d "$REAL_DEV" ] && real_dev=(--real-dev "$REAL_DEV")
+for name in "${stages[@]}"; do
+    scores=$RUN/$name/scores.json
+    [ -f "$scores" ] || "$PYTHON" benchmarks/score_models.py "$RUN/$name/last.safetensors" "${real_dev[@]}" \
+        --synthetic 128 --synthetic-seed 30000 --height 240 --width 320 --threads "$THREADS" \
+        --out "$scores" > "$RUN/$name/scores.txt"
+    echo "[default_model] figures of $name: $RUN/$name/scores.txt"
 done
+
+# Selection: raw AbsRel on real_dev (the robot's real cameras), else on the synthetic test scenes.
+best=$("$PYTHON" - "$RUN" "${stages[@]}" <<'EOF'
+import json, sys
+run, stages = sys.argv[1], sys.argv[2:]
+def score(name):
+    results = json.load(open(f"{run}/{name}/scores.json"))
+    key = "real_dev" if "real_dev" in results else "synthetic"
+    return results[key][0]["summary"]["raw"]["abs_rel"], key
+ranked = sorted(stages, key=lambda name: score(name)[0])
+for name in stages:
+    print(f"[default_model] raw AbsRel of {name} on {score(name)[1]}: {score(name)[0]:.4f}", file=sys.stderr)
+print(ranked[0])
+EOF
+)
 echo "[default_model] shipping $best"
-mkdir -p models
-"$DISDEPTH" export "$RUN/$best/last.safetensors" --height 128 --width 160 -o models/disdepth_default.onnx
+mkdir -p "$(dirname "$OUT_MODEL")"
+"$DISDEPTH" export "$RUN/$best/last.safetensors" --height 192 --width 256 -o "$OUT_MODEL"
 
-# Held-out figures (docs/default_model.md): every stage on the kd_synthetic test scenes (seed 30000,
-# 256 rooms at 256x320), and the shipped ONNX file on a held-out synthetic camera bag (seed 123).
-for name in teacher student_supervised kd kd_unlabeled kd_long; do
-    "$DISDEPTH" eval "$RUN/$name/last.safetensors" --dataset synthetic --synthetic-seed 30000 \
-        --synthetic-size 256 --height 256 --width 320 --json --no-progress > "$RUN/$name/test_metrics.json"
-    echo "[default_model] test $name: $(cat "$RUN/$name/test_metrics.json")"
-done
+# The exported file on a held-out synthetic camera recording (seed 123), through the node's own path.
 [ -d "$RUN/heldout_bag" ] || "$DISDEPTH" make-sample-bag "$RUN/heldout_bag" --frames 150 --seed 123
-"$DISDEPTH" eval-bag "$RUN/heldout_bag" --model models/disdepth_default.onnx --image-topic /camera/image_raw \
+"$DISDEPTH" eval-bag "$RUN/heldout_bag" --model "$OUT_MODEL" --image-topic /camera/image_raw \
     --depth-topic /camera/depth/image_raw --camera-info-topic /camera/camera_info \
     --out "$RUN/eval_heldout" --quiet

@@ -76,7 +76,7 @@ def test_eval_with_ground_truth(bags, tiny_model, tmp_path, storage, compressed)
         "failed": 0,
         "gt_read": FRAMES,
     }
-    assert summary["model"]["backend"] == "onnxruntime"
+    assert summary["model"]["backend"] in ("onnxruntime", "openvino")  # auto: openvino where installed
     assert summary["latency_ms"]["p95"] >= summary["latency_ms"]["p50"] > 0
     for name in ALIGNMENTS:
         assert set(METRIC_KEYS) <= set(summary["metrics"][name])

@@ -36,9 +36,9 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
     try:
         assert info.world_size == world_size and info.rank == rank
         stage = build_stage(config)
-        batches = build_batches(config, info)
+        batches = build_batches(config, info, stage)
         first = next(iter(batches.epoch(0)))["index"].tolist()
-        Trainer(config, stage, batches, build_val_loader(config), info).fit()
+        Trainer(config, stage, batches, build_val_loader(config, stage), info).fit()
         weights = {k: v.contiguous() for k, v in stage.state_dict().items()}
         save_file(weights, os.path.join(out, f"rank{rank}.safetensors"), metadata={"first": str(first)})
     finally:

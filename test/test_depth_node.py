@@ -380,7 +380,11 @@ def test_diagnostics(raw):
         assert key in values, key
     # the probe publishes images both best-effort and reliable: a best-effort subscription hears both
     assert values["image QoS"] == "best_effort (auto), keep_last 1, volatile"
-    assert values["backend"] == "onnxruntime" and values["provider"] == "CPUExecutionProvider"
+    # backend=auto: openvino on a CPU where it is installed, else onnxruntime
+    assert (values["backend"], values["provider"].split(" ")[0]) in {
+        ("onnxruntime", "CPUExecutionProvider"),
+        ("openvino", "CPU"),
+    }
     assert values["image topic"] == "/raw/image" and values["camera_info topic"] == "/raw/camera_info"
     assert float(values["inference latency p50 (ms)"]) > 0
 
@@ -489,7 +493,10 @@ def test_rate_and_latency_windows():
     [
         (["-p", "min_depth:=20.0"], "effective depth range is empty: min_depth 20 m >= max_depth"),
         (["-p", "max_depth:=5"], "write `5.0` for a double parameter"),
-        (["-p", "device:=tpu"], "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+        (
+            ["-p", "device:=tpu"],
+            "device must be auto, cpu, cuda or cuda:N (OpenVINO also: gpu, gpu.N, npu), got 'tpu'",
+        ),
         (["-p", "device:=cuda"], "device=cuda requested but this onnxruntime build has no GPU provider"),
         (["-p", "backend:=tensorrt"], "TensorRT is not installed"),
         (["-p", "model_path:=/tmp"], "'/tmp' is a directory, not a model file"),
@@ -586,11 +593,11 @@ def test_lifecycle_without_autostart(ros, model_path, tmp_path):
     assert not node._inputs
     assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS and node.estimator is None
 
-    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False)
-    start = broken.node_under_test.get_clock().now().nanoseconds * 1e-9
-    assert broken.node_under_test.trigger_configure() == TransitionCallbackReturn.FAILURE
-    status = _status_after(broken, start, lambda s: s.level == DiagnosticStatus.ERROR)
-    assert status is not None and "not configured" in status.message and "missing.onnx" in status.message
+    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False).node_under_test
+    assert broken.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assessment = broken._assess(time.monotonic())  # what /diagnostics reports from now on
+    assert assessment.level == "ERROR" and "not configured" in assessment.message
+    assert "missing.onnx" in assessment.message
 
 
 def test_sparse_depth_anchors_the_metric_scale(ros, model_path):

@@ -12,7 +12,15 @@ from disdepth_core.models.lgconv import LGConv
 from disdepth_core.models.mobilenetv2 import build_mobilenetv2
 from disdepth_core.models.resnet import build_resnet
 
-STUDENTS = ["disdepth-b0", "disdepth-mbv2", "disdepth-r18", "disdepth-r34", "disdepth-r50", "hu-lite"]
+STUDENTS = [
+    "disdepth-b0",
+    "disdepth-lite0",
+    "disdepth-mbv2",
+    "disdepth-r18",
+    "disdepth-r34",
+    "disdepth-r50",
+    "hu-lite",
+]
 
 
 def test_registry_lists_contract_names() -> None:

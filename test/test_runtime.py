@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -116,7 +117,10 @@ def test_estimator_marks_invalid_and_returns_input_resolution():
 
 
 def test_select_backend_by_suffix_and_reason(tmp_path: Path):
-    assert select_backend(Path("m.onnx"), "auto")[0] == "onnxruntime"
+    assert select_backend(Path("m.onnx"), "auto")[0] in (
+        "onnxruntime",
+        "openvino",
+    )  # see test_openvino_backend
     assert select_backend(Path("m.engine"), "auto")[0] == "tensorrt"
     assert select_backend(Path("m.plan"), "auto")[0] == "tensorrt"
     assert select_backend(Path("m.safetensors"), "auto")[0] == "torch"
@@ -189,12 +193,15 @@ def test_wrong_shaped_models_are_rejected(tmp_path: Path):
     assert result.uncertainty is None and result.depth.shape == (20, 30)
 
 
-def test_onnx_runtime_path_does_not_import_torch():
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_onnx_runtime_path_does_not_import_torch(backend: str):
+    if backend == "openvino":
+        pytest.importorskip("openvino", reason="openvino not installed")
     path = exported("hu-lite")
     code = (
         "import sys, numpy as np\n"
         "from disdepth_core.runtime import load_estimator\n"
-        f"e = load_estimator({str(path)!r}, threads=1)\n"
+        f"e = load_estimator({str(path)!r}, backend={backend!r}, threads=1)\n"
         "r = e.predict(np.zeros((48, 80, 3), np.uint8))\n"
         "assert r.depth.shape == (48, 80)\n"
         "print(e.describe())\n"
@@ -202,7 +209,10 @@ def test_onnx_runtime_path_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "backend=onnxruntime provider=CPUExecutionProvider" in done.stdout
+    assert (
+        f"backend={backend} provider={'CPUExecutionProvider' if backend == 'onnxruntime' else 'CPU'}"
+        in done.stdout
+    )
 
 
 def test_letterbox_prediction_matches_resize_inside_content():
@@ -252,4 +262,7 @@ def test_model_with_nan_weights_is_refused_naming_the_file(tmp_path):
     broken = tmp_path / "diverged.onnx"
     onnx.save(model, str(broken))
     with pytest.raises(ModelFileError, match=r"diverged\.onnx: predicts non-finite depth.*NaN or inf"):
-        load_estimator(broken, device="cpu")
+        load_estimator(broken, backend="onnxruntime", device="cpu")
+    if importlib.util.find_spec("openvino") is not None:  # openvino checks the weights themselves
+        with pytest.raises(ModelFileError, match=r"diverged\.onnx: weight .* contains NaN or inf"):
+            load_estimator(broken, backend="openvino", device="cpu")

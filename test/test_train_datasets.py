@@ -88,3 +88,17 @@ class _ListSamples:
 
     def __getitem__(self, index):
         return {"image": self.images[index]}
+
+
+def test_synthetic_training_set_gets_camera_effects_and_textures_from_the_config():
+    from disdepth_core.data.photometric import Photometric
+    from disdepth_core.train.config import DataConfig, DatasetConfig
+    from disdepth_core.train.datasets import build_labeled
+
+    pytest.importorskip("skimage", reason="scikit-image not installed")
+    spec = DatasetConfig(size=4, kinds=["room"], photometric=True, textures=["scikit-image"])
+    samples = build_labeled(spec, DataConfig(height=32, width=48))
+    assert isinstance(samples.photometric, Photometric) and samples.texture_groups == ("scikit-image",)
+    assert samples[0]["image"].shape == (32, 48, 3)
+    plain = build_labeled(DatasetConfig(size=4), DataConfig(height=32, width=48))
+    assert plain.photometric is None and plain.texture_groups is None

@@ -1,7 +1,8 @@
 """``disdepth export``: checkpoint (or an untrained registered model) -> verified ONNX with metadata.
 
-``--precision int8`` additionally quantizes for ONNX Runtime on CPU (static QDQ, calibrated on
-``--calib`` images or synthetic scenes) and prints the depth difference to fp32.
+``--precision int8`` additionally quantizes for CPU (static QDQ, calibrated on ``--calib`` images or
+synthetic scenes) and prints the depth difference to fp32. ``--int8-backend`` names the runtime the file
+is for: onnxruntime (refused for students where it does not pay, with the reason) or openvino.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=int, required=True, help=f"input width (multiple of {SIZE_MULTIPLE})")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output .onnx file")
     parser.add_argument("--dynamic", action="store_true", help="dynamic batch/height/width")
-    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="int8: ORT QDQ for CPU")
+    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="int8: QDQ for CPU")
+    parser.add_argument(
+        "--int8-backend",
+        choices=("onnxruntime", "openvino"),
+        default="onnxruntime",
+        help="runtime the int8 file is for",
+    )
     parser.add_argument("--calib", type=Path, help="int8 calibration image folder or rosbag")
     parser.add_argument("--calib-topic", help="image topic when --calib is a rosbag")
     parser.add_argument("--calib-count", type=int, default=32, help="int8 calibration images")
@@ -50,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
         model, metadata = load_model(args.checkpoint)
         trained, recipe = True, str(metadata.get("recipe", ""))
+    if args.precision == "int8" and args.int8_backend == "onnxruntime":
+        from disdepth_core.export.ort_quantize import onnxruntime_int8_refusal
+
+        refusal = onnxruntime_int8_refusal(model)
+        if refusal is not None:
+            raise ValueError(refusal)
     target = args.output
     with tempfile.TemporaryDirectory(prefix="disdepth-export-") as tmp:
         fp32_path = Path(tmp) / "fp32.onnx" if args.precision == "int8" else target
@@ -80,10 +93,11 @@ def _quantize(fp32_path: Path, target: Path, info: ModelInfo, args: argparse.Nam
 
     images = calibration_images(args.calib, args.calib_topic, (info.input_height, info.input_width))
     batches = model_batches(images, info, args.calib_count + 4)
-    quantize_int8(fp32_path, target, info, batches[4:] or batches)
+    quantize_int8(fp32_path, target, info, batches[4:] or batches, backend=args.int8_backend)
     report = compare_depth(fp32_path, target, batches[:4])
     print(
-        f"int8 model written to {target}; depth vs fp32 on {min(4, len(batches))} held-out images: "
+        f"int8 model for {args.int8_backend} written to {target}; "
+        f"depth vs fp32 on {min(4, len(batches))} held-out images: "
         f"max abs {report.max_abs_diff:.3f} m, mean abs {report.mean_abs_diff:.4f} m, "
         f"AbsRel {report.abs_rel:.4f}"
     )

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from disdepth_core.files import atomic_write
+from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
 from disdepth_core.runtime.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
@@ -86,19 +87,21 @@ def export_info(
     trained: bool = True,
     recipe: str = "",
     precision: str = "fp32",
-    canonical_focal_px: float = 0.0,
     extra: dict[str, str] | None = None,
 ) -> ModelInfo:
-    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``;
-    ``canonical_focal_px`` > 0 marks a camera-aware model, ``extra`` adds string keys (provenance)."""
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``.
 
+    Normalisation is the model's own (``input_norm``); a camera-aware model's ``canonical_focal_px``
+    goes into the metadata so the runtime rescales its depth by the real focal length; ``extra`` adds
+    string keys (provenance: teacher, licence, training data).
+    """
+    norm = _input_norm(model)
     return ModelInfo(
         name=model.name,
         input_height=height,
         input_width=width,
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
+        mean=norm.mean,
+        std=norm.std,
         min_depth=float(model.min_depth),
         max_depth=float(model.max_depth),
         dynamic=dynamic,
@@ -106,9 +109,13 @@ def export_info(
         precision=precision,
         recipe=recipe,
         git_hash=current_git_hash(),
-        canonical_focal_px=canonical_focal_px,
+        canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
         extra=dict(extra or {}),
     )
+
+
+def _input_norm(model: nn.Module) -> InputNorm:
+    return getattr(model, "input_norm", IMAGENET_NORM)
 
 
 def write_metadata(path: Path, info: ModelInfo) -> None:
@@ -151,9 +158,11 @@ def _torch_export(model: nn.Module, path: Path, height: int, width: int, dynamic
         )
 
 
-def verification_batches(height: int, width: int, count: int = 2, seed: int = 0) -> list[np.ndarray]:
-    """Normalised 1 x 3 x H x W inputs: random noise plus synthetic scenes when the renderer exists."""
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+def verification_batches(
+    height: int, width: int, count: int = 2, seed: int = 0, norm: InputNorm = IMAGENET_NORM
+) -> list[np.ndarray]:
+    """1 x 3 x H x W inputs normalised with ``norm``: random noise plus synthetic scenes when the renderer
+    exists."""
     from disdepth_core.runtime.image_ops import ResizePlan, preprocess
 
     rng = np.random.default_rng(seed)
@@ -165,7 +174,7 @@ def verification_batches(height: int, width: int, count: int = 2, seed: int = 0)
     if render_scene is not None:
         images += [render_scene(seed + i, height, width, "room")["image"] for i in range(count)]
     plan = ResizePlan.create((height, width), (height, width), "resize")
-    return [preprocess(image, plan, IMAGENET_MEAN, IMAGENET_STD) for image in images]
+    return [preprocess(image, plan, norm.mean, norm.std) for image in images]
 
 
 @torch.inference_mode()
@@ -196,7 +205,6 @@ def export_onnx(
     recipe: str = "",
     opset: int = DEFAULT_OPSET,
     tolerance: float = 1e-3,
-    canonical_focal_px: float = 0.0,
     extra: dict[str, str] | None = None,
 ) -> ExportReport:
     """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
@@ -212,19 +220,11 @@ def export_onnx(
     path = Path(output)
     start = time.perf_counter()
     model = model.eval()
-    info = export_info(
-        model,
-        height,
-        width,
-        dynamic=dynamic,
-        trained=trained,
-        recipe=recipe,
-        canonical_focal_px=canonical_focal_px,
-        extra=extra,
-    )
-    batches = verification_batches(height, width)
+    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe, extra=extra)
+    norm = _input_norm(model)
+    batches = verification_batches(height, width, norm=norm)
     if dynamic:
-        batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7))]
+        batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7, norm=norm))]
     errors: dict[str, float] = {}
 
     def write(tmp: Path) -> None:

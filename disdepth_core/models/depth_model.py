@@ -13,23 +13,32 @@ from typing import Any
 from torch import Tensor, nn
 
 from .heads import BinsHead
+from .normalization import IMAGENET_NORM, InputNorm
 from .prediction import DepthPrediction
 
 
 class DepthModel(nn.Module):
     """A metric depth network: ``model(x) -> DepthPrediction`` at the input resolution.
 
-    ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ImageNet mean/std, H and W as
+    ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ``input_norm`` (the backbone's statistics,
+    ImageNet mean/std unless the registry says otherwise), H and W as
     ``runtime.model_info.check_input_size`` allows.
     ``config`` is JSON-serialisable and ``build_model(name, **config)`` rebuilds the same architecture.
     """
 
     def __init__(
-        self, name: str, config: dict[str, Any], encoder: nn.Module, decoder: nn.Module, head: BinsHead
+        self,
+        name: str,
+        config: dict[str, Any],
+        encoder: nn.Module,
+        decoder: nn.Module,
+        head: BinsHead,
+        input_norm: InputNorm = IMAGENET_NORM,
     ) -> None:
         super().__init__()
         self.name = name
         self.config = dict(config)
+        self.input_norm = input_norm
         self.encoder = encoder
         self.decoder = decoder
         self.head = head
@@ -41,6 +50,11 @@ class DepthModel(nn.Module):
     @property
     def max_depth(self) -> float:
         return self.head.max_depth
+
+    @property
+    def canonical_focal_px(self) -> float:
+        """Focal length (pixels at the model input) the depth is predicted for; 0 = plain metric depth."""
+        return float(self.config.get("canonical_focal_px", 0.0))
 
     @property
     def n_bins(self) -> int:

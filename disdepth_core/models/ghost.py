@@ -83,6 +83,7 @@ class GhostDecoder(nn.Module):
             student.feature_channels,
             student.feature_strides,
         )
+        self.canonical_focal_px = float(getattr(student, "canonical_focal_px", 0.0))  # the ghost head's
         self.decoder = copy.deepcopy(student.decoder)
         self.head = copy.deepcopy(student.head)
         frozen = [self.decoder, self.head] + ([self.teacher] if freeze_teacher_encoder else [])

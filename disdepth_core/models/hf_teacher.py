@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .layers import resize_to
-from .normalization import IMAGENET_MEAN, IMAGENET_STD
+from .normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from .prediction import DepthPrediction
 from .teacher_output import MetricScale, check_output_kind
 
@@ -48,6 +48,8 @@ _FEATURE_CHILDREN = ("backbone", "dpt", "glpn", "neck")
 
 class HFDepthTeacher(nn.Module):
     """A transformers ``*ForDepthEstimation`` model behind the DepthModel interface (see the module doc)."""
+
+    input_norm = IMAGENET_NORM  # what it takes; mapped to the model's own normalisation inside
 
     def __init__(
         self,

@@ -9,11 +9,49 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+class Conv2dSame(nn.Conv2d):
+    """``nn.Conv2d`` with TensorFlow "SAME" padding (output size ``ceil(input / stride)``).
+
+    TensorFlow pads ``total = max((ceil(n / s) - 1) * s + k - n, 0)`` per side pair and puts the odd
+    pixel at the bottom/right; TF-trained weights (EfficientNet-Lite) expect exactly that. Stride 1 pads
+    symmetrically, a constant folded into the convolution. Strided convs pad explicitly with amounts
+    computed from the input size as ``k - s + (-n mod s)`` (the same value for ``k >= s``), so static
+    export sees constants and a dynamic export whose sizes are multiples of 32 simplifies them to
+    constants too (``-32u mod 2 == 0``); no data-dependent branch is traced.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        groups: int = 1,
+        bias: bool = False,
+    ) -> None:
+        if kernel_size < stride:
+            raise ValueError(f"Conv2dSame: kernel_size {kernel_size} must be >= stride {stride}")
+        padding = (kernel_size - 1) // 2 if stride == 1 else 0
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride == (1, 1):
+            return super().forward(x)
+        pads: list[int | torch.SymInt] = []
+        sizes = (x.shape[-1], x.shape[-2])
+        for size, k, s in zip(sizes, self.kernel_size[::-1], self.stride[::-1], strict=True):
+            total = k - s + (-size) % s
+            pads += [total // 2, total - total // 2]
+        return super().forward(F.pad(x, pads))
+
+
 class ConvNormAct(nn.Sequential):
     """Conv2d -> BatchNorm2d -> activation, with children named ``0``, ``1``, ``2``.
 
     The numeric child names equal torchvision's ``Conv2dNormActivation`` so that its state-dict keys
-    (``features.0.0.weight``, ``features.0.1.running_mean``) map one-to-one.
+    (``features.0.0.weight``, ``features.0.1.running_mean``) map one-to-one. ``tf_same`` uses
+    :class:`Conv2dSame` (TensorFlow padding) instead of PyTorch's symmetric ``(k - 1) // 2``;
+    ``bn_eps`` is the BatchNorm epsilon (TensorFlow models use 1e-3).
     """
 
     def __init__(
@@ -24,9 +62,13 @@ class ConvNormAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         activation: Callable[[], nn.Module] | None = nn.ReLU,
+        tf_same: bool = False,
+        bn_eps: float = 1e-5,
     ) -> None:
-        layers: list[nn.Module] = [
-            nn.Conv2d(
+        if tf_same:
+            conv: nn.Conv2d = Conv2dSame(in_channels, out_channels, kernel_size, stride, groups=groups)
+        else:
+            conv = nn.Conv2d(
                 in_channels,
                 out_channels,
                 kernel_size,
@@ -34,9 +76,8 @@ class ConvNormAct(nn.Sequential):
                 (kernel_size - 1) // 2,
                 groups=groups,
                 bias=False,
-            ),
-            nn.BatchNorm2d(out_channels),
-        ]
+            )
+        layers: list[nn.Module] = [conv, nn.BatchNorm2d(out_channels, eps=bn_eps)]
         if activation is not None:
             layers.append(activation())
         super().__init__(*layers)

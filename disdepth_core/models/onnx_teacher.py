@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .normalization import IMAGENET_MEAN, IMAGENET_STD
+from .normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from .prediction import DepthPrediction
 from .teacher_output import OUTPUT_KINDS, MetricScale, check_output_kind
 
@@ -128,6 +128,7 @@ class ONNXDepthTeacher(nn.Module):
     """An ONNX Runtime session behind the teacher interface (output KD only; see the module docstring)."""
 
     has_features = False
+    input_norm = IMAGENET_NORM  # what it takes; the card's normalisation is applied inside
 
     def __init__(
         self,

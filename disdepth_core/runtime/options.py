@@ -11,17 +11,18 @@ from disdepth_core.runtime.model_info import check_input_size
 
 __all__ = ["BACKENDS", "PRECISIONS", "RuntimeOptions"]
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
-PRECISIONS = ("fp32", "fp16", "int8")
-DEVICE_HELP = "auto, cpu, cuda or cuda:N"
+BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+DEVICE_HELP = "auto, cpu, cuda or cuda:N (OpenVINO also: gpu, gpu.N, npu)"
 
 
 def check_device(device: str) -> None:
-    """Raise ValueError unless ``device`` is auto, cpu, cuda or cuda:N."""
-    if device in ("auto", "cpu", "cuda"):
+    """Raise ValueError unless ``device`` is auto, cpu, cuda, cuda:N or an OpenVINO gpu, gpu.N, npu."""
+    if device in ("auto", "cpu", "cuda", "gpu", "npu"):
         return
-    if device.startswith("cuda:") and device[5:].isdigit():
-        return
+    for prefix in ("cuda:", "gpu."):
+        if device.startswith(prefix) and device[len(prefix) :].isdigit():
+            return
     raise ValueError(f"device must be {DEVICE_HELP}, got {device!r}")
 
 

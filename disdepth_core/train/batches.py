@@ -4,8 +4,15 @@ Samples follow ``disdepth_core.data`` (``image`` uint8 H x W x 3 RGB, ``depth`` 
 invalid, absent for unlabeled data). :class:`PreparedDataset` resizes each sample to cover the training
 size (aspect kept), crops (random when training, centred otherwise), applies
 ``disdepth_core.data.augment.Augment`` when training (BTS/AdaBins recipe: small rotation, flip, colour)
-and normalises with the ImageNet statistics. Depth is resized with nearest-neighbour so no
-value is invented across a depth edge; invalid becomes 0. Randomness comes from
+and normalises with the model's input statistics (``norm``). Depth is resized with nearest-neighbour so
+no value is invented across a depth edge; invalid becomes 0.
+
+Camera-aware models (``canonical_focal > 0``, :mod:`disdepth_core.data.focal_augment`): samples must
+carry ``K``; the crop is a random crop + resize with a random zoom (``max_zoom``) when training, so the
+focal length varies, and every item says its focal at the output size (``fx_in``). Training targets are
+canonical depth ``depth * canonical_focal / fx_in``; validation items keep metric depth and carry
+``metric_scale = fx_in / canonical_focal``, the factor that turns a prediction back into metres.
+Randomness comes from
 ``sample_rng(seed, epoch, index)``, so an item looks the same whatever worker, rank or resume point
 loads it. Unlabeled samples are always centre-cropped and never flipped here: their pseudo-labels are
 computed (and cached) for that fixed view, and the distill stage flips image and pseudo-label together
@@ -29,17 +36,16 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from disdepth_core.data.augment import Augment
-from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+from disdepth_core.data.focal_augment import FocalAugment, canonical_depth, focal_of_matrix
+from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
 
 from .seeding import sample_rng
 
-_MEAN = np.asarray(IMAGENET_MEAN, np.float32)
-_STD = np.asarray(IMAGENET_STD, np.float32)
 
-
-def normalize_image(image: np.ndarray) -> torch.Tensor:
-    """uint8 H x W x 3 RGB -> float32 3 x H x W normalised with the ImageNet mean/std."""
-    scaled = (image.astype(np.float32) / 255.0 - _MEAN) / _STD
+def normalize_image(image: np.ndarray, norm: InputNorm = IMAGENET_NORM) -> torch.Tensor:
+    """uint8 H x W x 3 RGB -> float32 3 x H x W normalised with ``norm`` (ImageNet mean/std by default)."""
+    mean, std = np.asarray(norm.mean, np.float32), np.asarray(norm.std, np.float32)
+    scaled = (image.astype(np.float32) / 255.0 - mean) / std
     return torch.from_numpy(np.ascontiguousarray(scaled.transpose(2, 0, 1)))
 
 
@@ -79,7 +85,9 @@ class PreparedDataset(Dataset):
 
     Labeled items: ``image`` (3 x H x W normalised), ``depth`` (1 x H x W metres, 0 invalid), ``index``.
     Unlabeled items (``labeled=False``): ``image``, ``index``, ``key`` (content hash of the source
-    image) and ``flip`` (bool; applied by the consumer).
+    image) and ``flip`` (bool; applied by the consumer). Camera-aware (``canonical_focal > 0``): also
+    ``fx_in`` (0 for an unlabeled image without ``K``), canonical ``depth`` when training and
+    ``metric_scale`` when validating (see the module docstring).
     """
 
     def __init__(
@@ -91,8 +99,14 @@ class PreparedDataset(Dataset):
         seed: int,
         augment: bool = True,
         labeled: bool = True,
+        norm: InputNorm = IMAGENET_NORM,
+        canonical_focal: float = 0.0,
+        max_zoom: float = 1.0,
     ) -> None:
         self.samples = samples
+        self.norm = norm
+        self.canonical_focal = float(canonical_focal)
+        self.focal = FocalAugment(max_zoom if augment and train and labeled else 1.0)
         self.height = height
         self.width = width
         self.train = train
@@ -119,16 +133,32 @@ class PreparedDataset(Dataset):
                 raise ValueError(f"dataset item {index} has no 'depth'; labeled datasets need ground truth")
             depth = np.nan_to_num(np.asarray(sample["depth"], np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         # Unlabeled images are centre-cropped: the cached pseudo-label must match the crop every epoch.
-        image, depth = fit_to_size(raw, depth, self.height, self.width, rng if self.labeled else None)
+        crop_rng = rng if self.labeled else None
         out: dict[str, Any] = {"index": index}
+        if self.canonical_focal > 0:
+            k = sample.get("K")
+            k = np.asarray(k, np.float64).reshape(3, 3) if focal_of_matrix(k) > 0 else None
+            if self.labeled and k is None:
+                raise ValueError(
+                    f"dataset item {index} has no intrinsics K: a camera-aware model (canonical_focal_px "
+                    f"{self.canonical_focal:g}) needs the focal length of every labeled image"
+                )
+            image, depth, k = self.focal(raw, depth, k, self.height, self.width, crop_rng)
+            out["fx_in"] = focal_of_matrix(k)
+        else:
+            image, depth = fit_to_size(raw, depth, self.height, self.width, crop_rng)
         if self.labeled:
             if self.augment is not None:
                 augmented = self.augment({"image": image, "depth": depth}, rng)
                 image, depth = augmented["image"], augmented["depth"]
-            out["image"] = normalize_image(image)
+            if self.canonical_focal > 0 and self.train:
+                depth = canonical_depth(depth, out["fx_in"], self.canonical_focal)
+            elif self.canonical_focal > 0:
+                out["metric_scale"] = out["fx_in"] / self.canonical_focal
+            out["image"] = normalize_image(image, self.norm)
             out["depth"] = torch.from_numpy(np.ascontiguousarray(depth))[None]
         else:
-            out["image"] = normalize_image(image)
+            out["image"] = normalize_image(image, self.norm)
             out["key"] = image_key(raw)
             out["flip"] = bool(self.hflip and rng is not None and rng.random() < 0.5)
         return out

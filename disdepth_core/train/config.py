@@ -27,23 +27,33 @@ DATASET_KINDS = ("synthetic", "nyu", "kitti", "pseudo_labels")
 UNLABELED_KINDS = ("none", "synthetic", "folder", "video", "rosbag")
 FEATURE_KD_KINDS = ("attentive", "mse", "none")
 PSEUDO_LABEL_SOURCES = ("teacher", "ghost")
+PRETRAINED_SOURCES = ("none", "imagenet")
 AMP_MODES = ("off", "bf16", "fp16")
 ACCLIMATE_TARGETS = ("ground_truth", "teacher")
 
 
 @dataclass
 class ModelSpec:
-    """A registered architecture: ``build_model(name, **overrides)`` (``disdepth_core.models``)."""
+    """A registered architecture: ``build_model(name, **overrides)`` (``disdepth_core.models``).
+
+    ``pretrained``: ``imagenet`` loads the packaged ImageNet encoder weights into a model trained from
+    scratch (``disdepth_core.models.weights.load_imagenet_encoder``; ``disdepth-lite0``), ``none`` keeps
+    the random init. ``overrides.canonical_focal_px`` > 0 makes the model camera-aware.
+    """
 
     name: str = "disdepth-mbv2"
     overrides: dict[str, Any] = field(default_factory=dict)
+    pretrained: str = "none"
 
 
 @dataclass
 class DatasetConfig:
     """A labeled dataset.
 
-    ``synthetic``: procedural scenes (``size`` images, ``seed``, ``kinds``; empty = all kinds).
+    ``synthetic``: procedural scenes (``size`` images, ``seed``, ``kinds``; empty = all kinds);
+    ``photometric`` adds the renderer's camera effects (``disdepth_core.data.photometric``), ``textures``
+    picks photograph groups of ``disdepth_core.data.textures.GROUPS`` (empty = the renderer's default
+    bank; ``rtabmap``/``manydepth`` read ``real_unlabeled``), ``cache_dir`` keeps renders on disk.
     ``nyu``: ``root`` holding ``nyu_depth_v2_labeled.mat`` + ``splits.mat``, or a BTS file list
     (``list_file``, paths under ``root``). ``kitti``: ``root`` (raw images) + BTS file list
     (``list_file``) + ``gt_root`` (annotated depth, default ``root``). ``max_samples`` > 0 truncates.
@@ -58,6 +68,10 @@ class DatasetConfig:
     seed: int = 0
     kinds: list[str] = field(default_factory=list)
     max_samples: int = 0
+    photometric: bool = False
+    textures: list[str] = field(default_factory=list)
+    real_unlabeled: str = ""
+    cache_dir: str = ""
 
 
 @dataclass
@@ -84,13 +98,16 @@ class UnlabeledConfig:
 class DataConfig:
     """Input resolution (``runtime.model_info.check_input_size``), batching, the datasets; ``augment``:
     BTS/AdaBins train-time augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips
-    on unlabeled ones."""
+    on unlabeled ones. ``max_zoom``: for a camera-aware model, the largest random zoom of the crop +
+    resize that varies the focal length of labeled training images (``disdepth_core.data.focal_augment``;
+    1 = none)."""
 
     height: int = 128
     width: int = 160
     batch_size: int = 8
     num_workers: int = 0
     augment: bool = True
+    max_zoom: float = 1.0
     train: DatasetConfig = field(default_factory=DatasetConfig)
     val: DatasetConfig = field(default_factory=lambda: DatasetConfig(split="val", size=64, seed=10_000))
     unlabeled: UnlabeledConfig = field(default_factory=UnlabeledConfig)
@@ -229,6 +246,9 @@ class TrainConfig:
         _choice("runtime.amp", self.runtime.amp, AMP_MODES)
         _choice("acclimate.target", self.acclimate.target, ACCLIMATE_TARGETS)
         _choice("teacher_options.output", self.teacher_options.output, ("auto", *OUTPUT_KINDS))
+        _choice("model.pretrained", self.model.pretrained, PRETRAINED_SOURCES)
+        if not self.data.max_zoom >= 1.0:
+            raise ValueError(f"data.max_zoom must be >= 1, got {self.data.max_zoom}")
         check_input_size(self.data.height, self.data.width, "data.height and data.width")
         if self.data.batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {self.data.batch_size}")

@@ -20,7 +20,7 @@ from .config import DataConfig, DatasetConfig, UnlabeledConfig
 
 
 class WithoutDepth(Dataset):
-    """A labeled dataset seen as unlabeled (only ``image`` is kept)."""
+    """A labeled dataset seen as unlabeled (``image`` and, when present, ``K`` are kept)."""
 
     def __init__(self, samples: Any) -> None:
         self.samples = samples
@@ -29,7 +29,8 @@ class WithoutDepth(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"image": self.samples[index]["image"]}
+        sample = self.samples[index]
+        return {key: sample[key] for key in ("image", "K") if key in sample}
 
 
 class Truncated(Dataset):
@@ -48,10 +49,25 @@ class Truncated(Dataset):
         return self.samples[index]
 
 
-def _synthetic(size: int, seed: int, kinds: list[str], data: DataConfig) -> Any:
+def _synthetic(
+    size: int, seed: int, kinds: list[str], data: DataConfig, spec: DatasetConfig | None = None
+) -> Any:
+    """Renderer scenes at the training size; ``spec`` (labeled sets) adds camera effects, texture
+    groups and the render cache."""
+    from disdepth_core.data.photometric import Photometric
     from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
 
-    return SyntheticDepthDataset(size, data.height, data.width, seed=seed, kinds=tuple(kinds or ["room"]))
+    options: dict[str, Any] = {}
+    if spec is not None:
+        options = {
+            "photometric": Photometric() if spec.photometric else None,
+            "texture_groups": tuple(spec.textures) or None,
+            "real_unlabeled": spec.real_unlabeled or None,
+            "cache_dir": spec.cache_dir or None,
+        }
+    return SyntheticDepthDataset(
+        size, data.height, data.width, seed=seed, kinds=tuple(kinds or ["room"]), **options
+    )
 
 
 def build_labeled(spec: DatasetConfig, data: DataConfig) -> Any:
@@ -62,7 +78,7 @@ def build_labeled(spec: DatasetConfig, data: DataConfig) -> Any:
     ``gt_root`` (annotated depth; default ``root``), KITTI-benchmark crop.
     """
     if spec.kind == "synthetic":
-        samples = _synthetic(spec.size, spec.seed, spec.kinds, data)
+        samples = _synthetic(spec.size, spec.seed, spec.kinds, data, spec)
     elif spec.kind == "nyu":
         samples = open_nyu(spec.root, spec.split, spec.list_file, spec.gt_root)
     elif spec.kind == "kitti":

@@ -17,6 +17,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
+
 
 class TrainingModule(nn.Module, ABC):
     """Base class of the stages; see the module docstring for the contract."""
@@ -26,6 +28,10 @@ class TrainingModule(nn.Module, ABC):
     depth_range: tuple[float, float] = (1e-3, 10.0)
     #: ``state_dict`` prefixes of frozen parts loaded from checkpoints (left out of the resume state).
     frozen_prefixes: tuple[str, ...] = ()
+    #: Normalisation of the batches this stage is fed (its product's input).
+    input_norm: InputNorm = IMAGENET_NORM
+    #: Canonical focal length of the depth it learns (``disdepth_core.data.focal_augment``); 0 = metric.
+    canonical_focal_px: float = 0.0
 
     def resume_state(self) -> dict[str, Tensor]:
         """``state_dict()`` without the frozen parts."""

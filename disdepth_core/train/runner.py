@@ -10,6 +10,7 @@ and left open for the next stage.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -17,6 +18,7 @@ from torch.utils.data import DataLoader
 from disdepth_core.models import DepthModel, build_model
 from disdepth_core.models.checkpoint import load_model
 from disdepth_core.models.teacher_spec import teacher_digest
+from disdepth_core.models.weights import load_imagenet_encoder
 
 from . import distributed
 from .batches import EpochBatches, PreparedDataset
@@ -42,13 +44,21 @@ def _checkpoint(path: str, role: str, stage: str) -> DepthModel:
     return model
 
 
+def _fresh_model(config: TrainConfig) -> DepthModel:
+    """``config.model`` built from scratch; ImageNet encoder weights with ``model.pretrained: imagenet``."""
+    model = build_model(config.model.name, **config.model.overrides)
+    if config.model.pretrained == "imagenet":
+        load_imagenet_encoder(model)
+    return model
+
+
 def build_stage(config: TrainConfig) -> TrainingModule:
     """The :class:`TrainingModule` of ``config.stage`` (models built from ``config.model`` or checkpoints)."""
     seed_everything(config.seed)
     if config.stage == "train":
         if config.student:  # start from a checkpoint (its architecture), e.g. a warm-up on pseudo-labels
             return SupervisedStage(_checkpoint(config.student, "student", "train").train(), config.loss)
-        return SupervisedStage(build_model(config.model.name, **config.model.overrides), config.loss)
+        return SupervisedStage(_fresh_model(config), config.loss)
     if config.stage == "acclimate":
         student = _checkpoint(config.student, "student", "acclimate")
         target = config.acclimate.target
@@ -58,7 +68,7 @@ def build_stage(config: TrainConfig) -> TrainingModule:
     if config.student:
         student = _checkpoint(config.student, "student", "distill").train()
     else:
-        student = build_model(config.model.name, **config.model.overrides)
+        student = _fresh_model(config)
     bundle = open_stage_teacher(config, student, require_scale=True)
     return DistillStage(student, bundle, config.loss, config.distill)
 
@@ -74,17 +84,34 @@ def _attach_pseudo_labels(stage: DistillStage, config: TrainConfig, device: torc
     stage.pseudo_labels = PseudoLabelCache(stage.teacher_depth, directory, namespace)
 
 
-def build_batches(config: TrainConfig, info: distributed.DistInfo) -> EpochBatches:
-    """Training batches (labeled + optional unlabeled) for this rank."""
+def _camera(stage: TrainingModule, config: TrainConfig) -> dict[str, Any]:
+    """What the batches need to know about the model: its normalisation and depth convention."""
+    return {
+        "norm": stage.input_norm,
+        "canonical_focal": stage.canonical_focal_px,
+        "max_zoom": config.data.max_zoom,
+    }
+
+
+def build_batches(config: TrainConfig, info: distributed.DistInfo, stage: TrainingModule) -> EpochBatches:
+    """Training batches (labeled + optional unlabeled) for this rank, prepared for ``stage``'s model."""
     data = config.data
+    camera = _camera(stage, config)
     labeled = PreparedDataset(
-        build_labeled(data.train, data), data.height, data.width, True, config.seed, data.augment
+        build_labeled(data.train, data), data.height, data.width, True, config.seed, data.augment, **camera
     )
     unlabeled_samples = build_unlabeled(data.unlabeled, data) if config.stage == "distill" else None
     unlabeled = None
     if unlabeled_samples is not None:
         unlabeled = PreparedDataset(
-            unlabeled_samples, data.height, data.width, True, config.seed, data.augment, labeled=False
+            unlabeled_samples,
+            data.height,
+            data.width,
+            True,
+            config.seed,
+            data.augment,
+            labeled=False,
+            **camera,
         )
     return EpochBatches(
         labeled,
@@ -99,13 +126,15 @@ def build_batches(config: TrainConfig, info: distributed.DistInfo) -> EpochBatch
     )
 
 
-def build_val_loader(config: TrainConfig) -> DataLoader | None:
-    """The validation loader (None when ``runtime.val_every`` is 0)."""
+def build_val_loader(config: TrainConfig, stage: TrainingModule) -> DataLoader | None:
+    """The validation loader (None when ``runtime.val_every`` is 0); metric depth, see ``batches``."""
     data = config.data
     if config.runtime.val_every <= 0:
         return None
     samples = build_labeled(data.val, data)
-    dataset = PreparedDataset(samples, data.height, data.width, train=False, seed=config.seed)
+    dataset = PreparedDataset(
+        samples, data.height, data.width, train=False, seed=config.seed, **_camera(stage, config)
+    )
     return DataLoader(dataset, batch_size=data.batch_size, shuffle=False, num_workers=data.num_workers)
 
 
@@ -120,7 +149,8 @@ def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> Fi
         stage = build_stage(config)
         if isinstance(stage, DistillStage) and config.data.unlabeled.kind != "none":
             _attach_pseudo_labels(stage, config, info.device)
-        trainer = Trainer(config, stage, build_batches(config, info), build_val_loader(config), info, recipe)
+        batches = build_batches(config, info, stage)
+        trainer = Trainer(config, stage, batches, build_val_loader(config, stage), info, recipe)
         if resume and not has_state(config.out, "last"):
             raise FileNotFoundError(f"--resume: no training state in {config.out} (last.state.json missing)")
         return trainer.fit(resume=resume)

@@ -2,7 +2,9 @@
 
 Per-image metrics averaged over the set (monodepth2 / AdaBins protocol) at the training resolution,
 ground truth valid in ``[1e-3, max_depth]`` (the model's range), no crop: synthetic and resized data
-have no fixed sensor border. The full benchmark protocol (native resolution, Eigen/Garg crops) is
+have no fixed sensor border. A camera-aware model's canonical depth is turned back into metres with
+each item's ``metric_scale`` (``disdepth_core.train.batches``) before scoring. The full benchmark
+protocol (native resolution, Eigen/Garg crops) is
 ``disdepth eval``.
 """
 
@@ -34,6 +36,8 @@ def evaluate_depth(
     scorer = DepthScorer(EvalRange(MIN_EVAL_DEPTH, max_depth, crop), ("raw",))
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False, dynamic_ncols=True):
         depth = predict(batch["image"].to(device)).float().cpu()
+        if "metric_scale" in batch:
+            depth = depth * batch["metric_scale"].float().view(-1, 1, 1, 1)
         for pred, gt in zip(depth, batch["depth"], strict=True):
             scorer.add(pred[0], gt[0])
     raw = scorer.summary()["raw"]

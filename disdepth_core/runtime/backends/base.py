@@ -13,7 +13,7 @@ class Backend(Protocol):
     """Runs a normalised ``B x 3 x H x W`` float32 batch and returns ``(depth, uncertainty)`` as
     ``B x 1 x H x W`` float32 host arrays (uncertainty ``None`` when the model has no such output).
 
-    ``name`` is the backend ("onnxruntime", "torch", "tensorrt"); ``provider`` the device/provider that
+    ``name`` is the backend ("onnxruntime", "openvino", "torch", "tensorrt"); ``provider`` the device that
     actually runs (e.g. "CPUExecutionProvider", "cuda:0"); ``fixed_input_hw`` is the only accepted input
     size, or ``None`` when the model takes any size allowed by ``model_info.check_input_size``.
     """

@@ -95,6 +95,11 @@ class OnnxRuntimeBackend:
                 f"{self.path}: this file is {self.info.precision}; make an int8 model with "
                 "`disdepth export ... --precision int8` and load that file"
             )
+        if self.info.extra.get("int8_backend") == "openvino":
+            raise ValueError(
+                f"{self.path}: int8 file made for openvino (`--int8-backend openvino`): int8 does not "
+                "pay on onnxruntime for this model (docs/runtime.md); use backend=openvino or the fp32 file"
+            )
         self.precision = self.info.precision if precision == "fp32" else precision
         self.fixed_input_hw, self._input_name, self._input_type = self._check_io()
         outputs = [output.name for output in self.session.get_outputs()]

@@ -21,16 +21,19 @@ DEFAULT_INPUT_HW = (240, 320)
 
 
 def model_info_for(model: Any, metadata: dict[str, Any] | None = None) -> ModelInfo:
-    """Describe a DepthModel for the runtime; input size from ``metadata`` (input_height/width) if set."""
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+    """Describe a DepthModel for the runtime; input size from ``metadata`` (input_height/width) if set,
+    normalisation and canonical focal length (camera-aware models) from the model itself."""
+    from disdepth_core.models.normalization import IMAGENET_NORM
 
     metadata = metadata or {}
+    norm = getattr(model, "input_norm", IMAGENET_NORM)
     return ModelInfo(
         name=model.name,
         input_height=int(metadata.get("input_height", DEFAULT_INPUT_HW[0])),
         input_width=int(metadata.get("input_width", DEFAULT_INPUT_HW[1])),
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
+        mean=norm.mean,
+        std=norm.std,
+        canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
         min_depth=float(model.min_depth),
         max_depth=float(model.max_depth),
         dynamic=True,

@@ -13,7 +13,8 @@
   of the whole depth image, NaN invalid; registered to the colour image) and ``depth_stamp``.
 
 Raw outputs (not metres) are cached so that the scale source can change without rerunning the teacher.
-``ROOT/index.json`` lists every frame (id, bag, stamp, whether it has depth, fx at the cached size) and
+``ROOT/index.json`` lists every frame (id, bag, stamp, whether it has depth, intrinsics ``K`` at the cached
+size when the bag has camera info) and
 the cache's key (teacher digest, sizes, frame selection). Resume: frames already on disk are kept when
 the key matches; the rest are computed. Under DDP each rank computes the frames with ``id % world ==
 rank`` and rank 0 writes the index.
@@ -35,6 +36,7 @@ from torch import nn
 from tqdm import tqdm
 
 from disdepth_core.files import atomic_write, write_json
+from disdepth_core.models.normalization import IMAGENET_NORM
 from disdepth_core.train.batches import normalize_image
 
 from .frames import BagFrame, Topics, count_images, iter_frames
@@ -71,7 +73,7 @@ def teacher_raw(
     teacher: nn.Module, image: np.ndarray, out_hw: tuple[int, int], device: torch.device
 ) -> np.ndarray:
     """The teacher's raw output for an RGB image, resized to ``out_hw`` (float32)."""
-    x = normalize_image(image)[None].to(device)
+    x = normalize_image(image, getattr(teacher, "input_norm", IMAGENET_NORM))[None].to(device)
     raw = teacher.raw_output(x) if hasattr(teacher, "raw_output") else teacher(x).depth
     raw = raw.float()
     if tuple(raw.shape[-2:]) != out_hw:
@@ -169,7 +171,7 @@ def build_cache(
     bags: Sequence[Path],
     topics: Topics,
     teacher: nn.Module,
-    focal: Sequence[float | None],
+    intrinsics: Sequence[np.ndarray | None],
     device: torch.device,
     rank: int = 0,
     world_size: int = 1,
@@ -178,7 +180,7 @@ def build_cache(
 ) -> CacheReport:
     """Compute this rank's missing frames, then (rank 0) write ``index.json``; see the module docstring.
 
-    ``focal`` is each bag's native fx (None without camera info).
+    ``intrinsics`` holds each bag's native 3 x 3 ``K`` (None without camera info).
     """
     index_path = root / "index.json"
     if index_path.is_file() and json.loads(index_path.read_text(encoding="utf-8"))["key"] != key.to_dict():
@@ -202,7 +204,7 @@ def build_cache(
             bar.update(1)
     barrier()
     if rank == 0:
-        entries = [_entry(root, i, focal, key) for i in range(total)]
+        entries = [_entry(root, i, intrinsics, key) for i in range(total)]
         write_json(index_path, {"key": key.to_dict(), "frames": entries})
     barrier()
     with_depth = sum(e["has_depth"] for e in json.loads(index_path.read_text(encoding="utf-8"))["frames"])
@@ -224,15 +226,19 @@ def _frame_arrays(frame: BagFrame, key: CacheKey, teacher: nn.Module, device: to
     return arrays
 
 
-def _entry(root: Path, frame_id: int, focal: Sequence[float | None], key: CacheKey) -> dict[str, Any]:
+def _entry(
+    root: Path, frame_id: int, intrinsics: Sequence[np.ndarray | None], key: CacheKey
+) -> dict[str, Any]:
     with np.load(frame_path(root, frame_id), allow_pickle=False) as data:
-        bag, stamp, native_width = int(data["bag"]), int(data["stamp"]), int(data["native_hw"][1])
+        bag, stamp, native_hw = int(data["bag"]), int(data["stamp"]), data["native_hw"].tolist()
         has_depth = "depth" in data.files
-    fx = focal[bag]
+    k = intrinsics[bag]
+    if k is not None:  # the frame is resized whole: scale the rows of K to the cached size
+        k = np.diag([key.width / native_hw[1], key.height / native_hw[0], 1.0]) @ np.asarray(k, np.float64)
     return {
         "id": frame_id,
         "bag": bag,
         "stamp_ns": stamp,
         "has_depth": has_depth,
-        "fx": None if fx is None else float(fx) * key.width / native_width,
+        "K": None if k is None else k.tolist(),
     }

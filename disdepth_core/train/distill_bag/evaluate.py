@@ -53,7 +53,7 @@ def evaluate_heldout(
         name: DepthScorer(eval_range)
         for name in ("student_vs_teacher", "student_vs_depth_topic", "teacher_vs_depth_topic")
     }
-    fx = {f["id"]: f["fx"] for f in cache.frames}
+    fx = {f["id"]: f["K"][0][0] if f["K"] else None for f in cache.frames}
     ids = sorted(int(i) for i, v in labels["frames"].items() if v["split"] == HELDOUT)
     picks = set(ids[:: max(1, len(ids) // EXAMPLES)][:EXAMPLES])
     totals, inference, examples = [], [], []

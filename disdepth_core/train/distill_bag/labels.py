@@ -3,13 +3,12 @@
 The scale stage turns every cached raw teacher output into metres (:mod:`disdepth_core.train.scale_fit`)
 and writes ``ROOT/labels.json``: the source, the global :class:`MetricScale`, per frame its own scale
 (``topic``: frames paired with a usable depth frame; others use the global fit over the paired
-*training* frames), the split, the camera factor and the depth range; plus how well the aligned teacher
-matches the depth topic where it exists (the evaluation package's summary), on training and held-out
-frames. Nothing in a global fit looks at held-out frames.
+*training* frames), the split and the depth range; plus how well the aligned teacher matches the depth
+topic where it exists (the evaluation package's summary), on training and held-out frames. Nothing in a
+global fit looks at held-out frames.
 
-Camera-aware labels (when the bag has camera info): the student is trained for one canonical focal
-length (the first frame's fx at the input size, Metric3D's canonical camera) and a frame with focal
-``fx`` gets the label ``depth * canonical / fx``; the runtime multiplies by ``fx / canonical`` again.
+Samples carry ``K`` at the cached size when the bag has camera info, so a camera-aware student
+(``canonical_focal_px``) is trained on canonical depth by the ordinary batch preparation.
 
 :class:`CachedFrames` (dataset kind ``pseudo_labels``) serves ``image`` + ``depth`` (the metric label) of
 one split to the ordinary training stages.
@@ -119,28 +118,20 @@ def measure_alignment(
     return quality
 
 
-def focal_factors(cache: FrameCache) -> tuple[float, dict[int, float]]:
-    """Canonical focal length (px at the input size; 0 without camera info) and per-frame label factors."""
-    focals = [f["fx"] for f in cache.frames if f["fx"]]
-    if not focals:
-        return 0.0, {f["id"]: 1.0 for f in cache.frames}
-    canonical = focals[0]
-    return canonical, {f["id"]: canonical / f["fx"] if f["fx"] else 1.0 for f in cache.frames}
+def canonical_focal(cache: FrameCache) -> float:
+    """The first frame's fx at the input size (Metric3D's canonical camera); 0 without camera info."""
+    return next((float(f["K"][0][0]) for f in cache.frames if f["K"]), 0.0)
 
 
 def write_labels(
     root: Path,
     split: dict[int, str],
     scales: dict[int, MetricScale],
-    factors: dict[int, float],
     report: ScaleReport,
     depth_range: tuple[float, float],
-    canonical_focal_px: float,
 ) -> None:
     """``ROOT/labels.json`` (the single source of the metric labels the training stages read)."""
-    frames = {
-        str(i): {"split": split[i], "scale": scales[i].to_dict(), "factor": factors[i]} for i in sorted(split)
-    }
+    frames = {str(i): {"split": split[i], "scale": scales[i].to_dict()} for i in sorted(split)}
     write_json(
         root / LABELS_FILE,
         {
@@ -151,7 +142,6 @@ def write_labels(
             "quality": report.quality,
             "min_depth": depth_range[0],
             "max_depth": depth_range[1],
-            "canonical_focal_px": canonical_focal_px,
             "frames": frames,
         },
     )
@@ -173,18 +163,21 @@ def label_percentile(cache: FrameCache, ids: list[int], scales: dict[int, Metric
 
 
 class CachedFrames:
-    """The frames of one split with their metric pseudo-labels (``image`` uint8, ``depth`` metres)."""
+    """The frames of one split with their metric pseudo-labels (``image`` uint8, ``depth`` metres, ``K``)."""
 
     def __init__(self, root: str | Path, split: str) -> None:
         self.cache = FrameCache(root)
         labels = read_labels(root)
         self.min_depth, self.max_depth = labels["min_depth"], labels["max_depth"]
         self.entries = [
-            (int(i), MetricScale.from_dict(v["scale"]), float(v["factor"]))
+            (int(i), MetricScale.from_dict(v["scale"]))
             for i, v in labels["frames"].items()
             if v["split"] == split
         ]
-        self.entries.sort()
+        self.entries.sort(key=lambda entry: entry[0])
+        self.intrinsics = {
+            f["id"]: None if f["K"] is None else np.asarray(f["K"], np.float32) for f in self.cache.frames
+        }
         if not self.entries:
             raise ValueError(f"{root}: no {split} frames in {LABELS_FILE}")
 
@@ -192,7 +185,10 @@ class CachedFrames:
         return len(self.entries)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        frame_id, scale, factor = self.entries[index]
+        frame_id, scale = self.entries[index]
         arrays = self.cache.load(frame_id)
-        depth = scale.to_metric_numpy(arrays["raw"], self.min_depth, self.max_depth) * np.float32(factor)
-        return {"image": arrays["image"], "depth": depth.astype(np.float32), "frame_id": frame_id}
+        depth = scale.to_metric_numpy(arrays["raw"], self.min_depth, self.max_depth)
+        sample = {"image": arrays["image"], "depth": depth.astype(np.float32), "frame_id": frame_id}
+        if self.intrinsics[frame_id] is not None:
+            sample["K"] = self.intrinsics[frame_id]
+        return sample

@@ -54,8 +54,8 @@ from ..state import has_state
 from .cache import CacheKey, FrameCache, build_cache, resize_image, teacher_raw, teacher_size
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
+    canonical_focal,
     fit_labels,
-    focal_factors,
     label_percentile,
     measure_alignment,
     read_labels,
@@ -241,17 +241,14 @@ class _Pipeline:
             max_frames=self.o.max_frames,
             tolerance_ns=round(self.o.stamp_tolerance_s * 1e9),
         )
-        focal = []
-        for bag in self.o.bags:
-            k = camera_matrix(Path(bag), self.topics)
-            focal.append(None if k is None else float(k[0, 0]))
+        intrinsics = [camera_matrix(Path(bag), self.topics) for bag in self.o.bags]
         report = build_cache(
             self.cache_dir,
             key,
             [Path(b) for b in self.o.bags],
             self.topics,
             teacher,
-            focal,
+            intrinsics,
             self.info.device,
             self.info.rank,
             self.info.world_size,
@@ -301,9 +298,8 @@ class _Pipeline:
         if fit_frames:  # the RGB-D frames the global scale was fitted on
             aligned = ((report.global_scale.to_metric_numpy(raw, *depth_range), gt) for raw, gt in fit_frames)
             report.quality["scale_data"] = alignment_quality(aligned, EvalRange(*depth_range))
-        canonical, factors = focal_factors(cache)
         if self.info.is_main:
-            write_labels(self.cache_dir, split, scales, factors, report, depth_range, canonical)
+            write_labels(self.cache_dir, split, scales, report, depth_range)
         where = next((part for part in (HELDOUT, TRAIN, "scale_data") if report.quality.get(part)), None)
         quality = report.quality.get(where) if where else None
         line = (
@@ -351,13 +347,17 @@ class _Pipeline:
         n_train = sum(1 for v in labels["frames"].values() if v["split"] == TRAIN)
         per_epoch = max(1, min(steps, -(-n_train // self.info.world_size) // self.o.batch_size))
         pseudo = {"kind": "pseudo_labels", "root": str(self.cache_dir)}
+        overrides = {"min_depth": labels["min_depth"], "max_depth": labels["max_depth"]}
+        canonical = canonical_focal(FrameCache(self.cache_dir))
+        if canonical > 0:  # camera info: a camera-aware student (Metric3D's canonical camera)
+            overrides["canonical_focal_px"] = canonical
         raw: dict[str, Any] = {
             "stage": stage,
             "out": str(out),
             "seed": self.o.seed,
             "model": {
                 "name": self.o.student,
-                "overrides": {"min_depth": labels["min_depth"], "max_depth": labels["max_depth"]},
+                "overrides": overrides,
             },
             "data": {
                 "height": self.height,
@@ -426,7 +426,6 @@ class _Pipeline:
             self.height,
             self.width,
             recipe=str(metadata.get("recipe", "disdepth distill-bag")),
-            canonical_focal_px=float(labels["canonical_focal_px"]),
             extra=provenance,
         )
         error = report.max_abs_error["depth"]

@@ -6,7 +6,8 @@ trains (plus the teacher encoder when ``acclimate.freeze_teacher_encoder`` is fa
 supervised depth objective on the ghost output: the teacher's features are pulled into the space the
 student's decoder understands while the ghost output stays accurate. The ghost decoder itself never
 changes (no gradients, BatchNorm in eval mode). Choice where the paper is silent: the loss is the same
-SILog + bins objective as supervised training, with the student's depth range (the ghost head's).
+SILog + bins objective as supervised training, with the student's depth range (the ghost head's) and
+its depth convention (canonical focal length); the batches are normalised for the teacher encoder.
 
 Label-free acclimation (``acclimate.target: teacher``; our extension, the paper acclimates on labelled
 data): the ghost output learns to reproduce the *teacher's own metric depth* of the same image. The
@@ -28,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from disdepth_core.models import DepthModel, GhostDecoder
+from disdepth_core.models.normalization import IMAGENET_NORM
 from disdepth_core.models.teacher_spec import TeacherSpec
 
 from ..acclimated import save_acclimated
@@ -54,6 +56,8 @@ class AcclimateStage(TrainingModule):
         if target == "teacher" and not freeze_teacher_encoder:
             raise ValueError("acclimate.target=teacher needs a frozen teacher encoder (it is the target)")
         self.depth_range = (student.min_depth, student.max_depth)
+        self.input_norm = getattr(teacher, "input_norm", IMAGENET_NORM)
+        self.canonical_focal_px = student.canonical_focal_px
         self.student_name = student.name
         self.student_config = dict(student.config)
         self.target = target
@@ -71,6 +75,8 @@ class AcclimateStage(TrainingModule):
         if self.target == "teacher":
             with torch.no_grad():
                 target = self.ghost.teacher(image).depth
+            if self.canonical_focal_px > 0:  # the student's convention: depth at the canonical focal
+                target = target * (self.canonical_focal_px / batch["fx_in"].to(target)).view(-1, 1, 1, 1)
             return self.objective(prediction, target)
         return self.objective(prediction, batch["depth"])
 

@@ -19,6 +19,12 @@ Per step, for a labeled batch ``x_l`` (ground truth ``y``) and an optional unlab
 
 Choices where the papers are silent: feature KD runs on labeled images only (unlabeled images then cost
 no teacher forward once cached); KD terms and the depth loss are summed with fixed weights.
+
+Teacher and student may differ in input normalisation (the batches are normalised for the student and
+re-normalised for the teacher) and in depth convention: teacher depth (pseudo-labels, the attentive
+loss's teacher depth, labeled output KD) is converted to the student's canonical focal length with each
+image's ``fx_in`` (``disdepth_core.data.focal_augment.depth_scale``; needs ``K`` only when one of the
+two predicts plain metric depth and the other canonical depth).
 The teacher (and ghost decoder) is frozen and stays in eval mode. The artifact is the student.
 
 Teachers: any spec of :mod:`disdepth_core.models.teacher_spec`. A foundation teacher without a ghost
@@ -37,9 +43,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from disdepth_core.data.focal_augment import depth_scale
 from disdepth_core.losses import AttentiveKDLoss, FeatureKDLoss, OutputKDLoss
 from disdepth_core.models import DepthModel
 from disdepth_core.models.checkpoint import save_model
+from disdepth_core.models.normalization import IMAGENET_NORM, renormalize
 
 from ..acclimated import TeacherBundle
 from ..config import DistillConfig, LossConfig
@@ -79,6 +87,8 @@ class DistillStage(TrainingModule):
     ) -> None:
         super().__init__()
         self.depth_range = (student.min_depth, student.max_depth)
+        self.input_norm = student.input_norm
+        self.canonical_focal_px = student.canonical_focal_px
         self.config = config
         self.student = student
         self.teacher_spec = bundle.spec
@@ -96,6 +106,12 @@ class DistillStage(TrainingModule):
         self.ghost = bundle.ghost if config.ghost else None
         self.raw_teacher = None if self.ghost is not None else bundle.teacher
         self.frozen.requires_grad_(False).eval()
+        self.teacher_norm = getattr(self.teacher, "input_norm", IMAGENET_NORM)
+        source = self.ghost if self.ghost is not None and config.pseudo_labels == "ghost" else self.teacher
+        self.pseudo_label_focal = float(getattr(source, "canonical_focal_px", 0.0))
+        self.teacher_depth_focal = float(
+            getattr(self.ghost if self.ghost is not None else self.teacher, "canonical_focal_px", 0.0)
+        )
         if self.ghost is not None:
             self.pairs = list(range(len(student.feature_channels)))
             teacher_channels = list(student.feature_channels)
@@ -133,14 +149,26 @@ class DistillStage(TrainingModule):
 
     @torch.no_grad()
     def teacher_depth(self, image: Tensor) -> Tensor:
-        """Pseudo-depth of ``image``: the teacher's own head, or the ghost output (``pseudo_labels``)."""
+        """Pseudo-depth of ``image`` (student-normalised): the teacher's own head, or the ghost output
+        (``pseudo_labels``), in the teacher's depth convention (``pseudo_label_focal``)."""
+        image = renormalize(image, self.input_norm, self.teacher_norm)
         if self.config.pseudo_labels == "ghost":
             return self.ghost(image)[0].depth
         return self.teacher(image).depth
 
+    def to_student_depth(self, depth: Tensor, fx_in: Tensor | None, source_focal: float) -> Tensor:
+        """Teacher depth predicted for ``source_focal`` -> the student's convention, per image."""
+        if source_focal == self.canonical_focal_px:
+            return depth
+        fx = [0.0] * depth.shape[0] if fx_in is None else [float(f) for f in fx_in]
+        scale = [depth_scale(f, source_focal, self.canonical_focal_px) for f in fx]
+        return depth * torch.tensor(scale, dtype=depth.dtype, device=depth.device).view(-1, 1, 1, 1)
+
     @torch.no_grad()
     def teacher_targets(self, image: Tensor, need_depth: bool) -> tuple[list[Tensor], Tensor | None]:
-        """Features the student imitates and (if needed) the matching teacher depth on ``image``."""
+        """Features the student imitates and (if needed) the matching teacher depth on ``image``
+        (student-normalised; depth in the teacher's convention, ``teacher_depth_focal``)."""
+        image = renormalize(image, self.input_norm, self.teacher_norm)
         hw = image.shape[-2:]
         if self.ghost is not None:
             features = self.ghost.fam(self.teacher.encode(image), hw)
@@ -162,6 +190,7 @@ class DistillStage(TrainingModule):
                 raise RuntimeError("unlabeled batches need a pseudo-label cache (set by the stage builder)")
             x_u = batch["unlabeled_image"]
             pseudo = self.pseudo_labels(x_u, batch["unlabeled_index"], batch["unlabeled_key"])
+            pseudo = self.to_student_depth(pseudo, batch.get("unlabeled_fx_in"), self.pseudo_label_focal)
             flip = batch["unlabeled_flip"].to(x_u.device).view(-1, 1, 1, 1)
             x_u = torch.where(flip, x_u.flip(-1), x_u)
             pseudo = torch.where(flip, pseudo.flip(-1), pseudo)
@@ -176,6 +205,10 @@ class DistillStage(TrainingModule):
         teacher_depth = None
         if self.feature_kd is not None:
             targets, teacher_depth = self.teacher_targets(x_l, need_teacher_depth)
+            if teacher_depth is not None:
+                teacher_depth = self.to_student_depth(
+                    teacher_depth, batch.get("fx_in"), self.teacher_depth_focal
+                )
             student_feats = [features[i][:n_l] for i in self.pairs]
             feat = self.feature_kd(student_feats, targets, teacher_depth=teacher_depth, gt_depth=gt)
             loss = loss + cfg.feature_weight * feat
@@ -183,6 +216,9 @@ class DistillStage(TrainingModule):
         if cfg.labeled_output_weight > 0:
             if teacher_depth is None:
                 teacher_depth = self.teacher_targets(x_l, True)[1]
+                teacher_depth = self.to_student_depth(
+                    teacher_depth, batch.get("fx_in"), self.teacher_depth_focal
+                )
             out_l = self.output_kd(labeled.depth, teacher_depth)
             loss = loss + cfg.labeled_output_weight * out_l
             parts["output_kd_labeled"] = out_l.detach()

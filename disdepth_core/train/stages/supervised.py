@@ -30,6 +30,8 @@ class SupervisedStage(TrainingModule):
     def __init__(self, model: DepthModel, loss: LossConfig) -> None:
         super().__init__()
         self.depth_range = (model.min_depth, model.max_depth)
+        self.input_norm = model.input_norm
+        self.canonical_focal_px = model.canonical_focal_px
         self.model = model
         self.objective = DepthObjective(loss, model.min_depth, model.max_depth)
 

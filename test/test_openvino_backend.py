@@ -1,0 +1,190 @@
+"""OpenVINO backend: loads our exported ONNX files, matches ONNX Runtime fp32, honours the metadata,
+dynamic sizes, bf16 with an fp32 graph tail, QDQ int8 files, and clear errors (missing package,
+unsupported precision or device). Skips only where the ``openvino`` package is absent."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from runtime_fixtures import exported
+
+from disdepth_core.runtime import ModelFileError, load_estimator
+from disdepth_core.runtime.backends.openvino_backend import check_precision, choose_device
+from disdepth_core.runtime.loader import select_backend
+
+ov = pytest.importorskip("openvino", reason="openvino not installed")
+
+
+def _image(hw: tuple[int, int], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*hw, 3), dtype=np.uint8)
+
+
+def _capabilities() -> list[str]:
+    return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+
+
+@pytest.mark.parametrize("name", ["hu-lite", "disdepth-mbv2"])
+def test_fp32_matches_onnxruntime(name: str):
+    path = exported(name)
+    reference = load_estimator(path, backend="onnxruntime", device="cpu", threads=1)
+    estimator = load_estimator(path, backend="openvino", device="cpu", threads=1)
+    assert estimator.backend.name == "openvino" and estimator.backend.precision == "fp32"
+    assert "backend=openvino provider=CPU" in estimator.describe() and "OpenVINO" in estimator.describe()
+    for seed in range(2):
+        image = _image((48, 80), seed)
+        expected, result = reference.predict(image), estimator.predict(image)
+        np.testing.assert_array_equal(np.isnan(result.depth), np.isnan(expected.depth))
+        assert np.nanmax(np.abs(result.depth - expected.depth)) < 1e-3
+        assert np.nanmax(np.abs(result.uncertainty - expected.uncertainty)) < 1e-3
+
+
+def test_metadata_is_honoured(tmp_path: Path):
+    """Input size, normalisation, colour order, depth range and canonical focal come from the file."""
+    from disdepth_core.export.onnx_export import write_metadata
+
+    path = tmp_path / "meta.onnx"
+    path.write_bytes(exported("hu-lite").read_bytes())
+    base = load_estimator(path, backend="onnxruntime", threads=1).info
+    info = replace(
+        base, mean=(0.5, 0.5, 0.5), std=(0.25, 0.5, 1.0), color_order="bgr", min_depth=2.0, max_depth=3.0
+    )
+    write_metadata(path, replace(info, canonical_focal_px=100.0))
+    reference = load_estimator(path, backend="onnxruntime", threads=1)
+    estimator = load_estimator(path, backend="openvino", threads=1)
+    assert estimator.info == reference.info and estimator.info.canonical_focal_px == 100.0
+    assert estimator.input_hw == (64, 64) and estimator.backend.fixed_input_hw == (64, 64)
+    image = _image((64, 128), 4)
+    for fx in (None, 150.0):
+        expected, result = reference.predict(image, fx=fx), estimator.predict(image, fx=fx)
+        np.testing.assert_array_equal(np.isnan(result.depth), np.isnan(expected.depth))
+        assert np.nanmax(np.abs(result.depth - expected.depth), initial=0.0) < 1e-3
+    scaled = estimator.predict(image, fx=150.0).depth  # fx_in = 150 * 64 / 128 = 75 -> depth x 0.75
+    low, high = 2.0 * 0.75, 3.0 * 0.75
+    assert np.all(np.isnan(scaled) | ((scaled >= low - 1e-5) & (scaled <= high + 1e-5)))
+    with pytest.raises(ValueError, match="static input 64x64"):
+        load_estimator(path, backend="openvino", threads=1, input_hw=(96, 128))
+
+
+@pytest.mark.slow
+def test_dynamic_sizes_match_onnxruntime():
+    """One dynamic file (exported for multiples of 32) runs at several sizes; each shape is compiled once."""
+    path = exported("hu-lite", dynamic=True)
+    for hw in ((64, 96), (96, 128)):
+        reference = load_estimator(path, backend="onnxruntime", threads=1, input_hw=hw)
+        estimator = load_estimator(path, backend="openvino", threads=1, input_hw=hw)
+        assert estimator.backend.fixed_input_hw is None
+        image = _image((96, 160), hw[0])
+        expected, result = reference.predict(image), estimator.predict(image)
+        assert result.depth.shape == (96, 160)
+        assert np.nanmax(np.abs(result.depth - expected.depth)) < 1e-3
+        estimator.predict(image)
+        assert list(estimator.backend._compiled) == [(1, 3, *hw)]
+
+
+def test_bf16_keeps_the_tail_fp32_and_stays_close():
+    from disdepth_core.runtime.backends.openvino_tail import tail_cuts
+
+    path = exported("disdepth-mbv2")
+    model = ov.Core().read_model(str(path))
+    cuts = tail_cuts(model)
+    types = {node.get_friendly_name(): node.get_type_name() for node in model.get_ops()}
+    assert cuts and {types[name] for name, _ in cuts} <= {"Convolution", "MatMul", "Softmax"}
+    if "BF16" not in _capabilities():
+        with pytest.raises(ValueError, match="precision=bf16 is not supported by OpenVINO device CPU"):
+            load_estimator(path, backend="openvino", precision="bf16", threads=1)
+        return
+    fp32 = load_estimator(path, backend="openvino", threads=1)
+    bf16 = load_estimator(path, backend="openvino", precision="bf16", threads=1)
+    assert bf16.backend.precision == "bf16" and "graph tail in fp32" in bf16.describe()
+    image = _image((64, 64), 7)
+    reference, result = fp32.predict(image).depth, bf16.predict(image).depth
+    assert np.nanmean(np.abs(result - reference) / reference) < 0.01
+
+
+def test_int8_file_runs_and_agrees_with_fp32(tmp_path: Path):
+    from disdepth_core.export.calibration import calibration_images, model_batches
+    from disdepth_core.export.ort_quantize import quantize_int8
+
+    fp32 = load_estimator(exported("hu-lite"), backend="openvino", threads=1)
+    batches = model_batches(calibration_images(None, size_hw=(64, 64)), fp32.info, 6)
+    path = quantize_int8(exported("hu-lite"), tmp_path / "int8.onnx", fp32.info, batches, backend="openvino")
+    int8 = load_estimator(path, backend="openvino", precision="int8", threads=1)
+    assert int8.backend.precision == "int8" and "quantised file" in int8.describe()
+    assert load_estimator(path, backend="openvino", threads=1).backend.precision == "int8"  # the file's own
+    image = _image((64, 64), 9)
+    reference, result = fp32.predict(image).depth, int8.predict(image).depth
+    assert np.nanmean(np.abs(result - reference) / reference) < 0.05
+    with pytest.raises(ValueError, match="int8 file made for openvino"):
+        load_estimator(path, backend="onnxruntime", precision="int8", threads=1)
+
+
+def test_unsupported_precisions_are_refused():
+    path = exported("hu-lite")
+    with pytest.raises(ValueError, match="make an int8 model"):
+        load_estimator(path, backend="openvino", precision="int8", threads=1)
+    with pytest.raises(ValueError, match="precision=bf16 runs on backend=openvino only"):
+        load_estimator(path, backend="onnxruntime", precision="bf16", threads=1)
+    info = load_estimator(path, backend="openvino", threads=1).info
+    with pytest.raises(
+        ValueError, match=r"precision=bf16 is not supported by OpenVINO device CPU \(it reports"
+    ):
+        check_precision("bf16", ["FP32", "INT8"], "CPU", info, path)
+    assert check_precision("bf16", ["FP32", "BF16"], "CPU", info, path) == "bf16"
+    if "FP16" not in _capabilities():
+        with pytest.raises(ValueError, match="precision=fp16 is not supported"):
+            load_estimator(path, backend="openvino", precision="fp16", threads=1)
+
+
+def test_devices():
+    assert choose_device(["CPU"], "auto") == ("CPU", "device=auto: CPU")
+    device, reason = choose_device(["CPU", "GPU.0", "NPU"], "auto")
+    assert device == "CPU" and "also available: GPU.0, NPU" in reason
+    assert choose_device(["CPU", "GPU.0"], "gpu")[0] == "GPU"
+    assert choose_device(["CPU", "GPU.0"], "gpu.0")[0] == "GPU.0"
+    with pytest.raises(RuntimeError, match="device=npu requested but OpenVINO reports only CPU"):
+        choose_device(["CPU"], "npu")
+    with pytest.raises(ValueError, match="OpenVINO does not run on CUDA"):
+        choose_device(["CPU"], "cuda:0")
+
+
+def test_broken_files_name_the_file(tmp_path: Path):
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(exported("hu-lite").read_bytes()[:5000])
+    with pytest.raises(ModelFileError, match=r"truncated\.onnx: not a valid ONNX model"):
+        load_estimator(truncated, backend="openvino")
+
+
+def test_auto_selection(monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    name, reason = select_backend(Path("m.onnx"), "auto")
+    assert name == "openvino" and "CPU device runs on openvino" in reason
+    assert select_backend(Path("m.onnx"), "auto", precision="fp16")[0] == "onnxruntime"
+    assert select_backend(Path("m.onnx"), "auto", device="cuda")[0] == "onnxruntime"
+    assert select_backend(Path("m.onnx"), "auto", device="gpu")[0] == "openvino"
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    assert select_backend(Path("m.onnx"), "auto")[0] == "onnxruntime"
+    assert select_backend(Path("m.onnx"), "auto", device="cpu")[0] == "openvino"
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "openvino" else real_find_spec(n, *a)
+    )
+    name, reason = select_backend(Path("m.onnx"), "auto", device="cpu")
+    assert name == "onnxruntime" and "openvino not installed" in reason
+
+
+def test_missing_package_is_one_clear_line(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # makes `import openvino` raise ImportError
+    with pytest.raises(ImportError) as caught:
+        load_estimator(exported("hu-lite"), backend="openvino")
+    message = str(caught.value)
+    assert "\n" not in message and "pip install openvino==" in message and "backend=onnxruntime" in message
