@@ -104,7 +104,7 @@ def _write_cache(root, raws, depths, stamps):
             arrays["depth"] = depth.astype(np.float32)
         frame_path(root, i).parent.mkdir(parents=True, exist_ok=True)
         np.savez(frame_path(root, i), **arrays)
-        entries.append({"id": i, "bag": 0, "stamp_ns": stamp, "has_depth": depth is not None, "fx": None})
+        entries.append({"id": i, "bag": 0, "stamp_ns": stamp, "has_depth": depth is not None, "K": None})
     write_json(root / "index.json", {"key": {}, "frames": entries})
     return FrameCache(root)
 
@@ -129,7 +129,7 @@ def test_topic_labels_fit_each_paired_frame_and_the_global_fit_ignores_held_out_
     report.quality = measure_alignment(cache, split, per_frame, EvalRange(0.1, 200.0))
     assert report.quality["train"]["raw"]["abs_rel"] < 1e-5
     assert report.quality["heldout"]["raw"]["n_images"] == 2
-    write_labels(tmp_path, split, per_frame, dict.fromkeys(split, 1.0), report, (0.1, 200.0), 0.0)
+    write_labels(tmp_path, split, per_frame, report, (0.1, 200.0))
     labels = json.loads((tmp_path / "labels.json").read_text())
     assert labels["per_frame_fits"] == 5 and labels["frames"]["3"]["scale"]["scale"] == pytest.approx(2.0)
     train = CachedFrames(tmp_path, "train")
