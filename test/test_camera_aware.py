@@ -3,6 +3,8 @@ metres, teacher->student conversion, checkpoint/ONNX metadata and the runtime's 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -153,6 +155,7 @@ def test_runtime_rescales_a_model_trained_for_one_focal_on_another_camera(tmp_pa
 
 
 def test_distill_converts_a_metric_teacher_to_the_student_convention() -> None:
+    from disdepth_core.models.teacher_spec import TeacherSpec
     from disdepth_core.train.acclimated import TeacherBundle
     from disdepth_core.train.config import DistillConfig, LossConfig
     from disdepth_core.train.stages.distill import DistillStage
@@ -160,7 +163,10 @@ def test_distill_converts_a_metric_teacher_to_the_student_convention() -> None:
     teacher = _constant_model(0.0)  # plain metric teacher: 4 m everywhere
     student = build_model("disdepth-lite0", max_depth=20.0, canonical_focal_px=100.0)
     stage = DistillStage(
-        student, TeacherBundle(teacher, None, "teacher"), LossConfig(), DistillConfig(ghost=False)
+        student,
+        TeacherBundle(teacher, None, TeacherSpec("checkpoint", Path("teacher"), "teacher")),
+        LossConfig(),
+        DistillConfig(ghost=False),
     )
     image = torch.zeros(2, 3, 64, 64)  # student ([-1, 1]) normalised; the teacher sees ImageNet statistics
     depth = stage.teacher_depth(image)

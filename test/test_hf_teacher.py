@@ -10,6 +10,7 @@ transformers = pytest.importorskip("transformers", reason="transformers is not i
 from disdepth_core.models import build_model  # noqa: E402
 from disdepth_core.models.ghost import GhostDecoder  # noqa: E402
 from disdepth_core.models.hf_teacher import HFDepthTeacher  # noqa: E402
+from disdepth_core.models.teacher_output import MetricScale  # noqa: E402
 
 
 def _save(config, directory) -> str:
@@ -82,10 +83,16 @@ def test_relative_teacher_needs_declared_scale(tmp_path) -> None:
     directory = _save(config, tmp_path / "dpt")
     with pytest.raises(ValueError, match="metric"):
         HFDepthTeacher.from_pretrained(directory)
-    with pytest.raises(ValueError, match="scale source"):
-        HFDepthTeacher.from_pretrained(directory, metric=False)
-    teacher = HFDepthTeacher.from_pretrained(directory, metric=False, depth_scale=0.5, depth_shift=0.1)
+    unscaled = HFDepthTeacher.from_pretrained(directory, output="relative_inverse_depth")
+    x = torch.randn(1, 3, 64, 64)  # transformers' plain-ViT DPT needs square inputs
+    with pytest.raises(ValueError, match="scale source"), torch.no_grad():
+        unscaled(x)
+    scale = MetricScale("relative_inverse_depth", 0.5, 0.1, "test")
+    teacher = HFDepthTeacher.from_pretrained(directory, output="relative_inverse_depth", scale=scale)
     with torch.no_grad():
-        pred = teacher(torch.randn(1, 3, 64, 64))  # transformers' plain-ViT DPT needs square inputs
+        pred, raw = teacher(x), teacher.raw_output(x)
     assert pred.depth.shape == (1, 1, 64, 64)
-    assert torch.all(pred.depth >= teacher.min_depth) and torch.all(pred.depth <= teacher.max_depth)
+    expected = (1.0 / (0.5 * raw + 0.1).clamp_min(1 / teacher.max_depth)).clamp(
+        teacher.min_depth, teacher.max_depth
+    )
+    assert torch.allclose(pred.depth, expected)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from test_train import state_of, synthetic_batch, tiny_config, tiny_student
+from test_train import state_of, synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import load_model, save_model
@@ -117,16 +117,7 @@ def test_distill_variants_reduce_the_loss_on_a_fixed_batch(checkpoints, feature_
     stage = build_stage(config)
     assert isinstance(stage, DistillStage)
     frozen_before = state_of(stage.frozen)
-    batch = synthetic_batch()
-    optimizer = torch.optim.AdamW(stage.trainable_parameters(), lr=3e-3)
-    losses = []
-    for _ in range(5):
-        stage.train()
-        loss, parts = stage(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
+    losses, parts = train_on_batch(stage, synthetic_batch(), 5)
     assert ("feature_kd" in parts) == (feature_kd != "none") and "output_kd_labeled" in parts
     assert losses[-1] < losses[0]
     assert all(torch.equal(v, stage.frozen.state_dict()[k]) for k, v in frozen_before.items())

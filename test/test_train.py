@@ -60,6 +60,20 @@ def synthetic_batch(n=4, size=64):
     }
 
 
+def train_on_batch(stage, batch, steps, lr=3e-3):
+    """``steps`` optimizer steps of ``stage`` on one fixed batch: (losses, last loss parts)."""
+    optimizer = torch.optim.AdamW(stage.trainable_parameters(), lr=lr)
+    losses, parts = [], {}
+    for _ in range(steps):
+        stage.train()
+        loss, parts = stage(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return losses, parts
+
+
 def state_of(module):
     return {k: v.clone() for k, v in module.state_dict().items()}
 

@@ -26,6 +26,8 @@ CORE_COMMANDS: tuple[str, ...] = (
     "disdepth_core.cli.train",
     "disdepth_core.cli.acclimate",
     "disdepth_core.cli.distill",
+    "disdepth_core.cli.distill_bag",
+    "disdepth_core.cli.teacher",
     "disdepth_core.cli.evaluate",
     "disdepth_core.cli.export",
     "disdepth_core.cli.build_engine",

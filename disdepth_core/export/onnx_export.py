@@ -87,11 +87,13 @@ def export_info(
     trained: bool = True,
     recipe: str = "",
     precision: str = "fp32",
+    extra: dict[str, str] | None = None,
 ) -> ModelInfo:
     """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``.
 
     Normalisation is the model's own (``input_norm``); a camera-aware model's ``canonical_focal_px``
-    goes into the metadata so the runtime rescales its depth by the real focal length.
+    goes into the metadata so the runtime rescales its depth by the real focal length; ``extra`` adds
+    string keys (provenance: teacher, licence, training data).
     """
     norm = _input_norm(model)
     return ModelInfo(
@@ -108,6 +110,7 @@ def export_info(
         recipe=recipe,
         git_hash=current_git_hash(),
         canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
+        extra=dict(extra or {}),
     )
 
 
@@ -202,6 +205,7 @@ def export_onnx(
     recipe: str = "",
     opset: int = DEFAULT_OPSET,
     tolerance: float = 1e-3,
+    extra: dict[str, str] | None = None,
 ) -> ExportReport:
     """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
 
@@ -216,7 +220,7 @@ def export_onnx(
     path = Path(output)
     start = time.perf_counter()
     model = model.eval()
-    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe)
+    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe, extra=extra)
     norm = _input_norm(model)
     batches = verification_batches(height, width, norm=norm)
     if dynamic:

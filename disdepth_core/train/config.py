@@ -20,14 +20,16 @@ from typing import Any
 import yaml
 
 from disdepth_core.runtime.model_info import check_input_size
+from disdepth_core.teacher_kinds import OUTPUT_KINDS
 
 STAGES = ("train", "acclimate", "distill")
-DATASET_KINDS = ("synthetic", "nyu", "kitti")
+DATASET_KINDS = ("synthetic", "nyu", "kitti", "pseudo_labels")
 UNLABELED_KINDS = ("none", "synthetic", "folder", "video", "rosbag")
 FEATURE_KD_KINDS = ("attentive", "mse", "none")
 PSEUDO_LABEL_SOURCES = ("teacher", "ghost")
 PRETRAINED_SOURCES = ("none", "imagenet")
 AMP_MODES = ("off", "bf16", "fp16")
+ACCLIMATE_TARGETS = ("ground_truth", "teacher")
 
 
 @dataclass
@@ -138,9 +140,29 @@ class LossConfig:
 
 @dataclass
 class AcclimateConfig:
-    """DisDepth ghost-decoder stage (Zheng et al. 2024, Sec. 3.3)."""
+    """DisDepth ghost-decoder stage (Zheng et al. 2024, Sec. 3.3).
+
+    ``target``: what the ghost output learns to reproduce: ``ground_truth`` (the paper), or ``teacher``,
+    the teacher's own metric depth on the same image (label-free acclimation; batches' depth unused).
+    """
 
     freeze_teacher_encoder: bool = True
+    target: str = "ground_truth"
+
+
+@dataclass
+class TeacherOptions:
+    """How ``teacher`` (a spec: checkpoint, ``hf:DIR``, ``onnx:FILE``) is opened.
+
+    ``output``: ``auto`` (what the model declares) or ``metric_depth`` / ``relative_depth`` /
+    ``relative_inverse_depth``. ``scale`` (relative teachers): ``fixed:S[,SHIFT]``, or ``fit[:median|lsq]``:
+    one global scale fitted on the first ``fit_frames`` training samples with ground truth; empty for a
+    metric teacher (a relative teacher without one is refused).
+    """
+
+    output: str = "auto"
+    scale: str = ""
+    fit_frames: int = 32
 
 
 @dataclass
@@ -191,13 +213,16 @@ class RuntimeConfig:
 
 @dataclass
 class TrainConfig:
-    """A full training recipe. ``teacher``/``student`` are checkpoint paths used by acclimate/distill."""
+    """A full training recipe. ``teacher`` is a teacher spec (``disdepth_core.models.teacher_spec``) for
+    acclimate/distill; ``student`` a checkpoint: the trained student for acclimate, the initial weights
+    for distill and train (optional; its architecture replaces ``model``)."""
 
     stage: str = "train"
     out: str = "runs/train"
     seed: int = 0
     model: ModelSpec = field(default_factory=ModelSpec)
     teacher: str = ""
+    teacher_options: TeacherOptions = field(default_factory=TeacherOptions)
     student: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -219,6 +244,8 @@ class TrainConfig:
         _choice("distill.feature_kd", self.distill.feature_kd, FEATURE_KD_KINDS)
         _choice("distill.pseudo_labels", self.distill.pseudo_labels, PSEUDO_LABEL_SOURCES)
         _choice("runtime.amp", self.runtime.amp, AMP_MODES)
+        _choice("acclimate.target", self.acclimate.target, ACCLIMATE_TARGETS)
+        _choice("teacher_options.output", self.teacher_options.output, ("auto", *OUTPUT_KINDS))
         _choice("model.pretrained", self.model.pretrained, PRETRAINED_SOURCES)
         if not self.data.max_zoom >= 1.0:
             raise ValueError(f"data.max_zoom must be >= 1, got {self.data.max_zoom}")

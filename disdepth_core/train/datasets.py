@@ -2,9 +2,10 @@
 
 Labeled: ``synthetic`` (procedural scenes rendered at the training size,
 ``disdepth_core.data.synthetic_dataset.SyntheticDepthDataset``; kinds default to ``room``), ``nyu`` and
-``kitti`` (``disdepth_core.data`` loaders). Unlabeled: ``synthetic`` (the same renderer with the depth
-dropped, from a disjoint seed), ``folder``, ``video`` and ``rosbag`` readers. Samples become training
-batches in :mod:`disdepth_core.train.batches`.
+``kitti`` (``disdepth_core.data`` loaders), ``pseudo_labels`` (the teacher-labelled frames of a
+``disdepth distill-bag`` run, :mod:`disdepth_core.train.distill_bag.labels`). Unlabeled: ``synthetic``
+(the same renderer with the depth dropped, from a disjoint seed), ``folder``, ``video`` and ``rosbag``
+readers. Samples become training batches in :mod:`disdepth_core.train.batches`.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ def build_labeled(spec: DatasetConfig, data: DataConfig) -> Any:
         samples = open_nyu(spec.root, spec.split, spec.list_file, spec.gt_root)
     elif spec.kind == "kitti":
         samples = open_kitti(spec.root, spec.list_file, spec.gt_root)
+    elif spec.kind == "pseudo_labels":
+        from .distill_bag.labels import CachedFrames
+
+        samples = CachedFrames(spec.root, spec.split)
     else:
         raise ValueError(f"unknown dataset kind {spec.kind!r}")
     if len(samples) == 0:

@@ -57,9 +57,14 @@ def setup(device: str = "auto") -> DistInfo:
     return DistInfo(rank, world_size, local_rank, resolved)
 
 
+def is_initialized() -> bool:
+    """Whether a process group exists in this process."""
+    return dist.is_available() and dist.is_initialized()
+
+
 def cleanup() -> None:
     """Destroy the process group if this process created one."""
-    if dist.is_available() and dist.is_initialized():
+    if is_initialized():
         dist.destroy_process_group()
 
 

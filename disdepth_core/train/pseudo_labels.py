@@ -3,36 +3,42 @@
 Hu et al. train the student on the teacher's predicted depth for unlabeled images. The teacher is
 frozen, so its prediction for an image never changes: :class:`PseudoLabelCache` runs it once per image
 and stores the depth as float16 ``.npy`` (loaded with ``allow_pickle=False``) under
-``<directory>/<namespace>/<index>-<image hash>.npy``. The namespace hashes the teacher weights file,
-the pseudo-label source and the input size, so a different teacher or resolution never reads stale
-labels; the image hash catches a dataset whose item ``index`` now holds a different image. Files are
-written atomically (concurrent DDP ranks are safe). Labels are always rounded through float16, cached or
-not, so a run gives the same result whether or not a label was already on disk.
+``<directory>/<namespace>/<index>-<image hash>.npy``. The namespace holds a key of the teacher (content
+digest of its files and its metric scale), the pseudo-label source and the input size, so a different
+teacher, scale or resolution never reads stale labels; the image hash catches a dataset whose item
+``index`` now holds a different image. Files are written atomically (concurrent DDP ranks are safe).
+Labels are always rounded through float16, cached or not, so a run gives the same result whether or
+not a label was already on disk.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from disdepth_core.files import atomic_write, sha256_file
+from disdepth_core.files import atomic_write
 
 TeacherFn = Callable[[Tensor], Tensor]
 
 
-def file_digest(path: str | os.PathLike[str], length: int = 16) -> str:
-    """First ``length`` hex digits of the SHA-256 of a file."""
-    return sha256_file(path)[:length]
+def cache_namespace(teacher_key: str, source: str, height: int, width: int) -> str:
+    """Directory name identifying (teacher, pseudo-label source, input size); ``teacher_key`` changes
+    whenever the teacher's files or metric scale do (:func:`teacher_key`)."""
+    return f"{teacher_key}-{source}-{height}x{width}"
 
 
-def cache_namespace(teacher_path: str | os.PathLike[str], source: str, height: int, width: int) -> str:
-    """Directory name identifying (teacher weights, pseudo-label source, input size)."""
-    return f"{file_digest(teacher_path)}-{source}-{height}x{width}"
+def teacher_key(digest: str, scale: Any) -> str:
+    """``digest`` of the teacher's files, plus a hash of its metric scale (a dict or None)."""
+    scale_hash = hashlib.sha1(json.dumps(scale, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{digest}-{scale_hash}"
 
 
 class PseudoLabelCache:

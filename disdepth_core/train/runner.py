@@ -2,7 +2,9 @@
 
 ``run_stage(config)`` sets up the process (DDP from the ``torchrun`` environment, threads, seeds),
 builds the stage's module (:func:`build_stage`), the datasets and the :class:`Trainer`, trains, and
-returns the :class:`FitResult`. Under DDP every rank calls it; only rank 0 writes files.
+returns the :class:`FitResult`. Under DDP every rank calls it; only rank 0 writes files. A process
+group that already exists (a pipeline running several stages, e.g. ``disdepth distill-bag``) is reused
+and left open for the next stage.
 """
 
 from __future__ import annotations
@@ -15,20 +17,21 @@ from torch.utils.data import DataLoader
 
 from disdepth_core.models import DepthModel, build_model
 from disdepth_core.models.checkpoint import load_model
+from disdepth_core.models.teacher_spec import teacher_digest
 from disdepth_core.models.weights import load_imagenet_encoder
 
 from . import distributed
-from .acclimated import load_teacher
 from .batches import EpochBatches, PreparedDataset
 from .config import TrainConfig
 from .datasets import build_labeled, build_unlabeled
 from .module import TrainingModule
-from .pseudo_labels import PseudoLabelCache, cache_namespace
+from .pseudo_labels import PseudoLabelCache, cache_namespace, teacher_key
 from .seeding import seed_everything
 from .stages.acclimate import AcclimateStage
 from .stages.distill import DistillStage
 from .stages.supervised import SupervisedStage
 from .state import has_state
+from .teacher_loading import open_stage_teacher
 from .trainer import FitResult, Trainer
 
 
@@ -53,18 +56,20 @@ def build_stage(config: TrainConfig) -> TrainingModule:
     """The :class:`TrainingModule` of ``config.stage`` (models built from ``config.model`` or checkpoints)."""
     seed_everything(config.seed)
     if config.stage == "train":
+        if config.student:  # start from a checkpoint (its architecture), e.g. a warm-up on pseudo-labels
+            return SupervisedStage(_checkpoint(config.student, "student", "train").train(), config.loss)
         return SupervisedStage(_fresh_model(config), config.loss)
     if config.stage == "acclimate":
-        teacher = _checkpoint(config.teacher, "teacher", "acclimate")
         student = _checkpoint(config.student, "student", "acclimate")
-        return AcclimateStage(teacher, student, config.loss, config.acclimate.freeze_teacher_encoder)
-    if not config.teacher:
-        raise ValueError("the distill stage needs a teacher checkpoint (--teacher PATH or `teacher:`)")
-    bundle = load_teacher(config.teacher)
+        target = config.acclimate.target
+        bundle = open_stage_teacher(config, student, require_scale=target == "teacher", acclimate=True)
+        freeze = config.acclimate.freeze_teacher_encoder
+        return AcclimateStage(bundle.teacher, student, config.loss, freeze, target, bundle.spec)
     if config.student:
         student = _checkpoint(config.student, "student", "distill").train()
     else:
         student = _fresh_model(config)
+    bundle = open_stage_teacher(config, student, require_scale=True)
     return DistillStage(student, bundle, config.loss, config.distill)
 
 
@@ -73,7 +78,9 @@ def _attach_pseudo_labels(stage: DistillStage, config: TrainConfig, device: torc
     directory = None
     if cfg.cache_pseudo_labels:
         directory = Path(cfg.cache_dir) if cfg.cache_dir else Path(config.out) / "pseudo_labels"
-    namespace = cache_namespace(config.teacher, cfg.pseudo_labels, config.data.height, config.data.width)
+    scale = getattr(stage.teacher, "scale", None)
+    key = teacher_key(teacher_digest(stage.teacher_spec), scale.to_dict() if scale is not None else None)
+    namespace = cache_namespace(key, cfg.pseudo_labels, config.data.height, config.data.width)
     stage.pseudo_labels = PseudoLabelCache(stage.teacher_depth, directory, namespace)
 
 
@@ -136,6 +143,7 @@ def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> Fi
     config.validate()
     if config.runtime.threads > 0:
         torch.set_num_threads(config.runtime.threads)
+    owns_group = not distributed.is_initialized()
     info = distributed.setup(config.runtime.device)
     try:
         stage = build_stage(config)
@@ -147,4 +155,5 @@ def run_stage(config: TrainConfig, resume: bool = False, recipe: str = "") -> Fi
             raise FileNotFoundError(f"--resume: no training state in {config.out} (last.state.json missing)")
         return trainer.fit(resume=resume)
     finally:
-        distributed.cleanup()
+        if owns_group:
+            distributed.cleanup()

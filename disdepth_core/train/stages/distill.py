@@ -26,6 +26,10 @@ loss's teacher depth, labeled output KD) is converted to the student's canonical
 image's ``fx_in`` (``disdepth_core.data.focal_augment.depth_scale``; needs ``K`` only when one of the
 two predicts plain metric depth and the other canonical depth).
 The teacher (and ghost decoder) is frozen and stays in eval mode. The artifact is the student.
+
+Teachers: any spec of :mod:`disdepth_core.models.teacher_spec`. A foundation teacher without a ghost
+gives features and depth from one forward (``encode_and_predict``); an ONNX teacher has no features, so
+it teaches by output KD only (``feature_kd: none``, ``ghost: false``).
 """
 
 from __future__ import annotations
@@ -87,10 +91,15 @@ class DistillStage(TrainingModule):
         self.canonical_focal_px = student.canonical_focal_px
         self.config = config
         self.student = student
-        self.teacher_path = str(bundle.path)
+        self.teacher_spec = bundle.spec
+        if not bundle.spec.has_features and (config.ghost or config.feature_kd != "none"):
+            raise ValueError(
+                f"teacher {bundle.spec} (ONNX) exposes no features: it teaches by output KD only; set "
+                "distill.feature_kd=none and distill.ghost=false"
+            )
         if config.ghost and bundle.ghost is None:
             raise ValueError(
-                f"{bundle.path} is a plain teacher; distill.ghost=true needs an acclimated teacher "
+                f"{bundle.spec} is a plain teacher; distill.ghost=true needs an acclimated teacher "
                 "(run `disdepth acclimate` first) or set distill.ghost=false"
             )
         # The teacher is registered once: inside the ghost decoder when there is one.
@@ -106,9 +115,11 @@ class DistillStage(TrainingModule):
         if self.ghost is not None:
             self.pairs = list(range(len(student.feature_channels)))
             teacher_channels = list(student.feature_channels)
-        else:
+        elif config.feature_kd != "none":
             self.pairs = pair_scales(student.feature_strides, self.teacher.feature_strides)
             teacher_channels = list(self.teacher.feature_channels)
+        else:
+            self.pairs, teacher_channels = [], []
         self.feature_kd = build_feature_kd(
             config.feature_kd,
             [student.feature_channels[i] for i in self.pairs],
@@ -122,7 +133,7 @@ class DistillStage(TrainingModule):
     frozen_prefixes = ("ghost.", "raw_teacher.")
 
     @property
-    def teacher(self) -> DepthModel:
+    def teacher(self) -> nn.Module:
         """The teacher model (its encoder is the one inside the ghost decoder when there is one)."""
         return self.ghost.teacher if self.ghost is not None else self.raw_teacher
 
@@ -163,9 +174,11 @@ class DistillStage(TrainingModule):
             features = self.ghost.fam(self.teacher.encode(image), hw)
             depth = self.ghost.head(self.ghost.decoder(features), hw).depth if need_depth else None
             return features, depth
-        features = self.teacher.encode(image)
-        depth = self.teacher.decode(features, hw).depth if need_depth else None
-        return features, depth
+        if isinstance(self.teacher, DepthModel):
+            features = self.teacher.encode(image)
+            return features, self.teacher.decode(features, hw).depth if need_depth else None
+        features, prediction = self.teacher.encode_and_predict(image)
+        return features, prediction.depth
 
     def forward(self, batch: Mapping[str, Any]) -> tuple[Tensor, dict[str, Tensor]]:
         cfg = self.config
@@ -219,4 +232,4 @@ class DistillStage(TrainingModule):
         return self.student(image).depth
 
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
-        return save_model(path, self.student, {**metadata, "teacher": self.teacher_path})
+        return save_model(path, self.student, {**metadata, "teacher": self.teacher_spec.text})

@@ -1,0 +1,229 @@
+"""An ONNX depth model as a teacher for output-level KD only (it exposes no features).
+
+What the graph expects and returns is not in a generic ONNX file, so a *teacher card* says it: a JSON
+file beside the model (``MODEL.teacher.json`` for ``MODEL.onnx``), e.g. for PyDNet++::
+
+    {"name": "pydnet++", "licence": "research use only", "input_height": 448, "input_width": 640,
+     "layout": "NHWC", "mean": [0, 0, 0], "std": [1, 1, 1], "output": "relative_depth"}
+
+Keys: ``input_height``/``input_width`` (the graph's input size), ``layout`` (``NCHW`` or ``NHWC``),
+``color_order`` (``rgb``/``bgr``, default rgb), ``mean``/``std`` (per channel, on pixels scaled to
+[0, 1]: ``x = (rgb / 255 - mean) / std``), ``output`` (:data:`OUTPUT_KINDS`), ``licence`` (free text,
+recorded in every model card a student distilled from it gets), optional ``name``, ``input_name`` and
+``output_name`` (default: the graph's first input and output). A disdepth export needs no card: its
+metadata already says all of this (metric depth, NCHW, ImageNet normalisation).
+
+:class:`ONNXDepthTeacher` takes the training pipeline's ImageNet-normalised batches, undoes that
+normalisation, resizes to the card's size (bilinear, antialiased), applies the card's normalisation
+and layout, runs ONNX Runtime one image at a time (many exports have a fixed batch of 1) and resizes the
+output back. ``forward`` gives metres through a :class:`MetricScale` (required for relative outputs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
+from .prediction import DepthPrediction
+from .teacher_output import OUTPUT_KINDS, MetricScale, check_output_kind
+
+LAYOUTS = ("NCHW", "NHWC")
+CARD_SUFFIX = ".teacher.json"
+
+
+@dataclass(frozen=True)
+class TeacherCard:
+    """What an ONNX depth model expects and predicts (see the module docstring for the keys)."""
+
+    input_height: int
+    input_width: int
+    output: str
+    licence: str
+    layout: str = "NCHW"
+    color_order: str = "rgb"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    name: str = ""
+    input_name: str = ""
+    output_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_output_kind(self.output, "teacher card 'output'")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"teacher card 'layout' must be NCHW or NHWC, got {self.layout!r}")
+        if self.color_order not in ("rgb", "bgr"):
+            raise ValueError(f"teacher card 'color_order' must be rgb or bgr, got {self.color_order!r}")
+        if self.input_height <= 0 or self.input_width <= 0:
+            raise ValueError(
+                f"teacher card input size must be positive, got {self.input_height}x{self.input_width}"
+            )
+        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
+            raise ValueError("teacher card 'mean' and 'std' need 3 values each, std > 0")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> TeacherCard:
+        """Parse a card file; ValueError naming the file and the missing or bad key."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"teacher card {path} not found: write one beside the ONNX model (keys: input_height, "
+                f"input_width, layout, mean, std, output one of {', '.join(OUTPUT_KINDS)}, licence)"
+            ) from None
+        except json.JSONDecodeError as error:
+            raise ValueError(f"teacher card {path}: invalid JSON ({error})") from None
+        missing = [key for key in ("input_height", "input_width", "output", "licence") if key not in raw]
+        if missing:
+            raise ValueError(f"teacher card {path}: missing key(s) {missing}")
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        for key in ("mean", "std"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
+        try:
+            return cls(**values, extra={k: v for k, v in raw.items() if k not in known})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"teacher card {path}: {error}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        extra = values.pop("extra")
+        return {**values, **extra, "mean": list(self.mean), "std": list(self.std)}
+
+
+def card_path(model_path: str | os.PathLike[str]) -> Path:
+    """Where the card of ``model_path`` lives: ``MODEL.teacher.json`` beside ``MODEL.onnx``."""
+    path = Path(model_path)
+    return path.with_name(path.stem + CARD_SUFFIX)
+
+
+def card_from_disdepth_metadata(props: dict[str, str], licence: str) -> TeacherCard:
+    """The card of a disdepth export (metric depth, NCHW, normalisation from its metadata)."""
+    return TeacherCard(
+        input_height=int(props["input_height"]),
+        input_width=int(props["input_width"]),
+        output="metric_depth",
+        licence=licence,
+        color_order=props.get("color_order", "rgb"),
+        mean=tuple(json.loads(props["mean"])),
+        std=tuple(json.loads(props["std"])),
+        name=props.get("name", ""),
+        input_name="image",
+        output_name="depth",
+    )
+
+
+class ONNXDepthTeacher(nn.Module):
+    """An ONNX Runtime session behind the teacher interface (output KD only; see the module docstring)."""
+
+    has_features = False
+    input_norm = IMAGENET_NORM  # what it takes; the card's normalisation is applied inside
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        card: TeacherCard,
+        *,
+        scale: MetricScale | None = None,
+        min_depth: float = 0.1,
+        max_depth: float = 10.0,
+        n_bins: int = 64,
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        super().__init__()
+        import onnxruntime as ort
+
+        from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
+
+        self.path = Path(path)
+        self.card = card
+        self.name = card.name or self.path.stem
+        self.output_kind = card.output
+        if scale is not None and scale.kind != card.output:
+            raise ValueError(
+                f"metric scale is for {scale.kind} output but {self.path} predicts {card.output}"
+            )
+        self.scale = scale if scale is not None or card.output != "metric_depth" else MetricScale()
+        self.min_depth, self.max_depth, self.n_bins = float(min_depth), float(max_depth), n_bins
+        providers, _ = choose_providers(ort.get_available_providers(), device, "fp32", self.path)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own types for unreadable models
+            raise ValueError(f"{self.path}: ONNX Runtime cannot load this model ({error})") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        self.input_name = card.input_name or inputs[0].name
+        self.output_name = card.output_name or outputs[0].name
+        if self.input_name not in [i.name for i in inputs]:
+            raise ValueError(
+                f"{self.path}: no input {self.input_name!r} (inputs: {[i.name for i in inputs]})"
+            )
+        if self.output_name not in [o.name for o in outputs]:
+            raise ValueError(
+                f"{self.path}: no output {self.output_name!r} (outputs: {[o.name for o in outputs]})"
+            )
+        ours_mean, ours_std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+        self.register_buffer("_ours_mean", ours_mean.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("_ours_std", ours_std.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("_mean", torch.tensor(card.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("_std", torch.tensor(card.std).view(1, 3, 1, 1), persistent=False)
+
+    def processing_size(self, height: int, width: int) -> tuple[int, int]:
+        """The graph's input size (every image is resized to it)."""
+        return self.card.input_height, self.card.input_width
+
+    def _graph_input(self, x: Tensor) -> np.ndarray:
+        rgb = x * self._ours_std + self._ours_mean  # back to [0, 1]
+        size = (self.card.input_height, self.card.input_width)
+        if tuple(rgb.shape[-2:]) != size:
+            rgb = F.interpolate(rgb, size=size, mode="bilinear", align_corners=False, antialias=True)
+        pixels = (rgb.clamp(0.0, 1.0) - self._mean) / self._std
+        if self.card.color_order == "bgr":
+            pixels = pixels.flip(1)
+        if self.card.layout == "NHWC":
+            pixels = pixels.permute(0, 2, 3, 1)
+        return np.ascontiguousarray(pixels.detach().cpu().numpy(), dtype=np.float32)
+
+    def raw_output(self, x: Tensor, size: Any = None) -> Tensor:
+        """The graph's output (``output_kind``, no scale) at the input resolution, B x 1 x H x W."""
+        batch = self._graph_input(x)
+        maps = []
+        for image in batch:
+            (result,) = self.session.run([self.output_name], {self.input_name: image[None]})
+            maps.append(_single_channel(np.asarray(result, np.float32), self.path))
+        raw = torch.from_numpy(np.stack(maps)[:, None]).to(x.device)
+        return F.interpolate(raw, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
+
+    def forward(self, x: Tensor) -> DepthPrediction:
+        if self.scale is None:
+            raise ValueError(
+                f"teacher {self.path} predicts {self.output_kind}: it needs a declared metric scale source "
+                "(a depth topic, a fit on frames with ground truth, or a fixed scale)"
+            )
+        depth = self.scale.to_metric(self.raw_output(x), self.min_depth, self.max_depth)
+        edges = torch.linspace(self.min_depth, self.max_depth, self.n_bins + 1, device=x.device)
+        centers = (0.5 * (edges[:-1] + edges[1:])).expand(x.shape[0], -1)
+        return DepthPrediction(depth, torch.zeros_like(depth), centers)
+
+
+def _single_channel(result: np.ndarray, path: Path) -> np.ndarray:
+    """One H x W map from a batch-1 output shaped 1xHxW, 1x1xHxW or 1xHxWx1."""
+    squeezed = result.reshape([s for s in result.shape if s != 1]) if result.ndim > 2 else result
+    if squeezed.ndim != 2:
+        raise ValueError(f"{path}: output of shape {result.shape} is not a single-channel depth map")
+    return squeezed

@@ -1,0 +1,159 @@
+"""Metric scale sources for relative teachers: parse, fit, and measure how well the aligned teacher fits.
+
+A relative teacher teaches metric depth only with a declared scale source (a robot needs metres):
+
+- ``fixed:S[,SHIFT]``: the user's values;
+- ``fit[:median|lsq]``: ONE global scale (and shift) fitted once on frames with ground truth;
+- ``topic[:median|lsq]`` (distill-bag): a metric depth topic in the same bag (LiDAR, ToF, stereo;
+  sparse or dense) paired with each frame by stamp; every paired frame gets its own scale, frames
+  without a usable partner get the global fit over the paired training frames.
+
+Alignment (the :class:`~disdepth_core.models.teacher_output.MetricScale` forms): for depth-like output
+``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling) and ``lsq`` the least-squares
+``s * raw + b ~ gt``; for inverse depth both work on ``1 / gt`` (``lsq`` = the MiDaS scale-and-shift
+fit). Defaults: ``median`` for depth, ``lsq`` for inverse depth (its unknown shift cannot be ignored).
+A fit needs ``MIN_POINTS`` valid pixels and a positive scale; an ``lsq`` fit with a non-positive scale
+falls back to ``median``. The global ``median`` fit is the median of per-frame scales; the global ``lsq``
+fit pools up to ``POINTS_PER_FRAME`` random pixels of every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.models.teacher_output import MetricScale, parse_fixed_scale
+
+ALIGN_MODES = ("median", "lsq")
+SOURCE_KINDS = ("fixed", "fit", "topic")
+MIN_POINTS = 20
+POINTS_PER_FRAME = 4096
+
+
+@dataclass(frozen=True)
+class ScaleSource:
+    """A parsed scale source: ``kind`` (fixed, fit, topic), alignment ``mode`` and the fixed values."""
+
+    kind: str
+    mode: str = ""
+    fixed: str = ""
+
+    @classmethod
+    def parse(cls, text: str, allowed: tuple[str, ...] = SOURCE_KINDS) -> ScaleSource:
+        kind, _, rest = text.partition(":")
+        if kind not in allowed:
+            raise ValueError(
+                f"scale source {text!r}: expected one of {', '.join(k + ':...' for k in allowed)}"
+            )
+        if kind == "fixed":
+            if not rest:
+                raise ValueError("scale source 'fixed' needs a value: fixed:SCALE or fixed:SCALE,SHIFT")
+            return cls(kind, "", rest)
+        if rest and rest not in ALIGN_MODES:
+            raise ValueError(f"scale source {text!r}: alignment must be one of {', '.join(ALIGN_MODES)}")
+        return cls(kind, rest)
+
+    def mode_for(self, output_kind: str) -> str:
+        """The alignment used for ``output_kind`` (the given one, else the default of the module doc)."""
+        return self.mode or ("lsq" if output_kind == "relative_inverse_depth" else "median")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.fixed or self.mode}" if (self.fixed or self.mode) else self.kind
+
+
+def fixed_scale(source: ScaleSource, output_kind: str) -> MetricScale:
+    """The :class:`MetricScale` of a ``fixed:`` source."""
+    return parse_fixed_scale(source.fixed, output_kind)
+
+
+def _valid(
+    raw: np.ndarray, gt: np.ndarray, depth_range: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    raw, gt = np.asarray(raw, np.float64).ravel(), np.asarray(gt, np.float64).ravel()
+    with np.errstate(invalid="ignore"):
+        keep = (
+            np.isfinite(gt) & (gt >= depth_range[0]) & (gt <= depth_range[1]) & np.isfinite(raw) & (raw > 0)
+        )
+    return raw[keep], gt[keep]
+
+
+def _target(gt: np.ndarray, output_kind: str) -> np.ndarray:
+    return 1.0 / gt if output_kind == "relative_inverse_depth" else gt
+
+
+def _solve(raw: np.ndarray, target: np.ndarray, mode: str) -> tuple[float, float] | None:
+    if len(raw) < MIN_POINTS:
+        return None
+    if mode == "lsq":
+        design = np.stack([raw, np.ones_like(raw)], axis=1)
+        (scale, shift), *_ = np.linalg.lstsq(design, target, rcond=None)
+        if np.isfinite(scale) and scale > 0 and np.isfinite(shift):
+            return float(scale), float(shift)
+    scale = float(np.median(target) / np.median(raw))
+    return (scale, 0.0) if np.isfinite(scale) and scale > 0 else None
+
+
+def fit_frame(
+    raw: np.ndarray,
+    gt: np.ndarray,
+    output_kind: str,
+    mode: str,
+    depth_range: tuple[float, float],
+    source: str,
+) -> MetricScale | None:
+    """One frame's alignment of ``raw`` (teacher output) to metric ``gt`` (same shape; 0/NaN invalid)."""
+    r, g = _valid(raw, gt, depth_range)
+    solved = _solve(r, _target(g, output_kind), mode)
+    return None if solved is None else MetricScale(output_kind, solved[0], solved[1], source)
+
+
+def fit_global(
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+    output_kind: str,
+    mode: str,
+    depth_range: tuple[float, float],
+    source: str,
+    seed: int = 0,
+) -> MetricScale:
+    """One scale over many ``(raw, gt)`` frames (see the module docstring); ValueError if none is usable."""
+    rng = np.random.default_rng(seed)
+    scales, raws, targets, frames = [], [], [], 0
+    for raw, gt in pairs:
+        r, g = _valid(raw, gt, depth_range)
+        if len(r) < MIN_POINTS:
+            continue
+        frames += 1
+        t = _target(g, output_kind)
+        if mode == "median":
+            scales.append(np.median(t) / np.median(r))
+        else:
+            pick = rng.choice(len(r), size=min(len(r), POINTS_PER_FRAME), replace=False)
+            raws.append(r[pick])
+            targets.append(t[pick])
+    if frames == 0:
+        raise ValueError(
+            f"no frame with at least {MIN_POINTS} valid ground-truth pixels in {depth_range[0]:g}-"
+            f"{depth_range[1]:g} m to fit the teacher's metric scale on"
+        )
+    if mode == "median":
+        solved = (float(np.median(scales)), 0.0)
+    else:
+        solved = _solve(np.concatenate(raws), np.concatenate(targets), "lsq")
+        if solved is None:
+            raise ValueError("the global least-squares scale fit failed (non-positive scale)")
+    return MetricScale(output_kind, solved[0], solved[1], f"{source} ({frames} frames, {mode})")
+
+
+def alignment_quality(
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]], eval_range: EvalRange
+) -> dict[str, Any] | None:
+    """How well metric teacher depth matches ground truth: the evaluation package's summary of
+    ``(teacher_metric_depth, gt)`` frames (``raw`` = the aligned teacher as it teaches); None without GT."""
+    scorer = DepthScorer(eval_range)
+    for depth, gt in pairs:
+        scorer.add(depth, gt)
+    return scorer.summary() if scorer.n_images else None

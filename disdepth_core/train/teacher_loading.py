@@ -1,0 +1,87 @@
+"""Open the teacher of an acclimate or distill stage from its spec and ``teacher_options``.
+
+The spec (``config.teacher``) is any of :mod:`disdepth_core.models.teacher_spec`. A relative foundation
+teacher gets its metric scale here from ``teacher_options.scale`` (:mod:`disdepth_core.train.scale_fit`):
+a fixed value, or one global fit on the first ``fit_frames`` training samples (resized and centre-cropped
+to the training size, ground truth in the student's depth range). The scale used is printed in one line
+and recorded in the acclimated checkpoint.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from disdepth_core.models import DepthModel
+from disdepth_core.models.teacher_output import MetricScale
+from disdepth_core.models.teacher_spec import output_kind, parse_teacher_spec
+from disdepth_core.teacher_kinds import SPEC_HELP
+
+from .acclimated import TeacherBundle, load_teacher
+from .batches import PreparedDataset
+from .config import TrainConfig
+from .datasets import build_labeled
+from .scale_fit import ScaleSource, fit_global, fixed_scale
+
+
+def open_stage_teacher(
+    config: TrainConfig, student: DepthModel, require_scale: bool, acclimate: bool = False
+) -> TeacherBundle:
+    """The teacher bundle of ``config`` for ``student`` (its depth range bounds the teacher's metres)."""
+    if not config.teacher:
+        raise ValueError(f"the {config.stage} stage needs a teacher: --teacher with {SPEC_HELP}")
+    spec = parse_teacher_spec(config.teacher)
+    if acclimate and spec.kind == "acclimated":
+        raise ValueError(f"teacher {spec} is already acclimated; give the teacher it was made from")
+    if acclimate and not spec.has_features:
+        raise ValueError(
+            f"teacher {spec} (ONNX) exposes no features: acclimation needs a checkpoint or hf:DIR teacher; "
+            "an ONNX teacher teaches by output KD only (disdepth distill with distill.feature_kd=none)"
+        )
+    options = config.teacher_options
+    depth_range = (student.min_depth, student.max_depth)
+    bundle = load_teacher(spec, output=options.output, depth_range=depth_range, require_scale=False)
+    if options.scale:
+        source = ScaleSource.parse(options.scale, ("fixed", "fit"))
+        teacher = bundle.teacher
+        if not hasattr(teacher, "raw_output"):
+            raise ValueError(
+                f"teacher_options.scale: teacher {spec} is a disdepth model (metric depth); a scale source "
+                "applies to foundation teachers (hf:DIR, onnx:FILE)"
+            )
+        kind = output_kind(teacher)
+        teacher.scale = (
+            fixed_scale(source, kind)
+            if source.kind == "fixed"
+            else fit_on_training_data(teacher, config, source, depth_range)
+        )
+        print(f"[{config.stage}] teacher scale: {teacher.scale.describe()}", flush=True)
+    if require_scale and getattr(bundle.teacher, "scale", True) is None:
+        raise ValueError(
+            f"teacher {spec} predicts {output_kind(bundle.teacher)}: declare a metric scale source "
+            "(--teacher-scale fixed:S or --teacher-scale fit)"
+        )
+    return bundle
+
+
+@torch.no_grad()
+def fit_on_training_data(
+    teacher: nn.Module, config: TrainConfig, source: ScaleSource, depth_range: tuple[float, float]
+) -> MetricScale:
+    """One global scale of ``teacher`` fitted on the first ``teacher_options.fit_frames`` training samples."""
+    data = config.data
+    samples = PreparedDataset(
+        build_labeled(data.train, data), data.height, data.width, train=False, seed=config.seed
+    )
+    count = min(config.teacher_options.fit_frames, len(samples))
+    if count < 1:
+        raise ValueError("teacher_options.fit_frames must be >= 1 to fit a scale")
+
+    def pairs():
+        for index in range(count):
+            item = samples[index]
+            raw = teacher.raw_output(item["image"][None])[0, 0].cpu().numpy()
+            yield raw, item["depth"][0].numpy()
+
+    kind = output_kind(teacher)
+    return fit_global(pairs(), kind, source.mode_for(kind), depth_range, f"fit on {count} training frames")

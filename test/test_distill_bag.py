@@ -1,0 +1,204 @@
+"""`disdepth distill-bag` end to end on tiny synthetic bags with tiny random teachers (nothing downloaded)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+from safetensors import safe_open
+
+from disdepth_core.cli.main import main
+from disdepth_core.runtime import load_estimator
+from disdepth_core.train.acclimated import ACCLIMATED_KEY
+from disdepth_core.train.distill_bag.pipeline import STAGES
+
+transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+
+from teacher_fixtures import TOPICS, save_tiny_hf, write_camera_bag  # noqa: E402
+
+TINY = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overrides.width_mult=0.35",
+        "--set", "model.overrides.decoder_width=32", "--set", "model.overrides.n_bins=16",
+        "--set", "model.overrides.bins_hidden=16"]  # fmt: skip
+
+
+def _command(bag, teacher, out, *extra):
+    topic = ["--image-topic", TOPICS["image"]]
+    return ["distill-bag", str(bag), *topic, "--teacher", teacher, "--out", str(out), *TINY, *extra]
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("distill_bag")
+    return {
+        "teacher": save_tiny_hf("depth_anything_metric", root / "da_metric"),
+        "relative": save_tiny_hf("depth_anything_relative", root / "da_relative"),
+        "bag": write_camera_bag(root / "bag", frames=16, depth="dense"),
+    }
+
+
+def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
+    run = tmp_path / "run"
+    with_topics = ["--depth-topic", TOPICS["depth"], "--camera-info-topic", TOPICS["camera_info"]]
+    start = time.process_time()  # CPU time: wall time on a shared CI machine measures the other jobs too
+    assert main(_command(assets["bag"], f"hf:{assets['teacher']}", run, *with_topics)) == 0
+    assert time.process_time() - start < 120, "the quick run must finish in under two minutes"
+    out = capsys.readouterr().out
+    for index, stage in enumerate(STAGES, 1):
+        assert sum(line.startswith(f"[distill-bag] {index}/8 {stage}:") for line in out.splitlines()) == 1
+    assert (run / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    estimator = load_estimator(run / "student.onnx")  # what the depth node does with model_path
+    info = estimator.info
+    assert (
+        info.extra["teacher"] == f"hf:{assets['teacher']}" and info.extra["teacher_licence"] == "apache-2.0"
+    )
+    assert info.camera_aware and json.loads(info.extra["training_data"])["image_topic"] == TOPICS["image"]
+    image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    depth = estimator.predict(image, fx=60.0).depth
+    assert depth.shape == (48, 64) and np.isfinite(depth).any()
+
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["teacher"]["licence"] == "apache-2.0" and card["teacher"]["features"] is True
+    data = card["data"]
+    assert data["images"] == 16 and data["train"] + data["heldout"] + data["dropped_in_gap"] == 16
+    assert data["images_with_depth"] == 16 and data["topics"]["depth"] == TOPICS["depth"]
+    assert card["scale"]["source"] == "none" and card["scale"]["teacher_vs_depth_topic"]["heldout"]
+    for key in ("student_vs_teacher", "student_vs_depth_topic", "teacher_vs_depth_topic"):
+        assert card["metrics"][key]["raw"]["n_images"] == data["heldout"]
+    assert card["latency_ms"]["total_p50"] > 0 and card["model"]["input_hw"] == [
+        48,
+        64,
+    ]  # the camera aspect, multiples of 16
+    assert set(json.loads((run / "summary.json").read_text())["stages"]) == set(STAGES)
+
+    split = json.loads((run / "split.json").read_text())
+    index = {
+        f["id"]: f["stamp_ns"]
+        for f in json.loads((run / "pseudo_labels" / "index.json").read_text())["frames"]
+    }
+    train = [index[int(i)] for i, s in split.items() if s == "train"]
+    held = [index[int(i)] for i, s in split.items() if s == "heldout"]
+    assert held and max(train) < min(held), (
+        "held out by time: every held-out frame after every training frame"
+    )
+
+    with safe_open(str(run / "acclimate" / "last.safetensors"), framework="pt") as handle:
+        assert not [k for k in handle.keys() if k.startswith("teacher.")]  # noqa: SIM118
+        assert json.loads(handle.metadata()[ACCLIMATED_KEY])["teacher"]["kind"] == "hf"
+
+    before = (run / "student.onnx").stat().st_mtime_ns
+    assert main(_command(assets["bag"], f"hf:{assets['teacher']}", run, *with_topics, "--resume")) == 0
+    resumed = capsys.readouterr().out
+    assert resumed.count(": done (") == len(STAGES) and (run / "student.onnx").stat().st_mtime_ns == before
+    assert (
+        main(
+            _command(assets["bag"], f"hf:{assets['teacher']}", run, *with_topics, "--every", "2", "--resume")
+        )
+        == 2
+    )
+    assert "options differ" in capsys.readouterr().err
+    assert main(_command(assets["bag"], f"hf:{assets['teacher']}", run, *with_topics)) == 2
+    assert "pass --resume" in capsys.readouterr().err
+
+
+def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
+    """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
+    output, so the per-frame topic alignment must find 2.5 on every frame."""
+    from test_train import tiny_student
+
+    from disdepth_core.export.onnx_export import export_onnx
+    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+
+    teacher = export_onnx(tiny_student(), tmp_path / "teacher.onnx", 64, 64).path
+    card = {"input_height": 64, "input_width": 64, "layout": "NCHW", "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD), "output": "relative_depth", "licence": "test-only",
+            "output_name": "depth"}  # fmt: skip
+    (tmp_path / "teacher.teacher.json").write_text(json.dumps(card))
+    session = ort.InferenceSession(str(teacher), providers=["CPUExecutionProvider"])
+
+    def consistent_depth(image, _true_depth):  # the teacher's own output (independent ORT path), x 2.5
+        small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        x = ((small - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)).transpose(2, 0, 1)[None]
+        raw = session.run(["depth"], {"image": x.astype(np.float32)})[0][0, 0]
+        return 2.5 * cv2.resize(raw, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+    bag = write_camera_bag(
+        tmp_path / "bag", frames=12, height=96, width=96, depth="sparse", depth_of=consistent_depth
+    )
+    run = tmp_path / "run"
+    extra = ["--depth-topic", TOPICS["depth"], "--scale", "topic:median", "--width", "64", "--height", "64"]
+    assert main(_command(bag, f"onnx:{teacher}", run, *extra)) == 0
+    out = capsys.readouterr().out
+    assert "5/8 acclimate: skipped" in out and "6/8 distill: skipped" in out
+    labels = json.loads((run / "pseudo_labels" / "labels.json").read_text())
+    assert labels["per_frame_fits"] == 12 and labels["global_fallback"] == 0
+    scales = [frame["scale"]["scale"] for frame in labels["frames"].values()]
+    assert np.allclose(scales, 2.5, rtol=0.03), scales
+    assert labels["quality"]["heldout"]["raw"]["abs_rel"] < 0.05
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["teacher"]["licence"] == "test-only" and card["teacher"]["features"] is False
+    assert card["scale"]["source"] == "topic:median" and "skipped" in card["training"]["distill"]
+
+
+def test_clear_one_line_errors(assets, tmp_path, capsys):
+    teacher = f"hf:{assets['teacher']}"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "depth_anything"}')
+    cases = [
+        (
+            _command(assets["bag"], teacher, tmp_path / "a", "--depth-topic", "/missing"),
+            "has no topic '/missing'",
+        ),
+        (_command(assets["bag"], f"hf:{broken}", tmp_path / "b"), "cannot be loaded"),
+        (
+            _command(assets["bag"], f"hf:{assets['relative']}", tmp_path / "c"),
+            "declare a metric scale source",
+        ),
+        (_command(assets["bag"], teacher, tmp_path / "d", "--max-frames", "3"), "too few frames"),
+        (_command(assets["bag"], teacher, tmp_path / "e", "--scale", "topic"), "needs --depth-topic"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+
+
+def _ddp_rank(rank: int, port: int, bag: str, teacher: str, out: str) -> None:
+    import os
+
+    import torch
+
+    os.environ.update(
+        {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank), "MASTER_ADDR": "127.0.0.1",
+         "MASTER_PORT": str(port)}
+    )  # fmt: skip
+    torch.set_num_threads(1)
+    code = main(_command(bag, teacher, out, "--depth-topic", TOPICS["depth"], "--device", "cpu"))
+    if code != 0:
+        raise SystemExit(code)
+
+
+def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_path, capsys):
+    """torchrun-style DDP on CPU: each rank labels half of the frames, rank 0 alone exports and reports."""
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = tmp_path / "ddp"
+    mp.spawn(_ddp_rank, args=(port, str(assets["bag"]), f"hf:{assets['teacher']}", str(run)), nprocs=2)
+    stages = json.loads((run / "progress.json").read_text())
+    assert "computed 8," in stages["pseudo-labels"]["line"], "each of the two ranks labels 8 of the 16 frames"
+    assert len(list((run / "pseudo_labels" / "frames").glob("*.npz"))) == 16
+    assert (
+        stages["distill"]["steps"] >= 1
+        and (run / "student.onnx").is_file()
+        and (run / "model_card.json").is_file()
+    )
