@@ -284,3 +284,29 @@ def test_auto_backend_ignores_providers_that_are_not_a_local_gpu(monkeypatch):
     )
     backend, reason = auto_onnx_backend("auto", "fp32")
     assert backend == "onnxruntime" and "CUDAExecutionProvider" in reason
+
+
+def test_predict_from_several_threads_gives_each_caller_its_own_result():
+    """The node's worker and another thread (a test, a second consumer) may call predict at once."""
+    import threading
+
+    from runtime_fixtures import exported
+
+    estimator = load_estimator(exported("hu-lite"), device="cpu")
+    images = [np.random.default_rng(seed).integers(0, 256, (64, 64, 3), dtype=np.uint8) for seed in range(4)]
+    expected = [estimator.predict(image).depth for image in images]
+    results: dict[int, list[np.ndarray]] = {i: [] for i in range(4)}
+
+    def work(index: int) -> None:
+        for _ in range(5):
+            results[index].append(estimator.predict(images[index]).depth)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for index in range(4):
+        assert len(results[index]) == 5
+        for depth in results[index]:
+            np.testing.assert_array_equal(depth, expected[index])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,8 +42,10 @@ class DepthEstimator:
     """Pre-process, run a backend, post-process. Build it with :func:`disdepth_core.runtime.load_estimator`.
 
     ``resize_mode`` is "resize" (stretch to the model input) or "letterbox" (keep the aspect ratio, pad,
-    crop back); ``input_hw`` picks the inference size of a dynamic model (multiples of
-    ``SIZE_MULTIPLE``), defaulting to the size stored in the model's metadata.
+    crop back); ``input_hw`` picks the inference size of a dynamic model (``check_input_size``),
+    defaulting to the size stored in the model's metadata. Resize plans are cached for the
+    ``PLAN_CACHE_SIZE`` most recent image sizes. ``predict`` may be called from several threads: backend
+    calls are serialised (one camera is one stream; OpenVINO and TensorRT requests are not thread-safe).
     """
 
     PLAN_CACHE_SIZE = 8
@@ -59,6 +62,7 @@ class DepthEstimator:
         self.resize_mode: ResizeMode = resize_mode
         self.input_hw = self._choose_input_hw(backend, input_hw)
         self._plans: OrderedDict[tuple[int, int], ResizePlan] = OrderedDict()
+        self._lock = threading.Lock()
         ResizePlan.create(self.input_hw, self.input_hw, resize_mode)  # validates resize_mode early
 
     @staticmethod
@@ -100,11 +104,13 @@ class DepthEstimator:
         start = time.perf_counter()
         info = self.info
         source_hw = (int(image.shape[0]), int(image.shape[1]))
-        plan = self._plan(source_hw)
+        with self._lock:
+            plan = self._plan(source_hw)
         scale = self.focal_scale(plan, fx)
         batch = preprocess(image, plan, info.mean, info.std, info.color_order)
         after_pre = time.perf_counter()
-        depth_map, uncertainty_map = self.backend.infer(batch)
+        with self._lock:  # OpenVINO infer requests and TensorRT contexts are not thread-safe
+            depth_map, uncertainty_map = self.backend.infer(batch)
         after_infer = time.perf_counter()
         depth = restore(depth_map[0, 0], plan)
         if scale != 1.0:
