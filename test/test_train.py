@@ -211,3 +211,18 @@ def test_resume_without_state_is_a_clear_error(tmp_path):
 def test_no_validation_keeps_last_as_best(tmp_path):
     result = run_stage(tiny_config(tmp_path / "run", **{"runtime.val_every": 0}))
     assert result.best.is_file() and result.metrics == {}
+
+
+def test_encoder_learning_rate_scale_gives_the_backbone_its_own_group(tmp_path):
+    """optim.encoder_lr_scale: a pretrained backbone fine-tunes at a fraction of the decoder's rate."""
+    stage = SupervisedStage(tiny_student(), tiny_config(tmp_path).loss)
+    groups = stage.parameter_groups(1e-3, 0.1)
+    encoder = {id(p) for p in stage.model.encoder.parameters()}
+    assert [group["lr"] for group in groups] == [pytest.approx(1e-4), 1e-3]
+    assert {id(p) for p in groups[0]["params"]} == encoder
+    assert not encoder & {id(p) for p in groups[1]["params"]}
+    assert sum(len(g["params"]) for g in groups) == len(stage.trainable_parameters())
+    result = run_stage(tiny_config(tmp_path / "run", **{"optim.encoder_lr_scale": 0.1, "optim.epochs": 1}))
+    assert result.last.is_file()
+    lrs = [r["lr"] for r in read_history(tmp_path / "run", "train")]
+    assert lrs and max(lrs) <= 1e-3

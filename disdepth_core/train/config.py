@@ -115,7 +115,9 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    """AdamW + OneCycleLR (cosine); ``lr`` is the peak learning rate. ``grad_clip`` 0 disables clipping."""
+    """AdamW + OneCycleLR (cosine); ``lr`` is the peak learning rate, ``encoder_lr_scale`` multiplies it
+    for the trained model's backbone (0.1 for a pretrained encoder, as AdaBins/BTS do). ``grad_clip`` 0
+    disables clipping."""
 
     epochs: int = 10
     lr: float = 1e-3
@@ -126,6 +128,7 @@ class OptimConfig:
     final_div_factor: float = 1e3
     grad_clip: float = 1.0
     max_steps_per_epoch: int = 0
+    encoder_lr_scale: float = 1.0
 
 
 @dataclass

@@ -61,3 +61,22 @@ class TrainingModule(nn.Module, ABC):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Parameters the optimizer updates (default: every parameter that requires grad)."""
         return [p for p in self.parameters() if p.requires_grad]
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """The trained model's backbone parameters (they get ``optim.encoder_lr_scale`` x the peak
+        learning rate); empty for stages that train no backbone."""
+        return []
+
+    def parameter_groups(self, lr: float, encoder_lr_scale: float) -> list[dict[str, Any]]:
+        """Optimizer groups: the backbone at ``lr * encoder_lr_scale``, everything else at ``lr``.
+
+        A pretrained (ImageNet) encoder fine-tuned at the decoder's rate forgets the features that make
+        it generalise to real images; AdaBins/BTS train the encoder at a tenth of the rate.
+        """
+        trainable = self.trainable_parameters()
+        encoder = {id(p) for p in self.encoder_parameters()}
+        groups = [
+            {"params": [p for p in trainable if id(p) in encoder], "lr": lr * encoder_lr_scale},
+            {"params": [p for p in trainable if id(p) not in encoder], "lr": lr},
+        ]
+        return [group for group in groups if group["params"]]

@@ -109,16 +109,14 @@ class Trainer:
         self.out_dir = Path(config.out)
         self.steps_per_epoch = len(batches)
         runtime = config.runtime
-        params = module.trainable_parameters()
-        if not params:
-            raise ValueError(f"stage {module.stage!r} has no trainable parameters; check the config")
         optim = config.optim
-        self.optimizer = torch.optim.AdamW(
-            params, lr=optim.lr, betas=tuple(optim.betas), weight_decay=optim.weight_decay
-        )
+        groups = module.parameter_groups(optim.lr, optim.encoder_lr_scale)
+        if not groups:
+            raise ValueError(f"stage {module.stage!r} has no trainable parameters; check the config")
+        self.optimizer = torch.optim.AdamW(groups, betas=tuple(optim.betas), weight_decay=optim.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
             self.optimizer,
-            max_lr=optim.lr,
+            max_lr=[group["lr"] for group in groups],
             total_steps=optim.epochs * self.steps_per_epoch,
             pct_start=optim.pct_start,
             div_factor=optim.div_factor,
@@ -285,7 +283,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % max(1, runtime.log_every) == 0 or self.batch_in_epoch == self.steps_per_epoch:
                     values = {k: float(all_reduce_mean(info, v)) for k, v in parts.items()}
-                    values["lr"] = self.scheduler.get_last_lr()[0]
+                    values["lr"] = self.scheduler.get_last_lr()[-1]  # the decoder's (full) rate
                     logger.scalars("train", values, self.step, epoch=self.epoch)
                     bar.set_postfix(loss=f"{values['loss']:.4f}")
                 if (

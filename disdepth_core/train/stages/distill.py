@@ -231,5 +231,8 @@ class DistillStage(TrainingModule):
     def predict(self, image: Tensor) -> Tensor:
         return self.student(image).depth
 
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.student.encoder.parameters())
+
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
         return save_model(path, self.student, {**metadata, "teacher": self.teacher_spec.text})

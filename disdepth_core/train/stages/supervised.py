@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from disdepth_core.models import DepthModel
 from disdepth_core.models.checkpoint import save_model
@@ -43,3 +43,6 @@ class SupervisedStage(TrainingModule):
 
     def save_artifact(self, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
         return save_model(path, self.model, metadata)
+
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return list(self.model.encoder.parameters())
