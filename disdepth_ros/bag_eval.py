@@ -432,7 +432,8 @@ def _run(
                 raise _InterruptedError(error)
             if writer is not None:
                 written = {"path": str(config.write_bag), "messages": dict(writer.counts)}
-    except _InterruptedError:
+    except (_InterruptedError, KeyboardInterrupt):  # the latter: interrupted before the read loop began
+        error = error or f"interrupted after {state.counts['read']} frames"
         written = {"path": None, "discarded": "run interrupted; the output bag was not kept"}
     return error, written
 
