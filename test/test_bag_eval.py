@@ -475,3 +475,17 @@ def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long", "out"]  # no hidden partial directory
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert os.path.getsize(out / "report.png") > 0
+
+
+def test_an_interrupt_before_the_first_frame_still_reports(bags, tiny_model, tmp_path, monkeypatch):
+    import disdepth_ros.bag_eval as bag_eval
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt("signal 15")
+
+    monkeypatch.setattr(bag_eval, "_declare_output_topics", interrupted)
+    config = _config(bags["mcap", False], tiny_model, tmp_path / "out", write_bag=tmp_path / "pred")
+    summary = evaluate_bag(config, progress=False).summary
+    assert summary["error"] == "interrupted after 0 frames" and not summary["complete"]
+    assert summary["written_bag"]["path"] is None and not (tmp_path / "pred").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial bag left
