@@ -108,12 +108,12 @@ class _Session:
     def __init__(self, model: Path | None, runtime: RuntimeOptions) -> None:
         """Start the node (default model unless `model`), the player and the recorder."""
         import rclpy
-        from rclpy.executors import MultiThreadedExecutor
         from rclpy.parameter import Parameter
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image
 
         from disdepth_ros.depth_node import DepthNode
+        from disdepth_ros.executors import SpinningExecutors
 
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
@@ -154,13 +154,9 @@ class _Session:
                 )
                 for name in RECORDED
             ]
-            self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
-            for node in self.nodes:
-                self.executor.add_node(node)
-            self.thread = threading.Thread(
-                target=self.executor.spin, name="disdepth-demo-executor", daemon=True
+            self.executors = SpinningExecutors(
+                self.context, [[self.depth_node], [self.player, self.recorder]], name="disdepth-demo"
             )
-            self.thread.start()
         except BaseException:
             self.close()
             raise
@@ -234,10 +230,9 @@ class _Session:
             time.sleep(0.02)
 
     def close(self) -> None:
-        executor = getattr(self, "executor", None)
-        if executor is not None:
-            executor.shutdown()
-            self.thread.join(timeout=5.0)
+        executors = getattr(self, "executors", None)
+        if executors is not None:
+            executors.shutdown()
         for node in reversed(self.nodes):
             node.destroy_node()
         self.context.try_shutdown()

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from runtime_fixtures import tiny_onnx
@@ -147,7 +147,7 @@ class Harness:
 def ros():
     context = rclpy.Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor = SingleThreadedExecutor(context=context)  # as depth_node spins (see disdepth_ros.executors)
     thread = threading.Thread(target=executor.spin, daemon=True)
     nodes: list = []
 
@@ -540,7 +540,7 @@ def test_input_qos_matches_the_camera_publisher_and_honours_overrides(model_path
     a best-effort camera a best-effort one; `qos_overrides./<topic>.subscription.reliability` wins."""
     context = rclpy.Context()
     rclpy.init(context=context)
-    executor = MultiThreadedExecutor(num_threads=2, context=context)
+    executor = SingleThreadedExecutor(context=context)  # as depth_node spins (see disdepth_ros.executors)
     made = []
     try:
         auto = DepthNode(
