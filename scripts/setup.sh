@@ -30,7 +30,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.disdepth-requirements
 launch_wheels=../shared/wheels/ros2_launch_jazzy
-want=$( (cat requirements/*.txt setup.py; ls "$launch_wheels" 2>/dev/null) | sha256sum | cut -d' ' -f1)
+want=$( (cat requirements/*.txt setup.py; ls "$launch_wheels" 2>/dev/null || true) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "disdepth setup: installing pinned requirements into .venv (first run: a few minutes)" >&2
     .venv/bin/python -m pip install -q --disable-pip-version-check "setuptools<80" wheel
