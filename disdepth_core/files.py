@@ -48,6 +48,22 @@ def _fsync_directory(directory: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (``os.umask`` sets it)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created(path: Path, directory: bool = False) -> None:
+    """Give a temporary the mode ``open``/``mkdir`` would have (``mkstemp``/``mkdtemp`` make it private)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write(
     path: str | os.PathLike[str],
     write: Callable[[Path], object],
@@ -64,6 +80,7 @@ def atomic_write(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        _as_if_created(tmp)
         write(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
@@ -102,6 +119,7 @@ def atomic_directory(path: str | os.PathLike[str], replace: bool = False) -> Ite
     remove_stale_temporaries(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}{PARTIAL_MARK}", dir=path.parent))
     try:
+        _as_if_created(tmp, directory=True)
         yield tmp
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}{PARTIAL_MARK}old-", dir=path.parent))

@@ -3,6 +3,8 @@ temporaries of killed writers are cleaned, JSON is strict."""
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from disdepth_core.files import (
     atomic_directory,
     atomic_write,
     atomic_write_bytes,
+    atomic_write_text,
     remove_stale_temporaries,
     write_csv,
     write_json,
@@ -79,3 +82,16 @@ def test_json_is_strict_and_csv_formats_cells(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text()) == {"a": None, "b": [1.5, None], "c": 3}
     write_csv(tmp_path / "f.csv", [{"x": 1.23456789, "y": math.nan}, {"x": None}], ["x", "y"])
     assert (tmp_path / "f.csv").read_text().splitlines() == ["x,y", "1.23457,", ","]
+
+
+def test_written_files_and_directories_get_the_umask_mode_not_a_private_one(tmp_path):
+    """mkstemp/mkdtemp create 0600/0700 temporaries; a model or report must be readable like any file."""
+    previous = os.umask(0o027)
+    try:
+        path = atomic_write_text(tmp_path / "report.json", "{}")
+        with atomic_directory(tmp_path / "run") as directory:
+            (directory / "a").write_text("x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o750
