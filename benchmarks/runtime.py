@@ -323,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--teacher", type=Path, default=existing(SHARED / "teachers" / "pydnet_pp_448x640.onnx")
     )
+    parser.add_argument("--no-teacher", action="store_true", help="skip the PyDNet++ peer row")
     parser.add_argument("--json-out", type=Path, help="also write all rows to this JSON file")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                 for size in args.sizes:
                     latency += bench_student(model, size, Path(tmp), peak, args)
             report(latency, accuracy, peak, start, args)
-    if args.teacher:
+    if args.teacher and not args.no_teacher:
         latency += bench_teacher(args.teacher, peak, args)
     report(latency, accuracy, peak, start, args)
     return 0
