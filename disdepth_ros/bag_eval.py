@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from disdepth_core import interrupts
 from disdepth_core.bags import (
     IMAGE_TYPES,
     BagReadError,
@@ -450,6 +451,8 @@ def _read_loop(
     last_image_ns = 0
     try:
         for conn, receive_ns, raw in read_messages(reader, connections, config.bag):
+            if interrupts.requested():  # a KeyboardInterrupt raised inside a C extension can be lost
+                raise KeyboardInterrupt
             done = config.max_frames is not None and state.counts["read"] >= config.max_frames
             if done and (not state.waiting or receive_ns > last_image_ns + _window_ns(config)):
                 break

@@ -19,6 +19,8 @@ import sys
 from importlib.metadata import entry_points
 from types import ModuleType
 
+from disdepth_core import interrupts
+
 __all__ = ["CORE_COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "command_modules", "main"]
 
 CORE_COMMANDS: tuple[str, ...] = (
@@ -54,15 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # SIGTERM (systemd, `timeout`, a supervisor) is handled like Ctrl-C: commands stop cleanly, keep
     # what is complete and remove their temporary files.
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    interrupts.clear()
+    previous = {sig: signal.signal(sig, interrupts.handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -72,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"disdepth {args.command}: error: {error}", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":
