@@ -1,7 +1,8 @@
 """The node's flying-pixel filter and sparse-depth scale anchor on real RGB-D frames (a script, not a test).
 
 For every frame of an RGB-D folder (default ``../shared/data/real_dev``) the model predicts depth as the
-node does (camera-aware models get fx from K), then:
+node does (camera-aware models get fx from K, or the sensor's nominal K), read by `RGBDFolder` and scored
+by `DepthScorer` (the `rgbd` protocol's 0.1-80 m), then:
 
 1. **Flying-pixel filter** (``flying_pixel_threshold``, ``disdepth_core.geometry.depth_discontinuities``
    on the cloud grid, default stride 2) on the frames with dense ground truth: the share of cloud points
@@ -20,28 +21,21 @@ node does (camera-aware models get fx from K), then:
 from __future__ import annotations
 
 import argparse
-import collections
 from pathlib import Path
 
 import numpy as np
 
+from disdepth_core.data.rgbd_folder import RGBDFolder
 from disdepth_core.deployment import open_estimator
-from disdepth_core.evaluation.metrics import depth_errors
+from disdepth_core.evaluation import DepthScorer
+from disdepth_core.evaluation.protocols import protocol_for
 from disdepth_core.geometry import depth_discontinuities
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.serving.scale_anchor import ScaleAnchor
 
 ROOT = Path(__file__).resolve().parents[1]
-DENSE_SOURCES = ("realsense_ty", "7scenes", "graspnet")
-
-
-def _source(path: Path) -> str:
-    return next((s for s in ("realsense_ty", "7scenes", "graspnet", "dgp", "kitti_obj", "opencalib")
-                 if path.name.startswith(s)), path.name.rsplit("_", 1)[0])  # fmt: skip
-
-
-def _valid(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    return np.isfinite(gt) & (gt > 0.1) & (gt < 80.0) & np.isfinite(pred) & (pred > 0)
+DENSE_SOURCES = ("realsense_ty", "sevenscenes", "graspnet")
+EVAL_RANGE = protocol_for("rgbd")
 
 
 def filter_figures(
@@ -49,7 +43,8 @@ def filter_figures(
 ) -> tuple[int, int, int, int]:
     """(kept points, removed points, outliers among kept, outliers among removed) on the cloud grid."""
     p, g = pred[::stride, ::stride], gt[::stride, ::stride]
-    valid = _valid(g, p)
+    with np.errstate(invalid="ignore"):
+        valid = (g >= EVAL_RANGE.min_depth) & (g <= EVAL_RANGE.max_depth) & np.isfinite(p) & (p > 0)
     scaled = p * (np.median(g[valid]) / np.median(p[valid]))
     outlier = np.zeros_like(valid)
     outlier[valid] = np.maximum(scaled[valid] / g[valid], g[valid] / scaled[valid]) > 1.25
@@ -58,16 +53,11 @@ def filter_figures(
     return int(kept.sum()), int(removed.sum()), int((outlier & kept).sum()), int((outlier & removed).sum())
 
 
-def anchor_figures(pred: np.ndarray, gt: np.ndarray, fraction: float, rng: np.random.Generator) -> dict:
-    """Raw and anchored metrics on the pixels the simulated sensor did not measure."""
-    valid = _valid(gt, pred)
-    sensor = valid & (rng.random(gt.shape) < fraction)
-    sparse = np.where(sensor, gt, 0.0).astype(np.float32)
-    estimate = ScaleAnchor(min_points=20, smoothing=1.0).update(pred, sparse)  # frames are independent
-    scored = valid & ~sensor
-    raw = depth_errors(pred[scored], gt[scored])
-    anchored = depth_errors(pred[scored] * estimate.scale, gt[scored])
-    return {"raw": raw, "anchored": anchored, "points": estimate.points}
+def simulated_sensor(gt: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Ground truth at a random ``fraction`` of its valid pixels, 0 elsewhere (a sparse sensor)."""
+    with np.errstate(invalid="ignore"):
+        valid = (gt >= EVAL_RANGE.min_depth) & (gt <= EVAL_RANGE.max_depth)
+    return np.where(valid & (rng.random(gt.shape) < fraction), gt, 0.0).astype(np.float32)
 
 
 def main() -> int:
@@ -79,44 +69,56 @@ def main() -> int:
     parser.add_argument("--sensor-fraction", type=float, default=0.02)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    files = sorted(Path(args.data).glob("*.npz"))
-    if not files:
-        parser.error(f"no .npz frames in {args.data}")
+    folder = RGBDFolder(args.data)
     estimator = open_estimator(args.model, RuntimeOptions(threads=args.threads))
-    print(f"model: {estimator.describe()}\nframes: {len(files)} in {args.data}")
+    print(f"model: {estimator.describe()}\nframes: {len(folder)} in {args.data}")
     rng = np.random.default_rng(0)
     filters = {t: np.zeros(4, np.int64) for t in args.thresholds}
-    anchors: dict[str, list] = collections.defaultdict(list)
-    for path in files:
-        with np.load(path) as frame:
-            rgb, gt, k = frame["rgb"], frame["depth"].astype(np.float32), frame["K"]
-        fx = float(k[0, 0]) if k[0, 0] > 0 else None
-        pred = estimator.predict(rgb, fx=fx).depth
-        source = _source(path)
-        if source in DENSE_SOURCES:
+    scorers = {name: DepthScorer(EVAL_RANGE, ("raw",)) for name in ("raw", "anchored")}
+    sensor_points: dict[str, list[int]] = {}
+    for frame in folder:
+        fx = float(frame.K[0, 0]) if frame.K is not None else None
+        pred = estimator.predict(frame.image, fx=fx).depth
+        if frame.source in DENSE_SOURCES:
             for threshold in args.thresholds:
-                filters[threshold] += filter_figures(pred, gt, threshold, args.stride)
-        anchors[source].append(anchor_figures(pred, gt, args.sensor_fraction, rng))
-        anchors["all"].append(anchors[source][-1])
+                filters[threshold] += filter_figures(pred, frame.depth, threshold, args.stride)
+        sparse = simulated_sensor(frame.depth, args.sensor_fraction, rng)
+        estimate = ScaleAnchor(min_points=20, smoothing=1.0).update(pred, sparse)  # frames are independent
+        scored_gt = np.where(sparse > 0, 0.0, frame.depth)  # scored on the pixels the sensor did not measure
+        scorers["raw"].add(pred, scored_gt, group=frame.source)
+        scorers["anchored"].add(pred * np.float32(estimate.scale), scored_gt, group=frame.source)
+        sensor_points.setdefault(frame.source, []).append(estimate.points)
 
-    print(f"\nflying-pixel filter on the dense-GT frames ({', '.join(DENSE_SOURCES)}), cloud stride "
-          f"{args.stride}; outlier = off by > 25 % after median scaling:")  # fmt: skip
+    print(
+        f"\nflying-pixel filter on the dense-GT frames ({', '.join(DENSE_SOURCES)}), cloud stride "
+        f"{args.stride}; outlier = off by > 25 % after median scaling:"
+    )
     print("threshold | points removed | outliers among removed | outliers among kept")
     for threshold, (kept, removed, bad_kept, bad_removed) in filters.items():
-        print(f"{threshold:9g} | {removed / (kept + removed):14.1%} | {bad_removed / max(removed, 1):22.1%} "
-              f"| {bad_kept / max(kept, 1):19.1%}")  # fmt: skip
+        print(
+            f"{threshold:9g} | {removed / (kept + removed):14.1%} | {bad_removed / max(removed, 1):22.1%} "
+            f"| {bad_kept / max(kept, 1):19.1%}"
+        )
     print(
         f"\nsparse-depth anchor, sensor = {args.sensor_fraction:.0%} of the valid GT pixels, "
         "scored on the rest:"
     )
     print("source | frames | sensor points (median) | raw AbsRel | anchored AbsRel | raw d1 | anchored d1")
-    for source, rows in sorted(anchors.items()):
-        mean = {key: {m: float(np.mean([r[key][m] for r in rows])) for m in ("abs_rel", "d1")}
-                for key in ("raw", "anchored")}  # fmt: skip
-        points = int(np.median([r["points"] for r in rows]))
-        raw, anchored = mean["raw"], mean["anchored"]
-        print(f"{source} | {len(rows)} | {points} | {raw['abs_rel']:.3f} | {anchored['abs_rel']:.3f} | "
-              f"{raw['d1']:.3f} | {anchored['d1']:.3f}")  # fmt: skip
+    raw_groups, anchored_groups = (scorers[name].group_summaries() for name in ("raw", "anchored"))
+    rows = {
+        "all": (
+            scorers["raw"].summary(),
+            scorers["anchored"].summary(),
+            [n for pts in sensor_points.values() for n in pts],
+        )
+    }
+    rows |= {g: (raw_groups[g], anchored_groups[g], sensor_points[g]) for g in raw_groups}
+    for source, (raw, anchored, points) in rows.items():
+        raw, anchored = raw["raw"], anchored["raw"]
+        print(
+            f"{source} | {raw['n_images']} | {int(np.median(points))} | {raw['abs_rel']:.3f} | "
+            f"{anchored['abs_rel']:.3f} | {raw['d1']:.3f} | {anchored['d1']:.3f}"
+        )
     return 0
 
 
