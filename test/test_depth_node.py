@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -74,8 +75,18 @@ def model_path(tmp_path_factory) -> str:
 class Harness:
     """A test node that talks to one DepthNode under test."""
 
-    def __init__(self, context, executor, depth_node: DepthNode, namespace: str, compressed: bool = False):
+    def __init__(
+        self,
+        context,
+        executor,
+        depth_node: DepthNode,
+        namespace: str,
+        compressed: bool = False,
+        spin_errors: list[str] | None = None,
+    ):
         self.node_under_test = depth_node
+        self._executor = executor
+        self._spin_errors = spin_errors if spin_errors is not None else []
         self.node = rclpy.create_node(f"probe_{namespace.strip('/')}", context=context)
         self.received: dict[str, list] = defaultdict(list)
         self._lock = threading.Lock()
@@ -124,7 +135,33 @@ class Harness:
                 for key, msgs in self.received.items()
                 if key in keys
             }
-        raise AssertionError(f"no {keys} with stamp {stamp} within {TIMEOUT} s; got stamps {got}")
+        dead = f"; the executor thread died: {self._spin_errors[-1]}" if self._spin_errors else ""
+        raise AssertionError(f"no {keys} with stamp {stamp} within {TIMEOUT} s; got stamps {got}{dead}")
+
+    def on_executor(self, call: Callable[[], object]) -> object:
+        """Run `call` in the executor's thread and return its result.
+
+        Lifecycle transitions destroy subscriptions and publishers; rclpy entities must not be destroyed
+        while the spinning thread waits on them (it raises InvalidHandle there and the executor dies), so
+        transitions run where `ros2 lifecycle set` would run them: in the executor.
+        """
+        outcome: list = []
+
+        def run() -> None:
+            try:
+                outcome.append((call(), None))
+            except Exception as error:  # re-raised in the test thread
+                outcome.append((None, error))
+
+        self._executor.create_task(run)
+        deadline = time.monotonic() + TIMEOUT
+        while not outcome:
+            assert time.monotonic() < deadline, f"the executor did not run {call} within {TIMEOUT} s"
+            time.sleep(0.01)
+        result, error = outcome[0]
+        if error is not None:
+            raise error
+        return result
 
     def node_status(self, predicate: Callable[[DiagnosticStatus], bool] = lambda s: True) -> DiagnosticStatus:
         name = f"{self.node_under_test.get_fully_qualified_name()}: depth estimation"
@@ -148,7 +185,16 @@ def ros():
     context = rclpy.Context()
     rclpy.init(context=context)
     executor = SingleThreadedExecutor(context=context)  # as depth_node spins (see disdepth_ros.executors)
-    thread = threading.Thread(target=executor.spin, daemon=True)
+    spin_errors: list[str] = []
+
+    def spin() -> None:
+        try:
+            executor.spin()
+        except BaseException:  # every later test would time out; say why in their failure
+            spin_errors.append(traceback.format_exc(limit=3))
+            raise
+
+    thread = threading.Thread(target=spin, daemon=True)
     nodes: list = []
 
     def make(namespace: str, compressed: bool = False, **overrides) -> Harness:
@@ -166,12 +212,13 @@ def ros():
             parameter_overrides=[Parameter(k, value=v) for k, v in params.items()],
         )
         executor.add_node(node)
-        harness = Harness(context, executor, node, namespace, compressed)
+        harness = Harness(context, executor, node, namespace, compressed, spin_errors)
         nodes.extend([node, harness.node])
         return harness
 
     thread.start()
     yield make
+    assert not spin_errors, f"the executor thread died: {spin_errors[-1]}"
     executor.shutdown()
     for node in nodes:
         node.destroy_node()
@@ -583,9 +630,9 @@ def test_lifecycle_without_autostart(ros, model_path, tmp_path):
     node = harness.node_under_test
     assert node.estimator is None and not node._inputs  # unconfigured: no model, no subscriptions
     rgb, K = _scene(13)
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert harness.on_executor(node.trigger_configure) == TransitionCallbackReturn.SUCCESS
     assert node.estimator is not None and not node._inputs
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    assert harness.on_executor(node.trigger_activate) == TransitionCallbackReturn.SUCCESS
     stamp = 1300
 
     def send():
@@ -593,12 +640,14 @@ def test_lifecycle_without_autostart(ros, model_path, tmp_path):
         harness.image_pub.publish(_image_msg(rgb, stamp))
 
     harness.publish_until(send, ("depth",), stamp)
-    assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+    assert harness.on_executor(node.trigger_deactivate) == TransitionCallbackReturn.SUCCESS
     assert not node._inputs
-    assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS and node.estimator is None
+    assert harness.on_executor(node.trigger_cleanup) == TransitionCallbackReturn.SUCCESS
+    assert node.estimator is None
 
-    broken = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False).node_under_test
-    assert broken.trigger_configure() == TransitionCallbackReturn.FAILURE
+    broken_harness = ros("/broken", model_path=str(tmp_path / "missing.onnx"), autostart=False)
+    broken = broken_harness.node_under_test
+    assert broken_harness.on_executor(broken.trigger_configure) == TransitionCallbackReturn.FAILURE
     assessment = broken._assess(time.monotonic())  # what /diagnostics reports from now on
     assert assessment.level == "ERROR" and "not configured" in assessment.message
     assert "missing.onnx" in assessment.message
