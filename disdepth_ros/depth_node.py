@@ -317,16 +317,23 @@ class DepthNode(LifecycleNode):
         self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
 
     def _sparse_for(self, image_stamp: int) -> Any:
-        """The latest sparse depth (decoded) if it is within `sparse_depth_max_age` of the image."""
-        latest = self._sparse_depth
-        if self.scale_anchor is None or latest is None:
+        """The latest sparse depth (decoded, at most `max_input_pixels` like the camera image) if it is
+        within `sparse_depth_max_age` of the image."""
+        latest, pipeline = self._sparse_depth, self.pipeline
+        if self.scale_anchor is None or latest is None or pipeline is None:
             return None
         stamp, msg = latest
         if abs(image_stamp - stamp) > float(self.get_parameter("sparse_depth_max_age").value) * 1e9:
             return None
         try:
             return decode_depth(
-                msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
+                msg.encoding,
+                msg.height,
+                msg.width,
+                msg.step,
+                msg.data,
+                bool(msg.is_bigendian),
+                max_pixels=pipeline.max_input_pixels,
             )
         except ValueError as error:
             self._report(FrameFailure("bad_input", f"sparse depth: {error}"))

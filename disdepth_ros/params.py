@@ -79,8 +79,8 @@ PARAMETERS: dict[str, ParameterSpec] = {
     ),
     "max_input_pixels": ParameterSpec(
         DEFAULT_MAX_INPUT_PIXELS,
-        "Largest camera image accepted (width x height pixels); larger frames are dropped before decoding "
-        "(checked against the Image header or the JPEG/PNG header). Default: 3840x2160.",
+        "Largest camera or sparse depth image accepted (width x height pixels); larger ones are dropped "
+        "before decoding (checked against the Image header or the JPEG/PNG header). Default: 3840x2160.",
         True,
         (1, 2**30, 1),
     ),

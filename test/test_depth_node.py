@@ -680,6 +680,30 @@ def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
     assert node.scale_anchor.scale == pytest.approx(1.5, rel=0.02)
 
 
+def test_oversized_sparse_depth_is_refused_and_the_frame_still_published(ros, model_path):
+    """A sparse depth image larger than `max_input_pixels` is not decoded: counted as bad input, the
+    depth goes out unanchored."""
+    harness = ros("/oversized", model_path=model_path, use_sparse_depth=True, max_input_pixels=H * W)
+    node = harness.node_under_test
+    sensor = node.create_publisher(Image, "/oversized/sparse_depth", RELIABLE)
+    rgb, K = _scene(15)
+    sparse = np.full((H + 8, W), 2.0, np.float32)
+    stamp = 1500
+
+    def send():
+        msg = Image(height=sparse.shape[0], width=sparse.shape[1], encoding="32FC1", step=sparse.shape[1] * 4)
+        msg.data = sparse.tobytes()
+        msg.header.stamp.sec = stamp
+        sensor.publish(msg)
+        time.sleep(0.05)
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    np.testing.assert_allclose(depth, _expected_depth(node, rgb), rtol=1e-6, equal_nan=True)
+    assert node.health.failures.snapshot()["bad_input"] >= 1 and node.scale_anchor.scale == 1.0
+
+
 def test_help_prints_parameters_and_exits():
     import subprocess
     import sys
