@@ -54,13 +54,13 @@ from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalR
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
-from disdepth_core.image_encodings import decode_depth
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
 from disdepth_core.visualize.preview import render_report
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
+from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
 from disdepth_ros.pipeline import FramePipeline
 
@@ -235,15 +235,7 @@ class _Evaluation:
         if not self.pairing.needed.get(stamp):
             return
         try:
-            gt = decode_depth(
-                msg.encoding,
-                msg.height,
-                msg.width,
-                msg.step,
-                msg.data,
-                bool(msg.is_bigendian),
-                self.config.max_input_pixels,
-            )
+            gt = depth_msg_to_array(msg, self.config.max_input_pixels)
         except ValueError as error:
             self.failures.add(
                 self.config.depth_topic or "", stamp, FrameFailure("decode", f"ground truth: {error}")

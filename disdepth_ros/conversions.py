@@ -24,12 +24,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Poi
 from std_msgs.msg import Header
 
 from disdepth_core.geometry import CameraIntrinsics, depth_to_points, scale_projection
-from disdepth_core.image_encodings import decode_compressed, decode_image, encode_image
+from disdepth_core.image_encodings import decode_compressed, decode_depth, decode_image, encode_image
 
 __all__ = [
     "array_to_image_msg",
     "camera_info_to_intrinsics",
     "compressed_msg_to_rgb",
+    "depth_msg_to_array",
     "depth_to_cloud_msg",
     "depth_to_image_msg",
     "depth_to_mm_image_msg",
@@ -84,6 +85,14 @@ def image_msg_to_rgb(msg: Image, max_pixels: int | None = None) -> np.ndarray:
         if not str(error).startswith("unsupported image encoding"):
             raise
         return _cv_bridge_rgb(msg, error)
+
+
+def depth_msg_to_array(msg: Image, max_pixels: int | None = None) -> np.ndarray:
+    """Decode a REP 118 depth `sensor_msgs/Image` (32FC1 m, 16UC1 mm) to float32 metres, NaN invalid
+    (ValueError on bad input; images over `max_pixels` are refused before decoding)."""
+    return decode_depth(
+        msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian), max_pixels
+    )
 
 
 def _cv_bridge_rgb(msg: Image, error: ValueError) -> np.ndarray:

@@ -29,9 +29,9 @@ from disdepth_core.bags import find_topic, open_bag, read_messages, stamp_ns
 from disdepth_core.evaluation import DepthScorer, EvalRange
 from disdepth_core.evaluation.stats import percentiles
 from disdepth_core.files import write_json
-from disdepth_core.image_encodings import decode_depth
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_ros.bag_messages import read_message
+from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS
 from disdepth_ros.params import node_parameters
 from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
@@ -93,9 +93,7 @@ def _load_bag(bag: Path) -> _Recording:
             elif conn.topic == TOPICS["camera_info"]:
                 infos[stamp] = msg
             else:
-                recording.ground_truth[stamp] = decode_depth(
-                    msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
-                )
+                recording.ground_truth[stamp] = depth_msg_to_array(msg)
         recording.camera_infos = [infos[stamp] for stamp in recording.stamps]
     if not recording.images:
         raise RuntimeError(f"sample bag {bag} has no images; delete it so the demo records a new one")
@@ -278,9 +276,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
             latencies.append((arrived - published[stamp]) * 1e3)
         gt = recording.ground_truth.get(stamp)
         if gt is not None:
-            depth = decode_depth(
-                msg.encoding, msg.height, msg.width, msg.step, msg.data, bool(msg.is_bigendian)
-            )
+            depth = depth_msg_to_array(msg)
             scorer.add(depth, gt)
     arrivals = sorted(arrived for arrived, _ in depth_in.values())
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else None
@@ -315,9 +311,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     if shown is not None:
         index = recording.stamps.index(shown)
         depth_msg = received["depth"][shown][1]
-        depth = decode_depth(
-            depth_msg.encoding, depth_msg.height, depth_msg.width, depth_msg.step, depth_msg.data, False
-        )
+        depth = depth_msg_to_array(depth_msg)
         title = f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}"
         render_preview(
             config.out_dir / "preview.png",

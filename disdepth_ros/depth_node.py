@@ -48,14 +48,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from disdepth_core.bags import stamp_ns
 from disdepth_core.deployment import open_estimator
-from disdepth_core.image_encodings import decode_depth
 from disdepth_core.runtime import DepthEstimator, ModelFileError
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.health import Assessment, NodeHealth
 from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_core.serving.scale_anchor import ScaleAnchor
 from disdepth_core.serving.stamp_gaps import StampGapCounter
-from disdepth_ros.conversions import camera_info_to_intrinsics
+from disdepth_ros.conversions import camera_info_to_intrinsics, depth_msg_to_array
 from disdepth_ros.input_qos import MatchedSubscription
 from disdepth_ros.model_path import resolve_model_path
 from disdepth_ros.node_help import help_text
@@ -326,15 +325,7 @@ class DepthNode(LifecycleNode):
         if abs(image_stamp - stamp) > float(self.get_parameter("sparse_depth_max_age").value) * 1e9:
             return None
         try:
-            return decode_depth(
-                msg.encoding,
-                msg.height,
-                msg.width,
-                msg.step,
-                msg.data,
-                bool(msg.is_bigendian),
-                max_pixels=pipeline.max_input_pixels,
-            )
+            return depth_msg_to_array(msg, pipeline.max_input_pixels)
         except ValueError as error:
             self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
             return None

@@ -14,6 +14,7 @@ from disdepth_core.visualize.colorize import colorize_depth
 from disdepth_ros.conversions import (
     camera_info_to_intrinsics,
     compressed_msg_to_rgb,
+    depth_msg_to_array,
     depth_to_image_msg,
     depth_to_mm_image_msg,
     image_msg_to_rgb,
@@ -193,3 +194,12 @@ def test_build_outputs():
 
     lean = build_outputs(rgb, limited, None, header, None, OutputSettings(min_depth=0.1, max_depth=4.0), ())
     assert set(lean) == {"depth"}
+
+
+def test_depth_msg_to_array_reads_millimetres_and_refuses_oversized_images():
+    mm = np.array([[0, 1500], [250, 65535]], np.uint16)
+    msg = Image(height=2, width=2, encoding="16UC1", step=4, is_bigendian=0)
+    msg.data = mm.tobytes()
+    np.testing.assert_allclose(depth_msg_to_array(msg), [[np.nan, 1.5], [0.25, 65.535]], rtol=1e-6)
+    with pytest.raises(ValueError, match="pixels"):
+        depth_msg_to_array(msg, max_pixels=3)

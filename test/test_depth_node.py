@@ -653,17 +653,11 @@ def test_lifecycle_without_autostart(ros, model_path, tmp_path):
     assert "missing.onnx" in assessment.message
 
 
-def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
-    """A sensor reporting depth 1.5x the prediction rescales the published depth (smoothed), and the
-    scale shows in diagnostics."""
-    harness = ros("/anchored", model_path=model_path, use_sparse_depth=True, sparse_depth_smoothing=1.0)
+def _depth_with_sparse(harness: Harness, sparse: np.ndarray, rgb: np.ndarray, K: np.ndarray, stamp: int):  # noqa: N803
+    """Publish `sparse` (32FC1) on the node's `sparse_depth`, then camera_info and image, until the depth
+    with `stamp` comes back; returns it."""
     node = harness.node_under_test
-    sensor = node.create_publisher(Image, "/anchored/sparse_depth", RELIABLE)
-    rgb, K = _scene(14)
-    reference = _expected_depth(node, rgb)
-    sparse = np.zeros((H // 4, W // 4), np.float32)
-    sparse[::2, ::2] = 1.5 * reference[2::8, 2::8][: sparse[::2, ::2].shape[0], : sparse[::2, ::2].shape[1]]
-    stamp = 1400
+    sensor = harness.node.create_publisher(Image, f"{node.get_namespace()}/sparse_depth", RELIABLE)
 
     def send():
         msg = Image(height=sparse.shape[0], width=sparse.shape[1], encoding="32FC1", step=sparse.shape[1] * 4)
@@ -674,7 +668,21 @@ def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
         harness.info_pub.publish(_info_msg(K, stamp))
         harness.image_pub.publish(_image_msg(rgb, stamp))
 
-    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    return _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+
+
+def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
+    """A sensor reporting depth 1.5x the prediction rescales the published depth (smoothed), and the
+    scale shows in diagnostics."""
+    harness = ros("/anchored", model_path=model_path, use_sparse_depth=True, sparse_depth_smoothing=1.0)
+    node = harness.node_under_test
+    rgb, K = _scene(14)
+    reference = _expected_depth(node, rgb)
+    sparse = np.zeros((H // 4, W // 4), np.float32)
+    sparse[::2, ::2] = 1.5 * reference[2::8, 2::8][: sparse[::2, ::2].shape[0], : sparse[::2, ::2].shape[1]]
+    stamp = 1400
+
+    depth = _depth_with_sparse(harness, sparse, rgb, K, stamp)
     ratio = np.nanmedian(depth / reference)
     assert ratio == pytest.approx(1.5, rel=0.02)
     assert node.scale_anchor.scale == pytest.approx(1.5, rel=0.02)
@@ -685,21 +693,11 @@ def test_oversized_sparse_depth_is_refused_and_the_frame_still_published(ros, mo
     depth goes out unanchored."""
     harness = ros("/oversized", model_path=model_path, use_sparse_depth=True, max_input_pixels=H * W)
     node = harness.node_under_test
-    sensor = node.create_publisher(Image, "/oversized/sparse_depth", RELIABLE)
     rgb, K = _scene(15)
     sparse = np.full((H + 8, W), 2.0, np.float32)
     stamp = 1500
 
-    def send():
-        msg = Image(height=sparse.shape[0], width=sparse.shape[1], encoding="32FC1", step=sparse.shape[1] * 4)
-        msg.data = sparse.tobytes()
-        msg.header.stamp.sec = stamp
-        sensor.publish(msg)
-        time.sleep(0.05)
-        harness.info_pub.publish(_info_msg(K, stamp))
-        harness.image_pub.publish(_image_msg(rgb, stamp))
-
-    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    depth = _depth_with_sparse(harness, sparse, rgb, K, stamp)
     np.testing.assert_allclose(depth, _expected_depth(node, rgb), rtol=1e-6, equal_nan=True)
     assert node.health.failures.snapshot()["bad_input"] >= 1 and node.scale_anchor.scale == 1.0
 
