@@ -301,9 +301,8 @@ class DepthNode(LifecycleNode):
         subscribed = {
             name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
         }
-        outcome = pipeline.process(
-            msg, camera_info, subscribed, self.scale_anchor, self._sparse_for(stamp_ns(msg.header.stamp))
-        )
+        sparse = self._sparse_for(stamp_ns(msg.header.stamp), pipeline.max_input_pixels)
+        outcome = pipeline.process(msg, camera_info, subscribed, self.scale_anchor, sparse)
         for problem in outcome.problems:
             self._report(problem)
         if outcome.failure is not None:
@@ -315,17 +314,17 @@ class DepthNode(LifecycleNode):
         now = time.monotonic()
         self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
 
-    def _sparse_for(self, image_stamp: int) -> Any:
-        """The latest sparse depth (decoded, at most `max_input_pixels` like the camera image) if it is
-        within `sparse_depth_max_age` of the image."""
-        latest, pipeline = self._sparse_depth, self.pipeline
-        if self.scale_anchor is None or latest is None or pipeline is None:
+    def _sparse_for(self, image_stamp: int, max_pixels: int) -> Any:
+        """The latest sparse depth (decoded, at most `max_pixels` like the camera image) if it is within
+        `sparse_depth_max_age` of the image."""
+        latest = self._sparse_depth
+        if self.scale_anchor is None or latest is None:
             return None
         stamp, msg = latest
         if abs(image_stamp - stamp) > float(self.get_parameter("sparse_depth_max_age").value) * 1e9:
             return None
         try:
-            return depth_msg_to_array(msg, pipeline.max_input_pixels)
+            return depth_msg_to_array(msg, max_pixels)
         except ValueError as error:
             self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
             return None

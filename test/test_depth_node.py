@@ -145,20 +145,19 @@ class Harness:
         while the spinning thread waits on them (it raises InvalidHandle there and the executor dies), so
         transitions run where `ros2 lifecycle set` would run them: in the executor.
         """
-        outcome: list = []
 
-        def run() -> None:
+        def run() -> tuple[object, Exception | None]:
             try:
-                outcome.append((call(), None))
-            except Exception as error:  # re-raised in the test thread
-                outcome.append((None, error))
+                return call(), None
+            except Exception as error:  # raised in the executor it would kill it; re-raised here instead
+                return None, error
 
-        self._executor.create_task(run)
+        task = self._executor.create_task(run)
         deadline = time.monotonic() + TIMEOUT
-        while not outcome:
+        while not task.done():
             assert time.monotonic() < deadline, f"the executor did not run {call} within {TIMEOUT} s"
             time.sleep(0.01)
-        result, error = outcome[0]
+        result, error = task.result()
         if error is not None:
             raise error
         return result
