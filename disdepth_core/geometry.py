@@ -22,6 +22,8 @@ __all__ = [
     "CameraIntrinsics",
     "depth_discontinuities",
     "depth_to_points",
+    "range_factors",
+    "ray_grid",
     "scale_projection",
 ]
 
@@ -140,11 +142,11 @@ def depth_to_points(
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32:
         raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
-    x_ray, y_ray = _rays(intrinsics, stride)
+    x_ray, y_ray = ray_grid(intrinsics, stride)
     with np.errstate(invalid="ignore"):
         valid = (z > 0) & (z < np.inf)  # comparisons with NaN are False: NaN is rejected too
         if max_range is not None:
-            valid &= z * _range_factors(intrinsics, stride) <= np.float32(max_range)
+            valid &= z * range_factors(intrinsics, stride) <= np.float32(max_range)
     if discontinuity is not None:
         valid &= ~depth_discontinuities(z, discontinuity)
     z_valid = np.where(valid, z, np.float32(np.nan))
@@ -181,9 +183,10 @@ def depth_discontinuities(depth: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _rays(intrinsics: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column x/z = (u - cx) / fx (1 x W') and per-row y/z = (v - cy) / fy (H' x 1), float32,
-    read-only; cached per (intrinsics, stride) since a camera's intrinsics rarely change."""
+def ray_grid(intrinsics: CameraIntrinsics, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The rays (z = 1) of every ``stride``-th pixel: per-column x/z = (u - cx) / fx (1 x W') and per-row
+    y/z = (v - cy) / fy (H' x 1), float32, read-only; cached per (intrinsics, stride) since a camera's
+    intrinsics rarely change."""
     u = np.arange(0, intrinsics.width, stride, dtype=np.float32)
     v = np.arange(0, intrinsics.height, stride, dtype=np.float32)
     x_ray = ((u - np.float32(intrinsics.cx)) / np.float32(intrinsics.fx))[None, :]
@@ -193,9 +196,9 @@ def _rays(intrinsics: CameraIntrinsics, stride: int) -> tuple[np.ndarray, np.nda
 
 
 @functools.lru_cache(maxsize=4)
-def _range_factors(intrinsics: CameraIntrinsics, stride: int) -> np.ndarray:
+def range_factors(intrinsics: CameraIntrinsics, stride: int) -> np.ndarray:
     """|p| / z = sqrt(1 + x_ray^2 + y_ray^2) per kept pixel (H' x W' float32, read-only, cached)."""
-    x_ray, y_ray = _rays(intrinsics, stride)
+    x_ray, y_ray = ray_grid(intrinsics, stride)
     factors = np.sqrt(1.0 + x_ray**2 + y_ray**2, dtype=np.float32)
     factors.flags.writeable = False
     return factors

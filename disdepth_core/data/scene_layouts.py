@@ -34,6 +34,7 @@ FOV_DEGREES = (50.0, 100.0)
 ROOM_CAMERA_HEIGHT = (0.3, 1.5)
 CAR_CAMERA_HEIGHT = (1.3, 1.8)
 SIDEWALK_CAMERA_HEIGHT = (0.3, 1.2)
+_CURB = 0.15  # sidewalk height above the road, m
 _NOISE_SIZE = 64  # texels of the per-scene noise table (power of two)
 _BACKDROP = 40.0  # metres between a street's building fronts and the shell's side walls (distant city)
 
@@ -729,14 +730,14 @@ def build_street(
             (-0.05, 0.15),
             (1.0, 6.0),
         )
-        poses = [CameraPose(p.position + np.array([0.0, 0.0, 0.15]), p.rotation) for p in poses]
+        poses = [CameraPose(p.position + np.array([0.0, 0.0, _CURB]), p.rotation, _CURB) for p in poses]
     objects: list[Primitive] = []
     curb = _pattern(rng, "tiles", (0.45, 0.44, 0.42), (0.3, 0.3, 0.3), float(rng.uniform(0.4, 1.0)))
     for side in (-1.0, 1.0):
         objects.append(
             Box(
-                np.array([(lo[0] + hi[0]) / 2, side * (road + walk / 2), 0.075]),
-                np.array([(hi[0] - lo[0]) / 2, walk / 2, 0.075]),
+                np.array([(lo[0] + hi[0]) / 2, side * (road + walk / 2), _CURB / 2]),
+                np.array([(hi[0] - lo[0]) / 2, walk / 2, _CURB / 2]),
                 0.0,
                 curb,
             )

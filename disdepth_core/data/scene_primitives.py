@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from disdepth_core.data.textures import TextureBank
+from disdepth_core.scale.rotations import BODY_FROM_OPTICAL, rotation_from_rpy
 
 _EPS = 1e-4  # smallest accepted ray parameter
 
 # Camera optical frame (x right, y down, z forward) expressed in the body frame (x forward, y left, z up).
-_R_BODY_OPTICAL = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 _CUBE = np.array([[sx, sy, sz] for sx in (-1.0, 1.0) for sy in (-1.0, 1.0) for sz in (-1.0, 1.0)])
 
 Triple = tuple  # three floats or three broadcastable arrays (x, y, z)
@@ -146,22 +146,12 @@ class Material:
 
 def camera_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """World-from-optical rotation for ROS body yaw/pitch/roll (z up, x forward; pitch > 0 looks down)."""
-    return _rot_z(yaw) @ _rot_y(pitch) @ _rot_x(roll) @ _R_BODY_OPTICAL
+    return rotation_from_rpy(roll, pitch, yaw) @ BODY_FROM_OPTICAL
 
 
 def _rot_z(a: float) -> np.ndarray:
     c, s = np.cos(a), np.sin(a)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def _rot_y(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
-def _rot_x(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
 @dataclass
@@ -434,10 +424,12 @@ class Scene:
 
 @dataclass(frozen=True)
 class CameraPose:
-    """Camera position (world) and world-from-optical rotation."""
+    """Camera position (world, z up) and world-from-optical rotation; ``ground_z`` is the height of the
+    ground the robot stands on (0: the floor or road; a raised sidewalk for a sidewalk robot)."""
 
     position: np.ndarray
     rotation: np.ndarray
+    ground_z: float = 0.0
 
     def matrix(self) -> np.ndarray:
         """4 x 4 world-from-camera (optical frame) transform."""

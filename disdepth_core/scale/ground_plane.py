@@ -1,0 +1,143 @@
+"""``ground_plane``: the metric scale from the robot's own geometry (camera height and tilt) and the floor.
+
+On a flat floor a pixel whose ray ``r`` (z = 1) points below the horizon meets the floor at depth
+``z_floor = h / (down . r)`` (:mod:`disdepth_core.scale.mount`), and nothing below the floor can be
+seen, so along every such ray the true depth is at most ``z_floor``, with equality on floor pixels.
+For a model's depth ``z`` the ratio ``q = z_floor / z`` therefore equals the true scale on floor pixels
+and exceeds it on everything standing on the floor (obstacles only push ``q`` up).
+
+Estimator (what was chosen, measured in docs/scale_sources.md):
+
+1. Candidates: every ``stride``-th pixel (the grid is about ``GRID_WIDTH`` wide) at least
+   ``MIN_BELOW_DEG`` below the horizon (near the horizon ``z_floor`` explodes with any tilt error)
+   with a valid prediction.
+2. The scale is the *lowest dense cluster* of ``log q``: a kernel density (Gaussian, ``BANDWIDTH`` in
+   log units) of ``log q``, each candidate weighted by ``z_floor`` so that far floor counts about as much
+   as the many near-floor pixels; the lowest peak holding at least ``PEAK_FRACTION`` of the highest one
+   is the floor (higher peaks are obstacles), refined to the weighted median of ``log q`` within
+   ``2 * BANDWIDTH`` of it. Not the lowest percentile of ``q``: a real model's floor is not exactly
+   planar, and the lower envelope of its ratios is biased low by the spread (measured).
+3. The floor must be what is seen, else the source refuses (the tracker holds the last scale): at least
+   ``MIN_FLOOR_SHARE`` of the candidates' weight within ``BANDWIDTH`` of the scale (a wall, a person or
+   a table filling the lower image leaves little floor), and those floor pixels must recede: their
+   floor depths span at least ``MIN_RECESSION`` (p90 / p10). A surface facing the camera agrees with
+   "a floor at some scale" only in a thin band of rows, whose depths span about ``exp(2 * BANDWIDTH)``.
+4. Confidence rises with the floor's share (1 at ``FULL_CONFIDENCE_SHARE``).
+
+A plane parallel to the floor at another height (a table top seen from above) is geometrically the
+floor at another scale; no single frame can tell them apart, so the tracker's gate (a jump has to
+persist before it is followed) is what protects against it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from disdepth_core.geometry import range_factors, ray_grid
+from disdepth_core.scale.sources import FrameContext, ScaleObservation, ScaleSettings, register_scale_source
+
+__all__ = ["GroundPlaneScale"]
+
+GRID_WIDTH = 160
+MIN_BELOW_DEG = 3.0
+BANDWIDTH = 0.15
+PEAK_FRACTION = 1.0
+MIN_CANDIDATE_SHARE = 0.02
+MIN_FLOOR_SHARE = 0.15
+MIN_RECESSION = 1.6
+FULL_CONFIDENCE_SHARE = 0.5
+_BINS_PER_BANDWIDTH = 4
+
+
+@register_scale_source(
+    "ground_plane", "the floor seen from the camera's known height and tilt (TF or parameters)"
+)
+class GroundPlaneScale:
+    name = "ground_plane"
+    relative_ok = True
+
+    def __init__(self, argument: str, settings: ScaleSettings) -> None:
+        self._sin_min = math.sin(math.radians(MIN_BELOW_DEG))
+        kernel_x = np.arange(-3 * _BINS_PER_BANDWIDTH, 3 * _BINS_PER_BANDWIDTH + 1) / _BINS_PER_BANDWIDTH
+        self._kernel = np.exp(-0.5 * kernel_x**2)
+
+    def has_input(self, context: FrameContext) -> bool:
+        return context.mount is not None and context.intrinsics is not None
+
+    def observe(self, depth: np.ndarray, context: FrameContext) -> ScaleObservation:
+        mount, intrinsics = context.mount, context.intrinsics
+        if mount is None:
+            return ScaleObservation.undecided("no camera mount (TF or camera_height_m) known")
+        if intrinsics is None:
+            return ScaleObservation.undecided("no camera_info for this image")
+        if depth.shape != (intrinsics.height, intrinsics.width):
+            raise ValueError(
+                f"depth {depth.shape} does not match the intrinsics {intrinsics.width}x{intrinsics.height}"
+            )
+        stride = max(1, round(intrinsics.width / GRID_WIDTH))
+        z = depth[::stride, ::stride]
+        x_ray, y_ray = ray_grid(intrinsics, stride)
+        down = mount.down
+        toward_floor = np.float32(down[0]) * x_ray + np.float32(down[1]) * y_ray + np.float32(down[2])
+        with np.errstate(invalid="ignore"):
+            candidate = (
+                (toward_floor > self._sin_min * range_factors(intrinsics, stride)) & (z > 0) & (z < np.inf)
+            )
+        count = int(np.count_nonzero(candidate))
+        if count < MIN_CANDIDATE_SHARE * z.size:
+            return ScaleObservation.undecided(
+                f"floor not in view: {count / z.size:.0%} of the image is {MIN_BELOW_DEG:g} deg below the "
+                "horizon",
+                count,
+            )
+        floor_depth = np.float32(mount.height_m) / toward_floor[candidate]
+        log_ratio = np.log(floor_depth / z[candidate])
+        weight = floor_depth
+        log_scale = self._lowest_cluster(log_ratio, weight)
+        inlier = np.abs(log_ratio - log_scale) < BANDWIDTH
+        share = float(weight[inlier].sum() / weight.sum())
+        if share < MIN_FLOOR_SHARE:
+            return ScaleObservation.undecided(
+                f"only {share:.0%} of the view below the horizon agrees with a floor {mount.height_m:.2f} m "
+                "down (a wall, person or table in front?)",
+                count,
+            )
+        near, far = np.percentile(floor_depth[inlier], (10, 90))
+        recession = float(far / near)
+        if recession < MIN_RECESSION:
+            return ScaleObservation.undecided(
+                f"the floor-like pixels span only {recession:.2f}x in distance (a surface facing the camera, "
+                "not a receding floor)",
+                count,
+            )
+        return ScaleObservation(
+            math.exp(log_scale),
+            min(1.0, share / FULL_CONFIDENCE_SHARE),
+            int(np.count_nonzero(inlier)),
+            f"{share:.0%} of the view below the horizon agrees with the floor, {near:.1f}-{far:.1f} m",
+        )
+
+    def _lowest_cluster(self, log_ratio: np.ndarray, weight: np.ndarray) -> float:
+        """Step 2 of the module docstring: the weighted median of the lowest dense cluster of log q."""
+        step = BANDWIDTH / _BINS_PER_BANDWIDTH
+        low, high = np.percentile(log_ratio, (0.5, 99.5))
+        keep = (log_ratio >= low) & (log_ratio <= high)
+        values, weights = log_ratio[keep], weight[keep]
+        index = ((values - low) / step).astype(np.int64)
+        density = np.convolve(np.bincount(index, weights=weights), self._kernel)  # bin j - len(kernel) // 2
+        inner = density[1:-1]
+        peaks = np.flatnonzero(
+            (inner >= density[:-2]) & (inner >= density[2:]) & (inner >= PEAK_FRACTION * density.max())
+        )
+        first = int(peaks[0]) + 1 if peaks.size else int(np.argmax(density))
+        peak = low + (first - len(self._kernel) // 2 + 0.5) * step
+        near_peak = np.abs(values - peak) < 2 * BANDWIDTH
+        return _weighted_median(values[near_peak], weights[near_peak])
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
