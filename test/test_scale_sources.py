@@ -37,7 +37,7 @@ def test_registry_lists_every_source_and_refuses_unknown_ones():
         "range",
         "ground_plane",
     }
-    with pytest.raises(ValueError, match="unknown scale source 'lidar'.*ground_plane"):
+    with pytest.raises(ValueError, match=r"unknown scale source 'lidar'.*ground_plane"):
         build_scale_source("lidar")
     with pytest.raises(ValueError, match="fixed:ARG"):
         build_scale_source("fixed")
@@ -179,7 +179,8 @@ def test_tracker_holds_then_falls_back_for_a_metric_model_and_waits_for_a_relati
     values = [3.0] + [None] * 30
     tracker = _tracker(values, hold_s=1.0)
     decisions = [tracker.update(np.ones((2, 2)), FrameContext(i * FRAME_NS)) for i in range(len(values))]
-    assert decisions[5].state == "holding" and decisions[5].scale == pytest.approx(3.0) and "of 1 s" in decisions[5].reason
+    held = decisions[5]
+    assert held.state == "holding" and held.scale == pytest.approx(3.0) and "of 1 s" in held.reason
     assert (
         decisions[11].state == "fallback" and decisions[11].scale == 1.0 and decisions[11].source == "model"
     )
@@ -188,7 +189,7 @@ def test_tracker_holds_then_falls_back_for_a_metric_model_and_waits_for_a_relati
     first = relative.update(np.ones((2, 2)), FrameContext(0))
     assert first.scale is None and first.state == "waiting"
     later = [relative.update(np.ones((2, 2)), FrameContext(i * FRAME_NS)) for i in range(1, 31)]
-    assert later[-1].state == "holding" and later[-1].scale == pytest.approx(3.0)  # no scale of its own: holds on
+    assert later[-1].state == "holding" and later[-1].scale == pytest.approx(3.0)  # no own scale: holds on
 
 
 def test_relative_model_refuses_a_source_that_cannot_give_metres():
