@@ -9,7 +9,7 @@ by `DepthScorer` (the `rgbd` protocol's 0.1-80 m), then:
    removed, and how wrong the removed and the kept points are. "Wrong" is judged after median scaling
    (so a model's global scale error does not count): a point is an outlier when its scaled depth is off
    by more than 25 % (off the delta1.25 band).
-2. **Sparse-depth anchor** (``disdepth_core.serving.ScaleAnchor``, as with ``use_sparse_depth``): a
+2. **Sparse-depth scale** (the ``sparse_depth`` scale source of ``disdepth_core.scale``): a
    sensor that measures ``--sensor-fraction`` of the valid ground-truth pixels (random, seeded; a
    16-beam LiDAR projected into a 640x480 image covers about 2 %) gives each frame's scale; the depth is
    scored on the other pixels, raw and anchored, per source.
@@ -31,7 +31,7 @@ from disdepth_core.evaluation import DepthScorer
 from disdepth_core.evaluation.protocols import protocol_for
 from disdepth_core.geometry import depth_discontinuities
 from disdepth_core.runtime.options import RuntimeOptions
-from disdepth_core.serving.scale_anchor import ScaleAnchor
+from disdepth_core.scale import FrameContext, ScaleSettings, build_scale_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DENSE_SOURCES = ("realsense_ty", "sevenscenes", "graspnet")
@@ -76,6 +76,7 @@ def main() -> int:
     filters = {t: np.zeros(4, np.int64) for t in args.thresholds}
     scorers = {name: DepthScorer(EVAL_RANGE, ("raw",)) for name in ("raw", "anchored")}
     sensor_points: dict[str, list[int]] = {}
+    source = build_scale_source("sparse_depth", ScaleSettings(sparse_min_points=20))  # frames independent
     for frame in folder:
         fx = float(frame.K[0, 0]) if frame.K is not None else None
         pred = estimator.predict(frame.image, fx=fx).depth
@@ -83,11 +84,11 @@ def main() -> int:
             for threshold in args.thresholds:
                 filters[threshold] += filter_figures(pred, frame.depth, threshold, args.stride)
         sparse = simulated_sensor(frame.depth, args.sensor_fraction, rng)
-        estimate = ScaleAnchor(min_points=20, smoothing=1.0).update(pred, sparse)  # frames are independent
+        estimate = source.observe(pred, FrameContext(sparse_depth=sparse))
         scored_gt = np.where(sparse > 0, 0.0, frame.depth)  # scored on the pixels the sensor did not measure
         scorers["raw"].add(pred, scored_gt, group=frame.source)
-        scorers["anchored"].add(pred * np.float32(estimate.scale), scored_gt, group=frame.source)
-        sensor_points.setdefault(frame.source, []).append(estimate.points)
+        scorers["anchored"].add(pred * np.float32(estimate.scale or 1.0), scored_gt, group=frame.source)
+        sensor_points.setdefault(frame.source, []).append(estimate.support)
 
     print(
         f"\nflying-pixel filter on the dense-GT frames ({', '.join(DENSE_SOURCES)}), cloud stride "

@@ -9,7 +9,10 @@ works at once, and a bad model path stops it with one line.
 Subscriptions (`disdepth_ros.input_qos`: reliability matched to the camera publisher, keep-last 1,
 overridable through `qos_overrides.<topic>.subscription.*`): `image` (sensor_msgs/Image) or
 `image/compressed` (CompressedImage) when `use_compressed` is true, `camera_info` (latest one cached),
-and `sparse_depth` (Image, 32FC1 m / 16UC1 mm) when `use_sparse_depth` is true. Inference runs in a
+`sparse_depth` (Image, 32FC1 m / 16UC1 mm) when `scale_source` is auto or sparse_depth, and `range`
+(sensor_msgs/Range) when it is range. The metric scale (`scale_source`, `disdepth_core.scale`) uses the
+camera mount from parameters or TF (`disdepth_ros.scale_inputs`); /diagnostics says which scale is in
+force and why. Inference runs in a
 worker thread fed through a single-slot mailbox: the newest frame wins, frames replaced before
 processing are counted as dropped, so latency stays bounded. Each frame goes through the one
 `disdepth_ros.pipeline.FramePipeline`; a frame that fails is counted per cause, logged (throttled per
@@ -34,6 +37,7 @@ import time
 import traceback
 from typing import Any
 
+import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
@@ -44,23 +48,33 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.utilities import remove_ros_args
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Range
 
 from disdepth_core.bags import stamp_ns
 from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
+from disdepth_core.scale import AUTO, ScaleTracker
+from disdepth_core.scale.rotations import Rigid, frame_with_x
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.health import Assessment, NodeHealth
 from disdepth_core.serving.mailbox import LatestMailbox
-from disdepth_core.serving.scale_anchor import ScaleAnchor
 from disdepth_core.serving.stamp_gaps import StampGapCounter
 from disdepth_ros.conversions import camera_info_to_intrinsics, depth_msg_to_array
 from disdepth_ros.input_qos import MatchedSubscription
 from disdepth_ros.model_path import resolve_model_path
 from disdepth_ros.node_help import help_text
 from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS
-from disdepth_ros.params import PARAMETERS, descriptor, output_settings, runtime_options, validate_parameters
-from disdepth_ros.pipeline import FrameOutcome, FramePipeline
+from disdepth_ros.params import (
+    PARAMETERS,
+    descriptor,
+    output_settings,
+    parameter_mount,
+    runtime_options,
+    scale_tracker,
+    validate_parameters,
+)
+from disdepth_ros.pipeline import FrameOutcome, FramePipeline, ScaleInputs
+from disdepth_ros.scale_inputs import Measurement, MountSource, range_reading, rigid_from_msg
 
 __all__ = ["DepthNode", "main"]
 
@@ -97,10 +111,15 @@ class DepthNode(LifecycleNode):
         self.stamp_gaps = StampGapCounter()
         self._started = time.monotonic()
         self._camera_info: CameraInfo | None = None
-        self._sparse_depth: tuple[int, Any] | None = None  # (stamp ns, message) of the latest one
+        self._sparse_depth = Measurement()
+        self._range = Measurement()
         self.estimator: DepthEstimator | None = None
         self.pipeline: FramePipeline | None = None
-        self.scale_anchor: ScaleAnchor | None = None
+        self.scale: ScaleTracker | None = None
+        self.mount_source: MountSource | None = None
+        self._tf_listener: Any = None
+        self._wants_mount = False
+        self._measurement_max_age = float(values["sparse_depth_max_age"])
         self._output_pubs: dict[str, Any] = {}
         self._inputs: dict[str, MatchedSubscription] = {}
         self._mailbox: LatestMailbox[tuple[Image | CompressedImage, float]] = LatestMailbox()
@@ -130,22 +149,24 @@ class DepthNode(LifecycleNode):
         try:
             self.model_path = resolve_model_path(values["model_path"])
             estimator = open_estimator(self.model_path, runtime_options(values))
+            tracker = scale_tracker(values, estimator.info)
             pipeline = FramePipeline(
                 estimator,
                 output_settings(values, estimator.info),
                 compressed=bool(values["use_compressed"]),
                 max_input_pixels=int(values["max_input_pixels"]),
+                scale=tracker,
             )
         except (OSError, ModelFileError, ValueError, RuntimeError) as error:
             self._configure_error = error
             self.get_logger().error(f"configure failed: {startup_error(error)}")
             return TransitionCallbackReturn.FAILURE
-        self.estimator, self.pipeline = estimator, pipeline
-        if values["use_sparse_depth"]:
-            self.scale_anchor = ScaleAnchor(
-                int(values["sparse_depth_min_points"]), float(values["sparse_depth_smoothing"])
-            )
-        self.get_logger().info(f"loaded {self.model_path}: {estimator.describe()}")
+        self.estimator, self.pipeline, self.scale = estimator, pipeline, tracker
+        self.mount_source = self._mount_source(values)
+        logger = self.get_logger()
+        logger.info(f"loaded {self.model_path}: {estimator.describe()}")
+        logger.info(f"scale_source={values['scale_source']}; {self.mount_source.note}")
+        self._warn_about_model_scale(values)
         reliability = (
             ReliabilityPolicy.RELIABLE
             if values["qos_reliability"] == "reliable"
@@ -166,6 +187,7 @@ class DepthNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe to the camera (QoS matched to its publisher) and start the inference worker."""
         values = self._values()
+        source = values["scale_source"]
         try:
             if values["use_compressed"]:
                 self._inputs["image"] = MatchedSubscription(
@@ -176,10 +198,12 @@ class DepthNode(LifecycleNode):
             self._inputs["camera_info"] = MatchedSubscription(
                 self, CameraInfo, "camera_info", self._on_camera_info
             )
-            if self.scale_anchor is not None:
+            if source in (AUTO, "sparse_depth"):
                 self._inputs["sparse_depth"] = MatchedSubscription(
                     self, Image, "sparse_depth", self._on_sparse_depth
                 )
+            if source == "range":
+                self._inputs["range"] = MatchedSubscription(self, Range, "range", self._on_range)
         except (ValueError, ParameterException) as error:
             self.get_logger().error(f"activate failed: {error}")
             self._destroy_inputs()
@@ -201,8 +225,10 @@ class DepthNode(LifecycleNode):
         for publisher in self._output_pubs.values():
             self.destroy_lifecycle_publisher(publisher)
         self._output_pubs = {}
-        self.estimator = self.pipeline = self.scale_anchor = None
-        self._camera_info = self._sparse_depth = None
+        self.estimator = self.pipeline = self.scale = self.mount_source = self._tf_listener = None
+        self._camera_info = None
+        self._sparse_depth.clear()
+        self._range.clear()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -230,6 +256,11 @@ class DepthNode(LifecycleNode):
             return SetParametersResult(successful=False, reason=problem)
         self._stale_timeout = float(values["stale_input_timeout"])
         self._output_timeout = float(values["output_timeout"])
+        self._measurement_max_age = float(values["sparse_depth_max_age"])
+        if self.mount_source is not None and self.mount_source.parameters is not None:
+            mount = parameter_mount(values)
+            if mount is not None:  # a calibration update; TF-mounted nodes ignore these parameters
+                self.mount_source.parameters = mount
         return SetParametersResult(successful=True)
 
     # -- callbacks (executor thread) --------------------------------------------------------------
@@ -252,7 +283,10 @@ class DepthNode(LifecycleNode):
         self._camera_info = msg
 
     def _on_sparse_depth(self, msg: Image) -> None:
-        self._sparse_depth = (stamp_ns(msg.header.stamp), msg)
+        self._sparse_depth.put(msg, time.monotonic())
+
+    def _on_range(self, msg: Range) -> None:
+        self._range.put(msg, time.monotonic())
 
     def _match_input_qos(self) -> None:
         """Re-match the input QoS to the current publishers (a camera that started later or changed)."""
@@ -301,8 +335,7 @@ class DepthNode(LifecycleNode):
         subscribed = {
             name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
         }
-        sparse = self._sparse_for(stamp_ns(msg.header.stamp), pipeline.max_input_pixels)
-        outcome = pipeline.process(msg, camera_info, subscribed, self.scale_anchor, sparse)
+        outcome = pipeline.process(msg, camera_info, subscribed, self._scale_inputs(msg.header, pipeline))
         for problem in outcome.problems:
             self._report(problem)
         if outcome.failure is not None:
@@ -314,20 +347,74 @@ class DepthNode(LifecycleNode):
         now = time.monotonic()
         self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
 
-    def _sparse_for(self, image_stamp: int, max_pixels: int) -> Any:
-        """The latest sparse depth (decoded, at most `max_pixels` like the camera image) if it is within
-        `sparse_depth_max_age` of the image."""
-        latest = self._sparse_depth
-        if self.scale_anchor is None or latest is None:
-            return None
-        stamp, msg = latest
-        if abs(image_stamp - stamp) > float(self.get_parameter("sparse_depth_max_age").value) * 1e9:
-            return None
-        try:
-            return depth_msg_to_array(msg, max_pixels)
-        except ValueError as error:
-            self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
-            return None
+    def _scale_inputs(self, header: Any, pipeline: FramePipeline) -> ScaleInputs:
+        """The mount at this image (when a source may use it) and the sparse depth and range reading no
+        earlier frame used, within `sparse_depth_max_age` of its stamp (decoded with the camera's
+        `max_input_pixels` limit)."""
+        stamp = stamp_ns(header.stamp)
+        max_age = self._measurement_max_age
+        mount = None
+        if self.mount_source is not None and self._wants_mount:
+            mount = self.mount_source.mount_for(header)
+        sparse = None
+        sparse_msg = self._sparse_depth.take(stamp, max_age)
+        if sparse_msg is not None:
+            try:
+                sparse = depth_msg_to_array(sparse_msg, pipeline.max_input_pixels)
+            except ValueError as error:
+                self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
+        reading = None
+        range_msg = self._range.take(stamp, max_age)
+        if range_msg is not None:
+            reading = range_reading(range_msg, self._camera_from_range(header.frame_id, range_msg))
+        return ScaleInputs(mount, sparse, reading)
+
+    def _mount_source(self, values: dict[str, Any]) -> MountSource:
+        """Parameters when camera_height_m is given, else TF through tf2_ros where it is installed."""
+        parameters = parameter_mount(values)
+        self._wants_mount = values["scale_source"] in (AUTO, "ground_plane")
+        self._measurement_max_age = float(values["sparse_depth_max_age"])
+        buffer = None
+        if parameters is None and values["scale_source"] in (AUTO, "ground_plane", "range"):
+            try:
+                import tf2_ros
+            except ImportError:
+                tf2_ros = None
+            if tf2_ros is not None:
+                buffer = tf2_ros.Buffer()
+                self._tf_listener = tf2_ros.TransformListener(buffer, self)
+        return MountSource(str(values["base_frame"]), parameters, buffer)
+
+    def _camera_from_range(self, camera_frame: str, msg: Range) -> Rigid:
+        """The range sensor in the camera optical frame: TF where it has it, else the range_* parameters."""
+        buffer = self.mount_source.tf_buffer if self.mount_source is not None else None
+        if buffer is not None:
+            from rclpy.time import Time
+
+            try:
+                stamped = buffer.lookup_transform(
+                    camera_frame, msg.header.frame_id, Time.from_msg(msg.header.stamp)
+                )
+                return rigid_from_msg(stamped.transform)
+            except Exception:  # tf2's Lookup/Connectivity/Extrapolation errors: use the parameters
+                pass
+        position = [float(v) for v in self.get_parameter("range_position_xyz").value]
+        direction = np.asarray(self.get_parameter("range_direction_xyz").value, dtype=np.float64)
+        return Rigid(frame_with_x(direction), np.asarray(position))
+
+    def _warn_about_model_scale(self, values: dict[str, Any]) -> None:
+        """Say once when a model trained on rendered images only runs on its own scale."""
+        info = self.estimator.info if self.estimator is not None else None
+        own_scale = values["scale_source"] == "model" or (
+            values["scale_source"] == AUTO and self.mount_source is not None and not self.mount_source.known
+        )
+        if info is not None and info.extra.get("training_images") == "synthetic" and own_scale:
+            self.get_logger().warning(
+                f"{info.name} was trained on synthetic images only: its metric depth on a real camera is "
+                "not trustworthy on its own scale. Give it a scale source: the camera mount "
+                "(camera_height_m/camera_pitch_deg/camera_roll_deg, or TF) for ground_plane, a sparse_depth "
+                "topic, a range sensor (scale_source:=range) or scale_source:=fixed:FACTOR"
+            )
 
     def _report(self, failure: FrameFailure) -> None:
         """Count `failure` and log it, throttled per cause (never more than one line per cause per 5 s)."""
@@ -424,8 +511,13 @@ class DepthNode(LifecycleNode):
         for name, matched in self._inputs.items():
             values[f"{name} topic"] = matched.topic_name
             values[f"{name} QoS"] = matched.describe()
-        if self.scale_anchor is not None:
-            values["metric scale (sparse depth)"] = f"{self.scale_anchor.scale:.4f}"
+        decision = self.scale.last if self.scale is not None else None
+        if decision is not None:
+            values["metric scale"] = "none" if decision.scale is None else f"{decision.scale:.4f}"
+            values["scale source"] = f"{decision.source} ({decision.state})"
+            values["scale reason"] = decision.reason
+        if self.mount_source is not None:
+            values["camera mount"] = self.mount_source.last_error or self.mount_source.note
         node = self.get_fully_qualified_name()
         status = DiagnosticStatus(
             level=DIAGNOSTIC_LEVELS[assessment.level],

@@ -14,6 +14,15 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
 from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
 from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions, check_device
+from disdepth_core.scale import (
+    AUTO,
+    ScaleSettings,
+    ScaleTracker,
+    TrackerSettings,
+    build_scale_source,
+    mount_from_angles,
+    scale_source_help,
+)
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
 from disdepth_core.visualize.colorize import COLORMAPS
 from disdepth_ros.outputs import OutputSettings
@@ -24,7 +33,9 @@ __all__ = [
     "descriptor",
     "node_parameters",
     "output_settings",
+    "parameter_mount",
     "runtime_options",
+    "scale_tracker",
     "validate_parameters",
 ]
 
@@ -103,12 +114,14 @@ PARAMETERS: dict[str, ParameterSpec] = {
     ),
     "min_depth": ParameterSpec(
         0.0,
-        "Depths below this (metres) are published as invalid; 0 = the model's minimum.",
+        "Metric depths below this (metres, after the scale source) are published as invalid; 0 = no limit "
+        "beyond the model's own range.",
         range=(0.0, 1000.0),
     ),
     "max_depth": ParameterSpec(
         0.0,
-        "Depths above this (metres) are published as invalid; 0 = the model's maximum.",
+        "Metric depths above this (metres, after the scale source) are published as invalid; 0 = no limit "
+        "beyond the model's own range.",
         range=(0.0, 1000.0),
     ),
     "publish_depth_mm": ParameterSpec(False, "Also publish depth/image_mm (16UC1 millimetres, 0 = invalid)."),
@@ -132,28 +145,74 @@ PARAMETERS: dict[str, ParameterSpec] = {
         "point are removed (flying pixels at object boundaries become phantom obstacles); 0 = off.",
         range=(0.0, 10.0),
     ),
-    "use_sparse_depth": ParameterSpec(
-        False,
-        "Subscribe to `sparse_depth` (sensor_msgs/Image 32FC1 m or 16UC1 mm from a LiDAR/ToF/stereo sensor, "
-        "registered to this camera; any resolution) and anchor the metric scale to it.",
+    "scale_source": ParameterSpec(
+        AUTO,
+        f"Where the metric scale comes from ({scale_source_help()}). /diagnostics says which scale is in "
+        "force and why.",
         read_only=True,
     ),
-    "sparse_depth_min_points": ParameterSpec(
-        20,
-        "Fewest sensor points for a frame's scale estimate (median sensor/prediction).",
-        True,
-        (1, 10**7, 1),
+    "base_frame": ParameterSpec(
+        "base_footprint",
+        "TF frame whose z axis is up and whose origin is on the floor (REP 120); the camera mount for "
+        "ground_plane is looked up from it to the image's frame_id at the image stamp (tf2_ros, where "
+        "installed, and camera_height_m is 0).",
+        read_only=True,
     ),
-    "sparse_depth_smoothing": ParameterSpec(
+    "camera_height_m": ParameterSpec(
+        0.0,
+        "Camera height above the floor (m) for ground_plane when TF is not used; 0 = not given (then TF, "
+        "where tf2_ros is installed).",
+        range=(0.0, 100.0),
+    ),
+    "camera_pitch_deg": ParameterSpec(
+        0.0, "Camera pitch (deg, > 0 looks down) for the camera_height_m mount.", range=(-90.0, 90.0)
+    ),
+    "camera_roll_deg": ParameterSpec(
+        0.0,
+        "Camera roll about its forward axis (deg, REP 103) for the camera_height_m mount.",
+        range=(-180.0, 180.0),
+    ),
+    "scale_smoothing": ParameterSpec(
         0.3,
-        "Weight of the newest frame's scale in the exponential moving average (log space); 1 = no smoothing.",
+        "Weight of a frame's scale estimate in the moving average (log space, times the source's "
+        "confidence); 1 = no smoothing.",
         read_only=True,
         range=(0.001, 1.0),
     ),
+    "scale_max_step": ParameterSpec(
+        0.1,
+        "Largest change of the published scale from one frame to the next (0.1 = 10 %).",
+        read_only=True,
+        range=(0.001, 10.0),
+    ),
+    "scale_hold_s": ParameterSpec(
+        10.0,
+        "Seconds the last good scale is held while the source cannot decide (floor not visible, no sensor "
+        "points); then a metric model falls back to its own scale.",
+        read_only=True,
+        range=(0.0, 3600.0),
+    ),
+    "sparse_depth_min_points": ParameterSpec(
+        20,
+        "Fewest sensor points for a sparse_depth scale estimate (median of sensor/prediction ratios).",
+        True,
+        (1, 10**7, 1),
+    ),
     "sparse_depth_max_age": ParameterSpec(
         0.2,
-        "Largest |stamp difference| (s) between an image and the sparse depth used for it.",
+        "Largest |stamp difference| (s) between an image and the sparse depth or range reading used for it.",
         range=(0.0, 10.0),
+    ),
+    "range_position_xyz": ParameterSpec(
+        [0.0, 0.0, 0.0],
+        "Range sensor's position in the camera optical frame (m; x right, y down, z forward), used when TF "
+        "cannot give it.",
+        read_only=True,
+    ),
+    "range_direction_xyz": ParameterSpec(
+        [0.0, 0.0, 1.0],
+        "Range sensor's beam direction in the camera optical frame, used when TF cannot give it.",
+        read_only=True,
     ),
     "colormap": ParameterSpec("turbo", f"Colormap of depth/colorized: {', '.join(COLORMAPS)}."),
     "colorize_min_depth": ParameterSpec(
@@ -197,8 +256,16 @@ def validate_parameters(values: dict[str, Any]) -> str | None:
             return f"{name} must be one of {', '.join(choices)}, got {values[name]!r}"
     try:
         check_device(values["device"])
+        if values["scale_source"] != AUTO:
+            build_scale_source(values["scale_source"])
+        parameter_mount(values)
     except ValueError as error:
         return str(error)
+    for name in ("range_position_xyz", "range_direction_xyz"):
+        if len(values[name]) != 3:
+            return f"{name} needs 3 values (x, y, z in the camera optical frame), got {list(values[name])}"
+    if not any(values["range_direction_xyz"]):
+        return "range_direction_xyz must not be all zeros"
     low, high = values["min_depth"], values["max_depth"]
     if low > 0 and high > 0 and not high > low:
         return f"max_depth ({high}) must be greater than min_depth ({low})"
@@ -211,14 +278,15 @@ def validate_parameters(values: dict[str, Any]) -> str | None:
 
 
 def output_settings(values: dict[str, Any], info: ModelInfo) -> OutputSettings:
-    """The output settings of a full parameter set for a model; ValueError when the effective depth
-    range (0 = the model's own bound) is empty, naming both parameters."""
-    low = float(values["min_depth"]) or float(info.min_depth)
-    high = float(values["max_depth"]) or float(info.max_depth)
-    if not high > low:
+    """The output settings of a full parameter set for a model. Depth limits 0 mean none beyond the
+    model's own range; ValueError when the model's own scale is used and its range lies outside them."""
+    low = float(values["min_depth"])
+    high = float(values["max_depth"]) or float("inf")
+    if values["scale_source"] == "model" and not min(high, info.max_depth) > max(low, info.min_depth):
         raise ValueError(
-            f"effective depth range is empty: min_depth {low:g} m >= max_depth {high:g} m (model "
-            f"{info.name} predicts {info.min_depth:g}-{info.max_depth:g} m; 0 means the model's bound)"
+            f"effective depth range is empty: min_depth {max(low, info.min_depth):g} m >= max_depth "
+            f"{min(high, info.max_depth):g} m (model {info.name} predicts {info.min_depth:g}-"
+            f"{info.max_depth:g} m with scale_source=model; 0 means no limit)"
         )
     return OutputSettings(
         min_depth=low,
@@ -234,6 +302,32 @@ def output_settings(values: dict[str, Any], info: ModelInfo) -> OutputSettings:
         colormap=str(values["colormap"]),
         colorize_min=float(values["colorize_min_depth"]),
         colorize_max=float(values["colorize_max_depth"]),
+    )
+
+
+def parameter_mount(values: dict[str, Any]) -> Any:
+    """The camera mount given by camera_height_m / camera_pitch_deg / camera_roll_deg (None when the
+    height is 0: not given)."""
+    height = float(values["camera_height_m"])
+    if height <= 0:
+        return None
+    pitch, roll = float(values["camera_pitch_deg"]), float(values["camera_roll_deg"])
+    return mount_from_angles(
+        height, pitch, roll, "parameters camera_height_m/camera_pitch_deg/camera_roll_deg"
+    )
+
+
+def scale_tracker(values: dict[str, Any], info: ModelInfo) -> ScaleTracker:
+    """The scale tracker of a full parameter set for a model (ValueError for a bad scale_source)."""
+    return ScaleTracker(
+        str(values["scale_source"]),
+        ScaleSettings(sparse_min_points=int(values["sparse_depth_min_points"])),
+        TrackerSettings(
+            smoothing=float(values["scale_smoothing"]),
+            max_step=float(values["scale_max_step"]),
+            hold_s=float(values["scale_hold_s"]),
+        ),
+        relative_model=info.relative,
     )
 
 

@@ -3,10 +3,12 @@
 `FramePipeline.process(msg, camera_info, wanted)` does, for one `sensor_msgs/Image` or
 `CompressedImage`: size check against `max_input_pixels` (raw header or the JPEG/PNG header, before
 any decoding) -> decode to RGB -> camera_info checked for this image (scaled when sizes differ) ->
-`DepthEstimator.predict` (a camera-aware model gets the image's focal length) -> depth limits ->
-optional rescaling to a sparse depth sensor (`disdepth_core.serving.scale_anchor`; the limits apply to the
-model's depth before it) -> output messages (`disdepth_ros.outputs`). The depth node, `eval-bag`, the demo
-(through the node) and `benchmarks/node.py` all call it, so they cannot disagree.
+`DepthEstimator.predict` (a camera-aware model gets the image's focal length; depth outside the model's
+range is invalid) -> the metric scale (`disdepth_core.scale.ScaleTracker`: the model's own, the ground
+plane from the camera mount, a sparse depth sensor, a range beam or a fixed factor; `ScaleInputs` carries
+what the robot knows besides the image) -> the published depth limits (metres) -> output messages
+(`disdepth_ros.outputs`). The depth node, `eval-bag`, the demo (through the node) and
+`benchmarks/node.py` all call it, so they cannot disagree.
 
 Error policy: `process` never raises for anything a message can contain or a backend can do. A failure
 that loses the frame is returned as `FrameOutcome.failure`; one that only loses part of the outputs
@@ -29,13 +31,13 @@ from disdepth_core.geometry import CameraIntrinsics
 from disdepth_core.image_encodings import ImageTooLargeError
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.image_ops import invalidate
+from disdepth_core.scale import CameraMount, FrameContext, RangeReading, ScaleDecision, ScaleTracker
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
-from disdepth_core.serving.scale_anchor import ScaleAnchor, ScaleEstimate
 from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
 from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OutputSettings, build_outputs, camera_info_for_image
 
-__all__ = ["FrameOutcome", "FramePipeline", "FrameTimings"]
+__all__ = ["FrameOutcome", "FramePipeline", "FrameTimings", "ScaleInputs"]
 
 
 @dataclass
@@ -46,25 +48,46 @@ class FrameTimings:
     preprocess_ms: float = 0.0
     inference_ms: float = 0.0
     postprocess_ms: float = 0.0
+    scale_ms: float = 0.0
     outputs_ms: float = 0.0
 
     @property
     def total_ms(self) -> float:
-        return self.decode_ms + self.preprocess_ms + self.inference_ms + self.postprocess_ms + self.outputs_ms
+        return (
+            self.decode_ms
+            + self.preprocess_ms
+            + self.inference_ms
+            + self.postprocess_ms
+            + self.scale_ms
+            + self.outputs_ms
+        )
+
+
+@dataclass(frozen=True)
+class ScaleInputs:
+    """What the robot knows at this frame besides the image: the camera mount (TF or parameters), a
+    sparse depth image and a range reading that no earlier frame used (each measurement counts once)."""
+
+    mount: CameraMount | None = None
+    sparse_depth: np.ndarray | None = None
+    range_reading: RangeReading | None = None
 
 
 @dataclass
 class FrameOutcome:
-    """What one frame produced. `depth` is limited metric depth (NaN invalid) when prediction ran."""
+    """What one frame produced: `depth` is the published metric depth (scaled, limited, NaN invalid) and
+    `model_depth` the model's own depth before the scale (for scoring), when prediction ran; `scale`
+    says which scale was applied and why."""
 
     messages: dict[str, object] = field(default_factory=dict)
     rgb: np.ndarray | None = None
     depth: np.ndarray | None = None
+    model_depth: np.ndarray | None = None
     timings: FrameTimings = field(default_factory=FrameTimings)
     failure: FrameFailure | None = None
     problems: list[FrameFailure] = field(default_factory=list)
     camera_info_resized: bool = False
-    scale: ScaleEstimate | None = None
+    scale: ScaleDecision | None = None
 
     @property
     def ok(self) -> bool:
@@ -75,7 +98,7 @@ class FramePipeline:
     """Turns camera messages into output messages with one estimator and one set of output settings.
 
     `settings` may be replaced between frames (run-time parameter changes). `compressed` says whether
-    the messages are `CompressedImage`.
+    the messages are `CompressedImage`. `scale` tracks this stream's metric scale (default: `auto`).
     """
 
     def __init__(
@@ -84,6 +107,7 @@ class FramePipeline:
         settings: OutputSettings,
         compressed: bool = False,
         max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS,
+        scale: ScaleTracker | None = None,
     ) -> None:
         if max_input_pixels < 1:
             raise ValueError(f"max_input_pixels must be >= 1, got {max_input_pixels}")
@@ -91,20 +115,16 @@ class FramePipeline:
         self.settings = settings
         self.compressed = compressed
         self.max_input_pixels = int(max_input_pixels)
+        self.scale = scale or ScaleTracker(relative_model=estimator.info.relative)
 
     def process(
         self,
         msg: Any,
         camera_info: CameraInfo | None,
         wanted: Collection[str] = ON_DEMAND_OUTPUTS,
-        scale_anchor: ScaleAnchor | None = None,
-        sparse_depth: np.ndarray | None = None,
+        inputs: ScaleInputs | None = None,
     ) -> FrameOutcome:
-        """Run one frame (see the module docstring); never raises for bad input or a failing backend.
-
-        With a `scale_anchor`, the depth (after the output limits) is rescaled by the anchor's smoothed
-        scale, updated with `sparse_depth` (a sensor's metric depth registered to this camera) when given.
-        """
+        """Run one frame (see the module docstring); never raises for bad input or a failing backend."""
         outcome = FrameOutcome()
         timings = outcome.timings
         start = time.perf_counter()
@@ -139,16 +159,20 @@ class FramePipeline:
         timings.preprocess_ms = result.timings.preprocess_ms
         timings.inference_ms = result.timings.inference_ms
         timings.postprocess_ms = result.timings.postprocess_ms
+        started_scale = time.perf_counter()
+        outcome.model_depth = result.depth
+        decision = outcome.scale = self._scale(result.depth, msg.header, camera, inputs or ScaleInputs())
+        if decision.scale is None:
+            outcome.failure = FrameFailure("scale", decision.reason)
+            return outcome
         settings = self.settings
-        started_outputs = time.perf_counter()
-        depth = invalidate(result.depth, settings.min_depth, settings.max_depth)
+        factor = np.float32(decision.scale)
+        depth = invalidate(result.depth * factor, settings.min_depth, settings.max_depth)  # a new array
         uncertainty = result.uncertainty
-        if scale_anchor is not None:
-            outcome.scale = scale_anchor.update(depth, sparse_depth)
-            if outcome.scale.scale != 1.0:
-                depth *= np.float32(outcome.scale.scale)
-                if uncertainty is not None:
-                    uncertainty *= np.float32(outcome.scale.scale**2)  # a variance scales with the square
+        if uncertainty is not None and decision.scale != 1.0:
+            uncertainty = uncertainty * (factor * factor)  # a variance scales with the square
+        started_outputs = time.perf_counter()
+        timings.scale_ms = (started_outputs - started_scale) * 1e3
         outcome.depth = depth
         try:
             outcome.messages = build_outputs(rgb, depth, uncertainty, msg.header, camera, settings, wanted)
@@ -156,6 +180,22 @@ class FramePipeline:
             outcome.failure = FrameFailure("output", _describe(error))
         timings.outputs_ms = (time.perf_counter() - started_outputs) * 1e3
         return outcome
+
+    def _scale(
+        self,
+        depth: np.ndarray,
+        header: Any,
+        camera: tuple[CameraInfo, CameraIntrinsics] | None,
+        inputs: ScaleInputs,
+    ) -> ScaleDecision:
+        context = FrameContext(
+            stamp_ns=int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec),
+            intrinsics=None if camera is None else camera[1],
+            mount=inputs.mount,
+            sparse_depth=inputs.sparse_depth,
+            range_reading=inputs.range_reading,
+        )
+        return self.scale.update(depth, context)
 
 
 def _focal(camera: tuple[CameraInfo, CameraIntrinsics] | None) -> float | None:

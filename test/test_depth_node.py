@@ -541,7 +541,12 @@ def test_rate_and_latency_windows():
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-p", "min_depth:=20.0"], "effective depth range is empty: min_depth 20 m >= max_depth"),
+        (
+            ["-p", "min_depth:=20.0", "-p", "scale_source:=model"],
+            "effective depth range is empty: min_depth 20 m >= max_depth",
+        ),
+        (["-p", "scale_source:=lidar"], "unknown scale source 'lidar'; choose one of auto, fixed:ARG"),
+        (["-p", "camera_height_m:=-1.0"], "camera_height_m"),
         (["-p", "max_depth:=5"], "write `5.0` for a double parameter"),
         (
             ["-p", "device:=tpu"],
@@ -671,9 +676,9 @@ def _depth_with_sparse(harness: Harness, sparse: np.ndarray, rgb: np.ndarray, K:
 
 
 def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
-    """A sensor reporting depth 1.5x the prediction rescales the published depth (smoothed), and the
-    scale shows in diagnostics."""
-    harness = ros("/anchored", model_path=model_path, use_sparse_depth=True, sparse_depth_smoothing=1.0)
+    """A sensor reporting depth 1.5x the prediction rescales the published depth, and the scale and its
+    source show in diagnostics."""
+    harness = ros("/anchored", model_path=model_path, scale_source="sparse_depth", scale_smoothing=1.0)
     node = harness.node_under_test
     rgb, K = _scene(14)
     reference = _expected_depth(node, rgb)
@@ -684,13 +689,19 @@ def test_sparse_depth_anchors_the_metric_scale(ros, model_path):
     depth = _depth_with_sparse(harness, sparse, rgb, K, stamp)
     ratio = np.nanmedian(depth / reference)
     assert ratio == pytest.approx(1.5, rel=0.02)
-    assert node.scale_anchor.scale == pytest.approx(1.5, rel=0.02)
+    assert node.scale.scale == pytest.approx(1.5, rel=0.02)
+    status = harness.node_status(
+        lambda s: "sparse_depth" in {kv.key: kv.value for kv in s.values}.get("scale source", "")
+    )
+    values = {kv.key: kv.value for kv in status.values}
+    assert float(values["metric scale"]) == pytest.approx(1.5, rel=0.02)
+    assert "sensor/prediction ratios" in values["scale reason"] or "holding" in values["scale reason"]
 
 
 def test_oversized_sparse_depth_is_refused_and_the_frame_still_published(ros, model_path):
     """A sparse depth image larger than `max_input_pixels` is not decoded: counted as bad input, the
     depth goes out unanchored."""
-    harness = ros("/oversized", model_path=model_path, use_sparse_depth=True, max_input_pixels=H * W)
+    harness = ros("/oversized", model_path=model_path, scale_source="sparse_depth", max_input_pixels=H * W)
     node = harness.node_under_test
     rgb, K = _scene(15)
     sparse = np.full((H + 8, W), 2.0, np.float32)
@@ -698,7 +709,8 @@ def test_oversized_sparse_depth_is_refused_and_the_frame_still_published(ros, mo
 
     depth = _depth_with_sparse(harness, sparse, rgb, K, stamp)
     np.testing.assert_allclose(depth, _expected_depth(node, rgb), rtol=1e-6, equal_nan=True)
-    assert node.health.failures.snapshot()["bad_input"] >= 1 and node.scale_anchor.scale == 1.0
+    assert node.health.failures.snapshot()["bad_input"] >= 1
+    assert node.scale.last.scale == 1.0 and node.scale.last.state == "fallback"
 
 
 def test_help_prints_parameters_and_exits():
@@ -714,3 +726,53 @@ def test_help_prints_parameters_and_exits():
     assert done.returncode == 0 and done.stdout.startswith("usage: depth_node")
     for name in ("model_path", "autostart", "flying_pixel_threshold", "max_input_pixels"):
         assert f"  {name} = " in done.stdout
+
+
+def test_fixed_scale_source_scales_depth_and_says_so(ros, model_path):
+    harness = ros("/fixed", model_path=model_path, scale_source="fixed:2.5")
+    node = harness.node_under_test
+    rgb, K = _scene(16)
+    stamp = 1600
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    np.testing.assert_allclose(depth, 2.5 * _expected_depth(node, rgb), rtol=1e-5, equal_nan=True)
+    status = harness.node_status(
+        lambda s: "fixed" in {kv.key: kv.value for kv in s.values}.get("scale source", "")
+    )
+    values = {kv.key: kv.value for kv in status.values}
+    assert values["metric scale"] == "2.5000" and values["scale reason"] == "fixed factor 2.5"
+
+
+def test_ground_plane_mount_from_parameters_reaches_the_scale_source(ros, model_path):
+    """In the pip venv (no tf2) the mount comes from camera_height_m/pitch/roll; diagnostics name it and
+    the ground-plane source's verdict on each frame."""
+    harness = ros(
+        "/mounted",
+        model_path=model_path,
+        scale_source="ground_plane",
+        camera_height_m=0.8,
+        camera_pitch_deg=12.0,
+    )
+    node = harness.node_under_test
+    rgb, K = _scene(17)
+    stamp = 1700
+
+    def send():
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    harness.publish_until(send, ("depth",), stamp)
+    status = harness.node_status(lambda s: "camera mount" in {kv.key for kv in s.values})
+    values = {kv.key: kv.value for kv in status.values}
+    assert values["camera mount"].startswith("camera mount from parameters: camera 0.800 m above the floor")
+    assert "pitch +12.0 deg" in values["camera mount"]
+    decision = node.scale.last
+    assert decision is not None and decision.source in ("ground_plane", "model")
+    assert ("agrees with" in decision.reason) or ("cannot decide" in decision.reason)
+    assert node.set_parameters([Parameter("camera_height_m", value=1.1)])[0].successful
+    assert node.mount_source.parameters.height_m == pytest.approx(1.1)
+    assert not node.set_parameters([Parameter("scale_source", value="model")])[0].successful  # read-only

@@ -1,12 +1,9 @@
 """ROS-free serving helpers: frames lost before the node (stamp gaps), sparse-depth scale anchoring,
 the colour-scale range of the colorized image."""
 
-import math
-
 import numpy as np
 import pytest
 
-from disdepth_core.serving.scale_anchor import ScaleAnchor
 from disdepth_core.serving.stamp_gaps import StampGapCounter
 from disdepth_core.visualize.colorize import display_range
 
@@ -36,29 +33,6 @@ def test_jittery_camera_is_not_counted_as_losing_frames():
         t += int(PERIOD * rng.uniform(0.8, 1.2))
         counter.add(t)
     assert counter.lost == 0
-
-
-def test_scale_anchor_median_smoothing_and_clamping():
-    prediction = np.full((40, 60), 2.0, np.float32)
-    sparse = np.zeros((20, 30), np.float32)  # a LiDAR-like sparse grid at half resolution
-    sparse[::4, ::4] = 3.0  # sensor says 1.5x farther
-    sparse[0, 0] = 300.0  # an outlier the median ignores
-    anchor = ScaleAnchor(min_points=10, smoothing=0.5)
-    first = anchor.update(prediction, sparse)
-    assert (
-        first.frame_scale == pytest.approx(1.5) and first.scale == pytest.approx(1.5) and first.points >= 10
-    )
-    second = anchor.update(prediction, sparse * 2.0)  # the sensor jumps to 3x: smoothed in log space
-    assert second.frame_scale == pytest.approx(3.0)
-    assert second.scale == pytest.approx(math.exp(0.5 * (math.log(1.5) + math.log(3.0))))
-    kept = anchor.update(prediction, None)  # no sensor frame: keep the smoothed scale
-    assert kept.frame_scale is None and kept.scale == pytest.approx(second.scale)
-    few = anchor.update(prediction, np.where(np.arange(600).reshape(20, 30) < 5, 9.0, 0.0).astype(np.float32))
-    assert few.frame_scale is None and few.points == 5  # each sensor point counts once
-    clamped = ScaleAnchor(min_points=1, max_ratio=4.0).update(prediction, np.full((40, 60), 1e6, np.float32))
-    assert clamped.frame_scale == 4.0
-    with pytest.raises(ValueError, match="smoothing"):
-        ScaleAnchor(smoothing=0.0)
 
 
 def test_display_range_uses_the_scene_not_the_validity_range():

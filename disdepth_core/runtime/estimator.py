@@ -115,7 +115,10 @@ class DepthEstimator:
         depth = restore(depth_map[0, 0], plan)
         if scale != 1.0:
             depth *= np.float32(scale)
-        invalidate(depth, info.min_depth * scale, info.max_depth * scale)
+        if info.relative:  # no metric range to check before the scale source: only finite and > 0
+            invalidate(depth, float(np.finfo(np.float32).tiny), np.inf)
+        else:
+            invalidate(depth, info.min_depth * scale, info.max_depth * scale)
         uncertainty = None
         if uncertainty_map is not None:
             uncertainty = restore(uncertainty_map[0, 0], plan)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disdepth_core.runtime.errors import ModelFileError
+from disdepth_core.teacher_kinds import check_output_kind
 
 OUTPUT_MEANING = (
     "depth: B x 1 x H x W metres along the optical axis; "
@@ -45,6 +46,10 @@ class ModelInfo:
     (fp32, fp16, bf16, int8). ``canonical_focal_px`` > 0 marks a camera-aware model (Metric3D / Depth
     Anything 3 metric convention): its output is the depth a camera with that focal length (pixels, at
     the model input resolution) would see, and the runtime rescales it by the real focal length.
+    ``output_kind`` is what the depth output means (``teacher_kinds.OUTPUT_KINDS``): disdepth exports are
+    ``metric_depth``; a foreign model described by a teacher card may be ``relative_depth`` (its runtime
+    output is depth up to scale) or ``relative_inverse_depth`` (inverted by the runtime first); a
+    relative model needs a scale source.
     """
 
     name: str
@@ -62,6 +67,7 @@ class ModelInfo:
     git_hash: str = ""
     output_meaning: str = OUTPUT_MEANING
     canonical_focal_px: float = 0.0
+    output_kind: str = "metric_depth"
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -74,6 +80,12 @@ class ModelInfo:
             )
         if not all(s > 0 for s in self.std):
             raise ValueError(f"std must be positive per channel, got {self.std}")
+        check_output_kind(self.output_kind, "model output")
+
+    @property
+    def relative(self) -> bool:
+        """Whether the output is depth only up to an unknown scale (it needs a scale source)."""
+        return self.output_kind != "metric_depth"
 
     @property
     def camera_aware(self) -> bool:
@@ -100,6 +112,8 @@ class ModelInfo:
         }
         if self.camera_aware:
             props["canonical_focal_px"] = repr(float(self.canonical_focal_px))
+        if self.relative:
+            props["output_kind"] = self.output_kind
         props.update(self.extra)
         return props
 
@@ -123,6 +137,7 @@ class ModelInfo:
                 "git_hash",
                 "output_meaning",
                 "canonical_focal_px",
+                "output_kind",
             }
             color_order = props.get("color_order", "rgb").lower()
             if color_order not in ("rgb", "bgr"):
@@ -143,6 +158,7 @@ class ModelInfo:
                 git_hash=props.get("git_hash", ""),
                 output_meaning=props.get("output_meaning", OUTPUT_MEANING),
                 canonical_focal_px=_non_negative(props.get("canonical_focal_px", "0"), "canonical_focal_px"),
+                output_kind=props.get("output_kind", "metric_depth"),
                 extra={k: v for k, v in props.items() if k not in known},
             )
         except (ValueError, TypeError) as error:

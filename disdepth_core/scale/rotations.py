@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "BODY_FROM_OPTICAL",
     "Rigid",
+    "frame_with_x",
     "matrix_from_quaternion",
     "quaternion_from_matrix",
     "rotation_from_rpy",
@@ -68,6 +69,20 @@ def rotation_from_rpy(roll: float, pitch: float, yaw: float) -> np.ndarray:
     ry = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
     rx = np.array([[1.0, 0.0, 0.0], [0.0, cr, -sr], [0.0, sr, cr]])
     return rz @ ry @ rx
+
+
+def frame_with_x(direction: np.ndarray) -> np.ndarray:
+    """A rotation whose x axis is ``direction`` (normalised; y and z completed orthonormally): the frame
+    of a beam sensor (REP 117: a range sensor measures along its x axis)."""
+    x = np.asarray(direction, dtype=np.float64).reshape(3)
+    norm = np.linalg.norm(x)
+    if not (np.isfinite(norm) and norm > 1e-9):
+        raise ValueError(f"a beam direction must be a non-zero finite vector, got {direction}")
+    x = x / norm
+    helper = np.array([0.0, 0.0, 1.0]) if abs(x[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    y = np.cross(helper, x)
+    y /= np.linalg.norm(y)
+    return np.stack([x, y, np.cross(x, y)], axis=1)
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, t: float) -> np.ndarray:

@@ -19,6 +19,7 @@ FAILURE_CAUSES: dict[str, str] = {
     "camera_info": "camera_info unusable for this image (published without camera_info and points)",
     "backend": "inference failed",
     "output": "output messages could not be built",
+    "scale": "no metric scale yet (a relative-depth model waits for its scale source)",
 }
 
 
