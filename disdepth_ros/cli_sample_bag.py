@@ -12,7 +12,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Render a camera moving through a procedural scene and record it as a ROS 2 bag "
         "(rosbags; mcap or sqlite3): /camera/image_raw rgb8 (or /camera/image_raw/compressed jpeg), "
         "/camera/camera_info and /camera/depth/image_raw 16UC1 millimetres (0 = invalid), frame_id "
-        "camera_optical_frame. The bag is written atomically; OUT must not exist.",
+        "camera_optical_frame, and the robot's TF: /tf_static base_footprint -> camera_link -> "
+        "camera_optical_frame (the camera mount: height above the ground, pitch, roll) and /tf odom -> "
+        "base_footprint per frame. The bag is written atomically; OUT must not exist.",
     )
     parser.add_argument("out", metavar="OUT", help="bag directory to create")
     parser.add_argument("--frames", type=int, default=60, help="number of frames (default 60)")
@@ -35,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from disdepth_ros.sample_bag import SampleBagSpec, write_sample_bag
+    from disdepth_ros.sample_bag import SampleBagSpec, robot_mount, write_sample_bag
 
     spec = SampleBagSpec(
         frames=args.frames,
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out} ({spec.storage}): {spec.frames} frames {spec.width}x{spec.height} "
         f"at {spec.rate_hz:g} Hz "
-        f"on {spec.image_topic}, /camera/camera_info, /camera/depth/image_raw"
+        f"on {spec.image_topic}, /camera/camera_info, /camera/depth/image_raw, /tf, /tf_static "
+        f"({robot_mount(spec).describe()})"
     )
     return 0

@@ -15,7 +15,15 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from rosbags.interfaces import Connection
+from rosbags.interfaces import (
+    Connection,
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from disdepth_core.bags.errors import BagError
@@ -26,6 +34,18 @@ __all__ = ["STORAGES", "BagWriter"]
 
 STORAGES: dict[str, StoragePlugin] = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 BAG_VERSION = Writer.VERSION_LATEST
+_FOREVER = QosTime(sec=2147483647, nsec=4294967295)  # rosbag2's "infinite" duration
+_LATCHED = Qos(
+    history=QosHistory.KEEP_LAST,
+    depth=1,
+    reliability=QosReliability.RELIABLE,
+    durability=QosDurability.TRANSIENT_LOCAL,
+    deadline=_FOREVER,
+    lifespan=_FOREVER,
+    liveliness=QosLiveliness.AUTOMATIC,
+    liveliness_lease_duration=_FOREVER,
+    avoid_ros_namespace_conventions=False,
+)
 
 
 class BagWriter:
@@ -69,10 +89,14 @@ class BagWriter:
             raise RuntimeError("use BagWriter as a context manager")
         return self._writer
 
-    def add_topic(self, topic: str, msgtype: str) -> None:
-        """Declare ``topic`` carrying ``msgtype`` (a rosbag2 name such as ``sensor_msgs/msg/Image``)."""
+    def add_topic(self, topic: str, msgtype: str, latched: bool = False) -> None:
+        """Declare ``topic`` carrying ``msgtype`` (a rosbag2 name such as ``sensor_msgs/msg/Image``);
+        ``latched`` records a transient-local publisher (``/tf_static``), so players re-latch it."""
         writer = self._open_writer()
-        self._connections[topic] = writer.add_connection(topic, msgtype, typestore=jazzy_typestore())
+        profiles = (_LATCHED,) if latched else ()
+        self._connections[topic] = writer.add_connection(
+            topic, msgtype, typestore=jazzy_typestore(), offered_qos_profiles=profiles
+        )
         self.counts[topic] = 0
 
     def write(self, topic: str, data: bytes, timestamp_ns: int) -> None:

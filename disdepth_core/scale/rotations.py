@@ -18,6 +18,7 @@ __all__ = [
     "matrix_from_quaternion",
     "quaternion_from_matrix",
     "rotation_from_rpy",
+    "rpy_from_matrix",
     "slerp",
 ]
 
@@ -83,6 +84,13 @@ def frame_with_x(direction: np.ndarray) -> np.ndarray:
     y = np.cross(helper, x)
     y /= np.linalg.norm(y)
     return np.stack([x, y, np.cross(x, y)], axis=1)
+
+
+def rpy_from_matrix(r: np.ndarray) -> tuple[float, float, float]:
+    """(roll, pitch, yaw) of ``rotation_from_rpy`` (radians; pitch in [-pi/2, pi/2])."""
+    r = np.asarray(r, dtype=np.float64)
+    pitch = math.asin(max(-1.0, min(1.0, -r[2, 0])))
+    return math.atan2(r[2, 1], r[2, 2]), pitch, math.atan2(r[1, 0], r[0, 0])
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, t: float) -> np.ndarray:
