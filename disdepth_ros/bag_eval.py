@@ -15,6 +15,14 @@ frames and to know which ground-truth frames are needed), the second decodes and
 order while holding only the ground-truth frames and predictions still waiting for their partner.
 `camera_info` is taken as the node would: the latest one received before the image.
 
+The metric scale comes from `scale.spec` as in the node (`disdepth_core.scale`): the camera mount from
+`scale.mount` (measured numbers) or from the bag's own `/tf` and `/tf_static` (`base_frame <- image
+frame_id` at each image's stamp), sparse depth from `sparse_depth_topic`, range readings from
+`range_topic` (each used once, by the first image within `SCALE_INPUT_MAX_AGE_S` of it). Frames are
+scored as the model predicted them (raw, median, ...) and as published with the scale source's factor
+(the `scale_source` row); every frame's scale, source and state are in `frames.csv`, and the summary
+counts frames per source and state.
+
 A bad message costs one frame, never the run: an undecodable image or ground-truth frame, a malformed
 record, an unusable camera_info (the frame is still scored, without camera_info and points in the
 output bag) or a failing backend call is counted and listed (topic, stamp, cause, reason) in the summary.
@@ -49,25 +57,34 @@ from disdepth_core.bags import (
     read_messages,
     stamp_ns,
 )
+from disdepth_core.bags.tf import read_tf
+from disdepth_core.cli.scale_args import ScaleOptions
 from disdepth_core.deployment import open_estimator
 from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalRange
+from disdepth_core.evaluation.scoring import SCALE_SOURCE
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.options import RuntimeOptions
+from disdepth_core.scale import ScaleSettings, ScaleTracker, TrackerSettings, TransformBuffer
+from disdepth_core.scale.mount_source import MountSource
+from disdepth_core.scale.rotations import Rigid
 from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
 from disdepth_core.visualize.preview import render_report
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
 from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
-from disdepth_ros.pipeline import FramePipeline
+from disdepth_ros.pipeline import FramePipeline, ScaleInputs
+from disdepth_ros.scale_inputs import Measurement, range_reading
 
 __all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "output_topic", "write_results"]
 
 DEPTH_TYPES = ("sensor_msgs/msg/Image",)
 CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
+RANGE_TYPES = ("sensor_msgs/msg/Range",)
+SCALE_INPUT_MAX_AGE_S = 0.2  # as the node's sparse_depth_max_age default
 LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
 MAX_LISTED_FAILURES = 1000
 WRITTEN_OUTPUTS = ("depth", "camera_info", "points")
@@ -87,7 +104,11 @@ FRAME_COLUMNS = (
     "n_scored",
     "coverage",
     "gt_in_range",
-    *(f"{alignment}_{key}" for alignment in ALIGNMENTS for key in METRIC_KEYS),
+    "scale",
+    "scale_source",
+    "scale_state",
+    "scale_reason",
+    *(f"{alignment}_{key}" for alignment in (*ALIGNMENTS, SCALE_SOURCE) for key in METRIC_KEYS),
 )
 
 
@@ -96,7 +117,8 @@ class EvalConfig:
     """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
 
     `min_depth`/`max_depth` bound the evaluated ground truth (None: the model's range); `crop` is an
-    evaluation crop (None, "eigen", "garg"); `runtime` are the node's runtime options.
+    evaluation crop (None, "eigen", "garg"); `runtime` are the node's runtime options; `scale` the scale
+    source, base frame and measured mount; `sparse_depth_topic`/`range_topic` feed those sources.
     """
 
     bag: Path
@@ -117,6 +139,10 @@ class EvalConfig:
     points_rgb: bool = False
     output_prefix: str = "/disdepth"
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+    scale: ScaleOptions = field(default_factory=ScaleOptions)
+    tracking: TrackerSettings = field(default_factory=TrackerSettings)
+    sparse_depth_topic: str | None = None
+    range_topic: str | None = None
 
     def __post_init__(self) -> None:
         if self.stamp_tolerance_s < 0:
@@ -192,37 +218,51 @@ class _Evaluation:
     """Pass 2 state: pipeline, counts, scorer, rows, ground truth and predictions waiting for each other."""
 
     def __init__(
-        self, config: EvalConfig, estimator: DepthEstimator, pairing: _Pairing, n_images: int
+        self,
+        config: EvalConfig,
+        estimator: DepthEstimator,
+        pairing: _Pairing,
+        n_images: int,
+        mounts: MountSource,
     ) -> None:
         info = estimator.info
         self.config = config
         self.estimator = estimator
         self.pairing = pairing
+        self.mounts = mounts
+        self.sparse, self.ranges = Measurement(), Measurement()
         settings = OutputSettings(
-            min_depth=float(info.min_depth),
-            max_depth=float(info.max_depth),
+            min_depth=0.0,
+            max_depth=float("inf"),
             publish_colorized=False,
             publish_points=True,
             points_rgb=config.points_rgb,
             cloud_stride=config.cloud_stride,
         )
+        tracker = ScaleTracker(
+            config.scale.spec, ScaleSettings(), config.tracking, relative_model=info.relative
+        )
         self.pipeline = FramePipeline(
-            estimator, settings, compressed=False, max_input_pixels=config.max_input_pixels
+            estimator, settings, compressed=False, max_input_pixels=config.max_input_pixels, scale=tracker
         )
         self.scorer = DepthScorer(
             EvalRange(
                 config.min_depth if config.min_depth is not None else max(float(info.min_depth), 1e-3),
                 config.max_depth if config.max_depth is not None else float(info.max_depth),
                 config.crop,
-            )
+            ),
+            scale_source=config.scale.spec,
         )
+        self.scale_states: dict[str, int] = defaultdict(int)
         self.counts = dict.fromkeys(("read", "predicted", "paired", "unpaired", "failed", "gt_read"), 0)
         self.failures = _Failures()
         self.rows: list[dict[str, Any]] = []
         self.latencies: list[float] = []
         self.inference: list[float] = []
         self.gt_frames: dict[int, np.ndarray | None] = {}  # None: that ground truth was unreadable
-        self.waiting: dict[int, list[tuple[dict[str, Any], np.ndarray, np.ndarray]]] = defaultdict(list)
+        self.waiting: dict[int, list[tuple[dict[str, Any], tuple[np.ndarray, float], np.ndarray]]] = (
+            defaultdict(list)
+        )
         self.camera_info: Any = None
         self.sample: dict[str, Any] | None = None
         self.sample_target = n_images // 2
@@ -253,7 +293,17 @@ class _Evaluation:
         stamp = stamp_ns(msg.header.stamp)
         row: dict[str, Any] = {"index": index, "stamp_ns": stamp, "paired": False}
         self.rows.append(row)
-        outcome = self.pipeline.process(msg, self.camera_info, ("points",) if writer is not None else ())
+        wanted = ("points",) if writer is not None else ()
+        outcome = self.pipeline.process(msg, self.camera_info, wanted, self._scale_inputs(msg, stamp))
+        decision = outcome.scale
+        if decision is not None:
+            self.scale_states[f"{decision.source} ({decision.state})"] += 1
+            row.update(
+                scale=decision.scale,
+                scale_source=decision.source,
+                scale_state=decision.state,
+                scale_reason=decision.reason,
+            )
         for problem in outcome.problems:
             self.failures.add(self.config.camera_info_topic or self.config.image_topic, stamp, problem)
         if outcome.failure is not None:
@@ -261,8 +311,8 @@ class _Evaluation:
             row["status"] = f"{outcome.failure.cause}: {outcome.failure.message}"
             self.failures.add(self.config.image_topic, stamp, outcome.failure)
             return
-        depth, rgb = outcome.depth, outcome.rgb
-        assert depth is not None and rgb is not None
+        depth, rgb, model_depth = outcome.depth, outcome.rgb, outcome.model_depth
+        assert depth is not None and rgb is not None and model_depth is not None and decision is not None
         row["latency_ms"] = outcome.timings.total_ms
         row["inference_ms"] = outcome.timings.inference_ms
         self.latencies.append(row["latency_ms"])
@@ -279,12 +329,42 @@ class _Evaluation:
         if index >= self.sample_target and self.sample is None:
             self.sample = {"index": index, "rgb": rgb, "pred": depth, "gt": None}
         partner = self.pairing.partner(stamp)
+        scored = (model_depth, decision.scale)  # scored as predicted, and with the source's factor
         if partner is None:
             self.counts["unpaired"] += 1
         elif partner in self.gt_frames:
-            self._pair(row, depth, rgb, self.gt_frames[partner], partner)
+            self._pair(row, scored, rgb, self.gt_frames[partner], partner)
         else:
-            self.waiting[partner].append((row, depth, rgb))
+            self.waiting[partner].append((row, scored, rgb))
+
+    def _scale_inputs(self, msg: Any, stamp: int) -> ScaleInputs:
+        """The mount at this image, and the sparse depth and range reading no earlier image used."""
+        sparse = None
+        sparse_msg = self.sparse.take(stamp, SCALE_INPUT_MAX_AGE_S)
+        if sparse_msg is not None:
+            try:
+                sparse = depth_msg_to_array(sparse_msg, self.config.max_input_pixels)
+            except ValueError as error:
+                self.failures.add(
+                    self.config.sparse_depth_topic or "",
+                    stamp,
+                    FrameFailure("bad_input", f"sparse depth: {error}"),
+                )
+        reading = None
+        range_msg = self.ranges.take(stamp, SCALE_INPUT_MAX_AGE_S)
+        if range_msg is not None:
+            reading = range_reading(range_msg, self._camera_from_range(msg.header.frame_id, range_msg))
+        return ScaleInputs(self.mounts.mount_for(msg.header), sparse, reading)
+
+    def _camera_from_range(self, camera_frame: str, msg: Any) -> Rigid:
+        """The range sensor in the camera frame from the bag's TF; co-located and looking along the
+        optical axis when the bag has no such transform."""
+        if self.mounts.lookup is not None:
+            try:
+                return self.mounts.lookup(camera_frame, msg.header.frame_id, stamp_ns(msg.header.stamp))
+            except Exception:  # TransformLookupError: no transform for the range frame in this bag
+                pass
+        return Rigid(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]), np.zeros(3))
 
     def _keep_depth_values(self, depth: np.ndarray) -> None:
         """A bounded subsample of valid predicted depths for the no-ground-truth histogram."""
@@ -292,8 +372,15 @@ class _Evaluation:
         self.depth_values.append(valid[:: max(1, valid.size // 2000)])
 
     def _pair(
-        self, row: dict[str, Any], depth: np.ndarray, rgb: np.ndarray, gt: np.ndarray | None, gt_stamp: int
+        self,
+        row: dict[str, Any],
+        scored: tuple[np.ndarray, float],
+        rgb: np.ndarray,
+        gt: np.ndarray | None,
+        gt_stamp: int,
     ) -> None:
+        """Score (model depth, the scale source's factor) of one image against its ground truth."""
+        depth, factor = scored
         remaining = self.pairing.needed[gt_stamp] = self.pairing.needed[gt_stamp] - 1
         if remaining <= 0:
             self.gt_frames.pop(gt_stamp, None)
@@ -304,11 +391,11 @@ class _Evaluation:
         if depth.shape != gt.shape:
             depth = cv2.resize(depth, (gt.shape[1], gt.shape[0]), interpolation=cv2.INTER_NEAREST)
             row["status"] = "ok (prediction resized to ground truth)"
-        row.update(self.scorer.add(depth, gt).row())
+        row.update(self.scorer.add(depth, gt, source_scale=factor).row())
         row.update({"paired": True, "gt_stamp_ns": gt_stamp, "gt_dt_ms": (row["stamp_ns"] - gt_stamp) / 1e6})
         self.counts["paired"] += 1
         if row["index"] >= self.sample_target and (self.sample is None or self.sample["gt"] is None):
-            self.sample = {"index": row["index"], "rgb": rgb, "pred": depth, "gt": gt}
+            self.sample = {"index": row["index"], "rgb": rgb, "pred": depth * np.float32(factor), "gt": gt}
 
     def finish(self) -> None:
         """Predictions whose ground truth never arrived (damaged bag, `max_frames` cut) are unpaired."""
@@ -370,16 +457,27 @@ def evaluate_bag(
             if config.camera_info_topic
             else []
         )
+        sparse_conns = (
+            find_topic(reader, config.sparse_depth_topic, DEPTH_TYPES, config.bag)
+            if config.sparse_depth_topic
+            else []
+        )
+        range_conns = (
+            find_topic(reader, config.range_topic, RANGE_TYPES, config.bag) if config.range_topic else []
+        )
         compressed = image_conns[0].msgtype.endswith("CompressedImage")
         if estimator is None:
             if not config.model.is_file():
                 raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
             estimator = open_estimator(config.model, config.runtime)
         index = _index_stamps(reader, image_conns, depth_conns, config)
-        state = _Evaluation(config, estimator, _Pairing(index, config.tolerance_ns), len(index.images))
+        mounts = _bag_mounts(reader, config)
+        state = _Evaluation(
+            config, estimator, _Pairing(index, config.tolerance_ns), len(index.images), mounts
+        )
         state.pipeline.compressed = compressed
         started = time.perf_counter()
-        connections = image_conns + depth_conns + info_conns
+        connections = image_conns + depth_conns + info_conns + sparse_conns + range_conns
         error, written = _run(reader, config, state, connections, compressed, len(index.images), progress)
         elapsed = time.perf_counter() - started
     state.finish()
@@ -391,6 +489,20 @@ def evaluate_bag(
         error_by_distance=state.scorer.error_by_distance() if config.depth_topic else None,
         depth_values=np.concatenate(state.depth_values) if state.depth_values else None,
     )
+
+
+def _bag_mounts(reader: Any, config: EvalConfig) -> MountSource:
+    """The measured mount when given, else the bag's own TF (all of it, read once), else none."""
+    options = config.scale
+    if options.mount is not None:
+        return MountSource(options.base_frame, options.mount)
+    buffer = TransformBuffer(cache_s=None)
+    if read_tf(reader, config.bag, buffer) == 0:
+        return MountSource(
+            options.base_frame,
+            missing=f"no camera mount: {config.bag} has no /tf or /tf_static and no --camera-height given",
+        )
+    return MountSource(options.base_frame, lookup=buffer.lookup, transport="the bag's /tf and /tf_static")
 
 
 class _InterruptedError(Exception):
@@ -460,7 +572,11 @@ def _read_loop(
                     state.counts["failed"] += 1
                     bar.update(1)
                 continue
-            if conn.topic == config.camera_info_topic:
+            if conn.topic == config.sparse_depth_topic:
+                state.sparse.put(msg, receive_ns)
+            elif conn.topic == config.range_topic:
+                state.ranges.put(msg, receive_ns)
+            elif conn.topic == config.camera_info_topic:
                 state.camera_info = msg
                 if writer is not None:
                     writer.write_message(conn.topic, msg, receive_ns)
@@ -512,6 +628,8 @@ def _summary(
             "image_type": "CompressedImage" if compressed else "Image",
             "depth": config.depth_topic,
             "camera_info": config.camera_info_topic,
+            "sparse_depth": config.sparse_depth_topic,
+            "range": config.range_topic,
         },
         "model": {
             "path": str(config.model),
@@ -530,6 +648,13 @@ def _summary(
             "input_hw": list(runtime.input_hw) if runtime.input_hw else None,
         },
         "frames": counts,
+        "scale": {
+            "source": config.scale.spec,
+            "mount": state.mounts.note,
+            "mount_lookup_failures": state.mounts.failures,
+            "last_mount_error": state.mounts.last_error,
+            "frames_by_source": dict(state.scale_states),
+        },
         "failures": state.failures.summary(),
         "stamp_tolerance_s": config.stamp_tolerance_s,
         "latency_ms": percentiles(state.latencies),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.serialization import deserialize_message, serialize_message
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Range
 
 from disdepth_core.bags import BagReadError, BagWriter
 
@@ -22,6 +22,7 @@ MESSAGE_TYPES: dict[str, type] = {
     "sensor_msgs/msg/CompressedImage": CompressedImage,
     "sensor_msgs/msg/CameraInfo": CameraInfo,
     "sensor_msgs/msg/PointCloud2": PointCloud2,
+    "sensor_msgs/msg/Range": Range,
 }
 
 

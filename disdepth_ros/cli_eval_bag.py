@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
 
@@ -15,10 +16,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval-bag",
         help="evaluate a depth model on a ROS 2 bag (metrics, latency, report, optional output bag)",
-        description="Run the depth node's per-frame path (decode -> DepthEstimator -> depth limits -> "
-        "outputs) with the node's runtime options on every image of a ROS 2 bag (sqlite3 or mcap; Image "
-        "or CompressedImage), pair ground-truth depth (16UC1 mm or 32FC1 m) by header stamp, score every "
-        "alignment mode, and write DIR/summary.json, DIR/frames.csv and DIR/report.png. A bad message "
+        description="Run the depth node's per-frame path (decode -> DepthEstimator -> scale source -> "
+        "depth limits -> outputs) with the node's runtime options on every image of a ROS 2 bag (sqlite3 "
+        "or mcap; Image or CompressedImage), pair ground-truth depth (16UC1 mm or 32FC1 m) by header "
+        "stamp, score every alignment mode and the scale source's depth (the camera mount from the bag's "
+        "/tf and /tf_static, or --camera-height), and write DIR/summary.json, DIR/frames.csv and "
+        "DIR/report.png. A bad message "
         "costs one frame and is listed in the summary. Exit status: 0 ok, 1 nothing could be evaluated "
         "or the bag is damaged part-way, 2 bad arguments/unreadable bag, 130 interrupted. "
         "See docs/eval_bag.md.",
@@ -74,6 +77,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"largest image accepted, pixels (default {DEFAULT_MAX_INPUT_PIXELS}, as the node)",
     )
     add_runtime_arguments(parser)
+    add_scale_arguments(parser)
+    parser.add_argument(
+        "--sparse-depth-topic",
+        help="metric sparse depth topic (LiDAR/ToF, 32FC1 m or 16UC1 mm) for sparse_depth",
+    )
+    parser.add_argument("--range-topic", help="sensor_msgs/Range topic for scale source range")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -100,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         cloud_stride=args.cloud_stride,
         points_rgb=args.points_rgb,
         max_input_pixels=args.max_input_pixels,
+        scale=scale_options(args),
+        sparse_depth_topic=args.sparse_depth_topic,
+        range_topic=args.range_topic,
     )
     result = evaluate_bag(config, progress=not args.quiet)
     paths = write_results(result, config.out_dir)
@@ -111,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
         f"with ground truth, {frames['unpaired']} unpaired, {frames['failed']} failed; latency "
         f"p50 {latency['p50']:.1f} ms p95 {latency['p95']:.1f} ms ({summary['model']['backend']})"
     )
+    scale = summary["scale"]
+    by_source = ", ".join(f"{name} {n}" for name, n in sorted(scale["frames_by_source"].items()))
+    print(f"scale source {scale['source']}: {by_source or 'no frame'}; {scale['mount']}")
     failures = {cause: n for cause, n in summary["failures"]["counts"].items() if n}
     if failures:
         first = summary["failures"]["listed"][0]

@@ -54,6 +54,7 @@ from disdepth_core.bags import stamp_ns
 from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
 from disdepth_core.scale import AUTO, ScaleTracker
+from disdepth_core.scale.mount_source import MountSource
 from disdepth_core.scale.rotations import Rigid, frame_with_x
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.health import Assessment, NodeHealth
@@ -74,7 +75,7 @@ from disdepth_ros.params import (
     validate_parameters,
 )
 from disdepth_ros.pipeline import FrameOutcome, FramePipeline, ScaleInputs
-from disdepth_ros.scale_inputs import Measurement, MountSource, range_reading, rigid_from_msg
+from disdepth_ros.scale_inputs import Measurement, range_reading, tf2_lookup
 
 __all__ = ["DepthNode", "main"]
 
@@ -374,7 +375,7 @@ class DepthNode(LifecycleNode):
         parameters = parameter_mount(values)
         self._wants_mount = values["scale_source"] in (AUTO, "ground_plane")
         self._measurement_max_age = float(values["sparse_depth_max_age"])
-        buffer = None
+        lookup = None
         if parameters is None and values["scale_source"] in (AUTO, "ground_plane", "range"):
             try:
                 import tf2_ros
@@ -383,19 +384,19 @@ class DepthNode(LifecycleNode):
             if tf2_ros is not None:
                 buffer = tf2_ros.Buffer()
                 self._tf_listener = tf2_ros.TransformListener(buffer, self)
-        return MountSource(str(values["base_frame"]), parameters, buffer)
+                lookup = tf2_lookup(buffer)
+        missing = (
+            "no camera mount: tf2_ros is not installed here (pip venv) and camera_height_m is 0; set "
+            "camera_height_m, camera_pitch_deg and camera_roll_deg for scale_source ground_plane"
+        )
+        return MountSource(str(values["base_frame"]), parameters, lookup, "TF (tf2_ros)", missing)
 
     def _camera_from_range(self, camera_frame: str, msg: Range) -> Rigid:
         """The range sensor in the camera optical frame: TF where it has it, else the range_* parameters."""
-        buffer = self.mount_source.tf_buffer if self.mount_source is not None else None
-        if buffer is not None:
-            from rclpy.time import Time
-
+        lookup = self.mount_source.lookup if self.mount_source is not None else None
+        if lookup is not None:
             try:
-                stamped = buffer.lookup_transform(
-                    camera_frame, msg.header.frame_id, Time.from_msg(msg.header.stamp)
-                )
-                return rigid_from_msg(stamped.transform)
+                return lookup(camera_frame, msg.header.frame_id, stamp_ns(msg.header.stamp))
             except Exception:  # tf2's Lookup/Connectivity/Extrapolation errors: use the parameters
                 pass
         position = [float(v) for v in self.get_parameter("range_position_xyz").value]

@@ -89,12 +89,22 @@ def test_eval_with_ground_truth(bags, tiny_model, tmp_path, storage, compressed)
     assert paths["report.png"].stat().st_size > 10_000
 
 
+def _camera_connections(reader) -> list:
+    """The sample bag's camera topics (image, camera_info, depth), not its TF."""
+    return [c for c in reader.connections if not c.topic.startswith("/tf")]
+
+
 def _bag_frames_to_npz(bag: Path, folder: Path) -> int:
     """The bag's image/ground-truth/K triples as an RGB-D .npz folder (what `disdepth eval` reads)."""
     folder.mkdir()
     images, depths, infos = {}, {}, {}
     with open_bag(bag) as reader:
-        for conn, _, data in reader.messages():
+        wanted = [
+            c
+            for c in reader.connections
+            if c.topic in (TOPICS["compressed"], TOPICS["depth"], TOPICS["camera_info"])
+        ]
+        for conn, _, data in reader.messages(connections=wanted):
             msg = read_message(data, conn.msgtype, conn.topic, bag)
             stamp = stamp_ns(msg.header.stamp)
             if conn.topic == TOPICS["compressed"]:
@@ -210,7 +220,7 @@ def _shift_ground_truth(source: Path, target: Path, shift_ns: dict[int, int]) ->
         writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
         writer.add_message_topic(TOPICS["depth"], Image)
         depth_index = 0
-        for conn, t, data in reader.messages():
+        for conn, t, data in reader.messages(connections=_camera_connections(reader)):
             msg = read_message(data, conn.msgtype, conn.topic, source)
             if conn.topic == TOPICS["depth"]:
                 stamp = stamp_ns(msg.header.stamp) + shift_ns.get(depth_index, 0)
@@ -344,7 +354,7 @@ def _copy_bag(source: Path, target: Path, transform, compressed: bool = False) -
         writer.add_message_topic(image_topic, CompressedImage if compressed else Image)
         writer.add_message_topic(TOPICS["camera_info"], CameraInfo)
         writer.add_message_topic(TOPICS["depth"], Image)
-        for conn, t, data in reader.messages():
+        for conn, t, data in reader.messages(connections=_camera_connections(reader)):
             msg = read_message(data, conn.msgtype, conn.topic, source)
             index = counts[conn.topic] = counts.get(conn.topic, 0) + 1
             writer.write_message(conn.topic, transform(conn.topic, index - 1, msg), t)

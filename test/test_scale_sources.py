@@ -66,8 +66,8 @@ def test_ground_plane_uses_the_floor_the_robot_stands_on_beside_a_kerb():
 @pytest.mark.parametrize(
     ("scene", "height", "pitch", "expected"),
     [
-        (PlaneScene(far_x=0.8), 0.5, 0.0, "agrees with a floor"),  # a wall fills the view
-        (PlaneScene(boxes=[((0.6, -0.8, 0.0), (1.4, 0.8, 0.45))]), 0.3, 0.0, "agrees with a floor"),  # table
+        (PlaneScene(far_x=0.8), 0.5, 0.0, "not a receding floor"),  # a wall fills the view
+        (PlaneScene(boxes=[((0.6, -0.8, 0.0), (1.4, 0.8, 0.45))]), 0.3, 0.0, "not a receding floor"),  # table
     ],
 )
 def test_ground_plane_refuses_when_the_floor_is_not_what_it_sees(scene, height, pitch, expected):

@@ -67,6 +67,8 @@ def read_tf(reader: Any, bag: str | Path, buffer: TransformBuffer) -> int:
     connections = [
         c for c in reader.connections if c.topic in (TF_TOPIC, TF_STATIC_TOPIC) and c.msgtype == TF_MSGTYPE
     ]
+    if not connections:  # rosbags reads every topic when given no connection
+        return 0
     count = 0
     try:
         for connection, _, raw in read_messages(reader, connections, bag):

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
 from disdepth_core.runtime.model_info import check_input_size
 
 
@@ -18,7 +19,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "alignment mode (raw metric, median scale, least-squares scale, least-squares scale+shift in "
         "inverse depth) with coverage figures: NYU with the Eigen crop (1e-3..10 m), KITTI with the Garg "
         "crop (1e-3..80 m, BTS list, full frames), an RGB-D folder of .npz frames such as real_dev "
-        "(0.1..80 m, also per source), synthetic scenes without crop. Scored exactly as eval-bag.",
+        "(0.1..80 m, also per source), synthetic scenes without crop. Scored exactly as eval-bag. With "
+        "--scale-source, also the depth a robot publishes with that source (e.g. ground_plane with the "
+        "frames' mount from an RGB-D folder's index.json; frames without one use the fallback and are "
+        "counted separately).",
     )
     parser.add_argument(
         "model", help="model file: .safetensors checkpoint, exported .onnx or TensorRT engine"
@@ -42,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--height", type=int, default=240, help="synthetic: rendered image height")
     parser.add_argument("--width", type=int, default=320, help="synthetic: rendered image width")
     add_runtime_arguments(parser)
+    add_scale_arguments(parser, default="model")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -60,14 +65,21 @@ def run(args: argparse.Namespace) -> int:
         eval_range = replace(eval_range, min_depth=args.min_depth)
     if args.max_depth is not None:
         eval_range = replace(eval_range, max_depth=args.max_depth)
+    scale = scale_options(args)
+    if scale.mount is not None:
+        raise ValueError(
+            "disdepth eval takes each frame's mount from the dataset; --camera-height is for bags"
+        )
     estimator = open_estimator(args.model, runtime_options(args))
-    result = evaluate_estimator(estimator, samples, eval_range, args.max_samples, not args.no_progress)
+    spec = None if scale.spec == "model" else scale.spec
+    result = evaluate_estimator(estimator, samples, eval_range, args.max_samples, not args.no_progress, spec)
     if args.json:
         payload = {
             "model": str(args.model),
             "dataset": args.dataset,
             **result.summary,
             "groups": result.groups,
+            "scale_decisions": result.decisions,
         }
         print(json.dumps(payload))
         return 0
@@ -78,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
     for group, summary in result.groups.items():
         print()
         print(format_summary(summary, f"source {group} ({summary['raw']['n_images']} images)"))
+    for decision, summary in (result.decisions or {}).items():
+        print()
+        print(
+            format_summary(
+                summary, f"frames whose scale came from {decision} ({summary['raw']['n_images']} images)"
+            )
+        )
     return 0
 
 

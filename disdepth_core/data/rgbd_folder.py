@@ -4,13 +4,16 @@ Each ``NAME.npz`` holds ``rgb`` (uint8 H x W x 3, RGB), ``depth`` (float32 metre
 and ``K`` (3 x 3; all zeros when unknown), optionally ``K_nominal`` (typical intrinsics of the sensor,
 used when ``K`` is unknown and reported as such). A frame's source is its ``src`` in the folder's
 optional ``index.json`` (a list of ``{"name", "src", ...}`` objects), else its name up to the first
-``_`` (``7scenes_000040`` -> ``7scenes``); hold out by source, never by frame. Files are read with
-``allow_pickle=False`` and images larger than ``MAX_PIXELS`` are refused, so a hostile file can neither
-run code nor exhaust memory.
+``_`` (``7scenes_000040`` -> ``7scenes``); hold out by source, never by frame. An entry's
+``mount`` (``height_m``, ``ground_normal`` in the optical frame pointing up: the camera's calibrated
+mounting, as a robot's TF would give it) becomes the sample's ``mount`` for the ground-plane scale.
+Files are read with ``allow_pickle=False`` and images larger than ``MAX_PIXELS`` are refused, so a
+hostile file can neither run code nor exhaust memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from collections.abc import Iterator
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from disdepth_core.scale import CameraMount
 
 __all__ = ["MAX_PIXELS", "RGBDFolder", "RGBDFrame"]
 
@@ -34,12 +39,15 @@ class RGBDFrame:
     depth: np.ndarray
     K: np.ndarray | None
     k_kind: str  # "calibrated", "nominal" or "unknown"
+    mount: CameraMount | None = None
 
     def sample(self) -> dict[str, object]:
-        """The frame as a dataset sample (``image``, ``depth``, ``K`` if known, ``group``)."""
+        """The frame as a dataset sample (``image``, ``depth``, ``K`` and ``mount`` if known, ``group``)."""
         sample: dict[str, object] = {"image": self.image, "depth": self.depth, "group": self.source}
         if self.K is not None:
             sample["K"] = self.K
+        if self.mount is not None:
+            sample["mount"] = self.mount
         return sample
 
 
@@ -53,18 +61,19 @@ class RGBDFolder:
         files = sorted(self.root.glob("*.npz"))
         if not files:
             raise FileNotFoundError(f"RGB-D folder {self.root} holds no .npz frames")
-        named = self._index_sources()
+        entries = self._index_entries()
+        self._mounts = {name: _mount(entry, self.root) for name, entry in entries.items()}
         self._files = []
         self._sources = []
         for path in files:
-            source = named.get(path.stem) or path.stem.split("_", 1)[0]
+            source = str(entries.get(path.stem, {}).get("src") or path.stem.split("_", 1)[0])
             if sources is None or source in sources:
                 self._files.append(path)
                 self._sources.append(source)
         if not self._files:
             raise ValueError(f"no frame of {self.root} is from the sources {sources}")
 
-    def _index_sources(self) -> dict[str, str]:
+    def _index_entries(self) -> dict[str, dict]:
         index = self.root / "index.json"
         if not index.is_file():
             return {}
@@ -74,11 +83,7 @@ class RGBDFolder:
             raise ValueError(f"{index}: not valid JSON ({error})") from None
         if not isinstance(entries, list):
             raise ValueError(f"{index}: expected a list of frame entries")
-        return {
-            str(e["name"]): str(e["src"])
-            for e in entries
-            if isinstance(e, dict) and {"name", "src"} <= set(e)
-        }
+        return {str(e["name"]): e for e in entries if isinstance(e, dict) and "name" in e}
 
     def __len__(self) -> int:
         return len(self._files)
@@ -114,7 +119,24 @@ class RGBDFolder:
         if depth.shape != rgb.shape[:2]:
             raise ValueError(f"{path}: depth {depth.shape} does not match rgb {rgb.shape[:2]}")
         k, kind = _intrinsics(arrays)
-        return RGBDFrame(path.stem, self._sources[index], rgb, depth.astype(np.float32), k, kind)
+        frame = RGBDFrame(path.stem, self._sources[index], rgb, depth.astype(np.float32), k, kind)
+        mount = self._mounts.get(path.stem)
+        return frame if mount is None else dataclasses.replace(frame, mount=mount)
+
+
+def _mount(entry: dict, root: Path) -> CameraMount | None:
+    """The entry's ``mount`` (None when absent); ValueError naming the index for a malformed one."""
+    mount = entry.get("mount")
+    if not mount:
+        return None
+    try:
+        return CameraMount(
+            float(mount["height_m"]), tuple(float(v) for v in mount["ground_normal"]), "index.json mount"
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"{root / 'index.json'}: frame {entry['name']}: bad mount {mount!r} ({error})"
+        ) from None
 
 
 def _intrinsics(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:

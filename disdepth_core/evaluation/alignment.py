@@ -1,7 +1,8 @@
 """Alignment of a predicted depth map to ground truth before scoring (one function per mode).
 
 - ``raw``: metric depth as predicted (what a robot gets).
-- ``median``: per-image scale ``median(gt) / median(pred)`` (monodepth2, Zhou et al. 2017).
+- ``median``: per-image scale ``median(gt) / median(pred)`` (monodepth2, Zhou et al. 2017; the ratio
+  rule of :mod:`disdepth_core.scale.ratios`).
 - ``lsq_scale``: per-image least-squares scale ``s = <pred, gt> / <pred, pred>`` in depth.
 - ``lsq_scale_shift_inv``: per-image least-squares scale and shift in inverse depth,
   ``a / pred + b ~ 1 / gt`` (MiDaS, Ranftl et al. 2020), the fair comparison for relative-depth models;
@@ -16,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from disdepth_core.scale.ratios import ratio_of_medians
+
 __all__ = ["ALIGNMENTS", "ALIGNMENT_LABELS", "align"]
 
 
@@ -24,7 +27,7 @@ def _raw(pred: np.ndarray, gt: np.ndarray, min_depth: float, max_depth: float) -
 
 
 def _median(pred: np.ndarray, gt: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
-    return pred * (np.median(gt) / np.median(pred))
+    return pred * ratio_of_medians(gt, pred)
 
 
 def _lsq_scale(pred: np.ndarray, gt: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:

@@ -13,7 +13,10 @@ The rule, per image (ground truth ``gt`` and prediction ``pred`` in metres, same
    are never scored as a guess; their share is reported as ``coverage`` = scored / evaluated, next to
    every metric, so a model that abstains is visible rather than flattered.
 4. Each alignment (:mod:`disdepth_core.evaluation.alignment`) is fitted on the scored pixels, then the
-   prediction is clipped to ``[min_depth, max_depth]`` (monodepth2) and the metrics are computed.
+   prediction is clipped to ``[min_depth, max_depth]`` (monodepth2) and the metrics are computed. The
+   ``scale_source`` row (when the scorer has one) is not fitted to the ground truth: it is the model's
+   depth times the factor a robot's scale source chose for that frame (:mod:`disdepth_core.scale`), i.e.
+   what the robot publishes, scored like ``raw``.
 5. Dataset figures are the mean of per-image metrics over images with at least one scored pixel
    (the standard protocol); images without one are counted as ``n_skipped``. Coverage figures are
    pixel-weighted over the dataset.
@@ -31,9 +34,11 @@ from disdepth_core.evaluation.alignment import ALIGNMENTS, align
 from disdepth_core.evaluation.crops import crop_mask
 from disdepth_core.evaluation.metrics import METRIC_KEYS, depth_errors
 
-__all__ = ["DISTANCE_BINS", "DepthScorer", "EvalRange", "FrameScore", "score_frame"]
+__all__ = ["DISTANCE_BINS", "SCALE_SOURCE", "DepthScorer", "EvalRange", "FrameScore", "score_frame"]
 
 DISTANCE_BINS = 16
+SCALE_SOURCE = "scale_source"
+"""The row of depth scaled by a robot's scale source (see the module docstring, rule 4)."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,10 @@ def score_frame(
     gt: Any,
     eval_range: EvalRange,
     alignments: Iterable[str] = tuple(ALIGNMENTS),
+    source_scale: float | None = None,
 ) -> tuple[FrameScore, np.ndarray]:
-    """Score one image by the module's rule; returns the score and the scored-pixel mask."""
+    """Score one image by the module's rule; returns the score and the scored-pixel mask.
+    ``source_scale`` adds the ``scale_source`` row (the prediction times that factor)."""
     pred, gt = _as_numpy(pred), _as_numpy(gt)
     if pred.shape != gt.shape:
         raise ValueError(
@@ -113,6 +120,12 @@ def score_frame(
         p, g = pred[scored], gt[scored]
         aligned = align(name, p, g, eval_range.min_depth, eval_range.max_depth)
         metrics[name] = depth_errors(np.clip(aligned, eval_range.min_depth, eval_range.max_depth), g)
+    if source_scale is not None:
+        if n_scored == 0:
+            metrics[SCALE_SOURCE] = dict.fromkeys(METRIC_KEYS, float("nan"))
+        else:
+            scaled = np.clip(pred[scored] * source_scale, eval_range.min_depth, eval_range.max_depth)
+            metrics[SCALE_SOURCE] = depth_errors(scaled, gt[scored])
     return FrameScore(metrics, int(gt_valid.sum()), int(evaluated.sum()), n_scored), scored
 
 
@@ -165,11 +178,14 @@ class DepthScorer:
 
     ``summary()`` holds per alignment the mean of each metric plus ``n_images``/``n_skipped``, the
     pixel-weighted ``coverage`` figures and the evaluation range; ``error_by_distance()`` bins the raw
-    absolute error by ground-truth distance.
+    absolute error by ground-truth distance. With ``scale_source`` (the spec a robot used, e.g.
+    ``ground_plane``) every ``add`` takes that frame's ``source_scale`` and the summary has a
+    ``scale_source`` row and names the spec.
     """
 
     eval_range: EvalRange
     alignments: tuple[str, ...] = tuple(ALIGNMENTS)
+    scale_source: str | None = None
     _totals: _Totals = field(init=False)
     _groups: dict[str, _Totals] = field(init=False)
     _bin_edges: np.ndarray = field(init=False)
@@ -185,11 +201,16 @@ class DepthScorer:
         self._bins = {key: np.zeros(DISTANCE_BINS) for key in ("abs_error", "abs_rel", "count")}
 
     def _new_totals(self) -> _Totals:
-        return _Totals(sums={name: dict.fromkeys(METRIC_KEYS, 0.0) for name in self.alignments})
+        rows = (*self.alignments, SCALE_SOURCE) if self.scale_source else self.alignments
+        return _Totals(sums={name: dict.fromkeys(METRIC_KEYS, 0.0) for name in rows})
 
-    def add(self, pred: Any, gt: Any, group: str | None = None) -> FrameScore:
+    def add(
+        self, pred: Any, gt: Any, group: str | None = None, source_scale: float | None = None
+    ) -> FrameScore:
         """Score one image, add it to the totals (and to ``group``'s) and return its score."""
-        score, scored = score_frame(pred, gt, self.eval_range, self.alignments)
+        if (source_scale is None) != (self.scale_source is None):
+            raise ValueError("source_scale is needed exactly when the scorer has a scale_source row")
+        score, scored = score_frame(pred, gt, self.eval_range, self.alignments, source_scale)
         self._totals.add(score)
         if group is not None:
             if group not in self._groups:
@@ -213,11 +234,14 @@ class DepthScorer:
 
     def summary(self) -> dict[str, Any]:
         """Dataset figures (see the class docstring) and the evaluation range."""
-        return {**self._totals.summary(), "range": self._range_dict()}
+        return {**self._totals.summary(), "range": self._range_dict(), **self._source()}
 
     def group_summaries(self) -> dict[str, dict[str, Any]]:
         """``summary()`` of each group, by group name (sorted)."""
-        return {name: self._groups[name].summary() for name in sorted(self._groups)}
+        return {name: {**self._groups[name].summary(), **self._source()} for name in sorted(self._groups)}
+
+    def _source(self) -> dict[str, str]:
+        return {"scale_source_spec": self.scale_source} if self.scale_source else {}
 
     def _range_dict(self) -> dict[str, Any]:
         r = self.eval_range

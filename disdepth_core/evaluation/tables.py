@@ -32,6 +32,8 @@ def format_table(rows: Sequence[tuple[str, Mapping[str, float]]], title: str = "
 def format_summary(summary: Mapping[str, Any], title: str = "") -> str:
     """Every alignment mode of a :class:`DepthScorer` summary, plus its coverage line."""
     rows = [(ALIGNMENT_LABELS[name], summary[name]) for name in ALIGNMENT_LABELS if name in summary]
+    if "scale_source_spec" in summary:  # what the robot publishes with its scale source
+        rows.append((f"scale source {summary['scale_source_spec']}", summary["scale_source"]))
     coverage = summary["coverage"]
     first = rows[0][1] if rows else {}
     note = (

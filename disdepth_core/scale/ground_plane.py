@@ -11,17 +11,20 @@ Estimator (what was chosen, measured in docs/scale_sources.md):
 1. Candidates: every ``stride``-th pixel (the grid is about ``GRID_WIDTH`` wide) at least
    ``MIN_BELOW_DEG`` below the horizon (near the horizon ``z_floor`` explodes with any tilt error)
    with a valid prediction.
-2. The scale is the *lowest dense cluster* of ``log q``: a kernel density (Gaussian, ``BANDWIDTH`` in
-   log units) of ``log q``, each candidate weighted by ``z_floor`` so that far floor counts about as much
-   as the many near-floor pixels; the lowest peak holding at least ``PEAK_FRACTION`` of the highest one
-   is the floor (higher peaks are obstacles), refined to the weighted median of ``log q`` within
-   ``2 * BANDWIDTH`` of it. Not the lowest percentile of ``q``: a real model's floor is not exactly
-   planar, and the lower envelope of its ratios is biased low by the spread (measured).
+2. The scale is the *densest cluster* of ``log q``: a kernel density (Gaussian, ``BANDWIDTH`` in log
+   units) of ``log q``, each candidate weighted by ``z_floor`` so that far floor counts about as much as
+   the many near-floor pixels; its highest peak, refined to the weighted median of ``log q`` within
+   ``2 * BANDWIDTH`` of it. A floor concentrates its ratios, an obstacle spreads them over a range (its
+   rows see the floor at different distances). Not the lowest percentile of ``q``, as the geometry
+   suggests: a real model's floor is not exactly planar and that envelope is biased low by the spread;
+   nor the lowest cluster: a lower plane beside the robot's floor (the road beside a sidewalk) forms one
+   (both measured: docs/scale_sources.md).
 3. The floor must be what is seen, else the source refuses (the tracker holds the last scale): at least
-   ``MIN_FLOOR_SHARE`` of the candidates' weight within ``BANDWIDTH`` of the scale (a wall, a person or
-   a table filling the lower image leaves little floor), and those floor pixels must recede: their
-   floor depths span at least ``MIN_RECESSION`` (p90 / p10). A surface facing the camera agrees with
-   "a floor at some scale" only in a thin band of rows, whose depths span about ``exp(2 * BANDWIDTH)``.
+   ``MIN_FLOOR_SHARE`` of the candidates' weight agrees with the scale within ``AGREEMENT`` (log units;
+   wide enough for a model whose floor is not exactly planar; a wall, a person or a table filling the
+   lower image leaves little floor), and those floor pixels must recede: their floor depths span at
+   least ``MIN_RECESSION`` (p90 / p10). A surface facing the camera agrees with "a floor at some scale"
+   only in a thin band of rows, whose floor depths span at most about ``exp(2 * AGREEMENT)`` = 1.65.
 4. Confidence rises with the floor's share (1 at ``FULL_CONFIDENCE_SHARE``).
 
 A plane parallel to the floor at another height (a table top seen from above) is geometrically the
@@ -43,7 +46,7 @@ __all__ = ["GroundPlaneScale"]
 GRID_WIDTH = 160
 MIN_BELOW_DEG = 3.0
 BANDWIDTH = 0.15
-PEAK_FRACTION = 1.0
+AGREEMENT = 0.25
 MIN_CANDIDATE_SHARE = 0.02
 MIN_FLOOR_SHARE = 0.15
 MIN_RECESSION = 1.6
@@ -94,9 +97,9 @@ class GroundPlaneScale:
             )
         floor_depth = np.float32(mount.height_m) / toward_floor[candidate]
         log_ratio = np.log(floor_depth / z[candidate])
-        weight = floor_depth
-        log_scale = self._lowest_cluster(log_ratio, weight)
-        inlier = np.abs(log_ratio - log_scale) < BANDWIDTH
+        weight = np.ones_like(floor_depth)
+        log_scale = self._densest_cluster(log_ratio, weight)
+        inlier = np.abs(log_ratio - log_scale) < AGREEMENT
         share = float(weight[inlier].sum() / weight.sum())
         if share < MIN_FLOOR_SHARE:
             return ScaleObservation.undecided(
@@ -119,20 +122,15 @@ class GroundPlaneScale:
             f"{share:.0%} of the view below the horizon agrees with the floor, {near:.1f}-{far:.1f} m",
         )
 
-    def _lowest_cluster(self, log_ratio: np.ndarray, weight: np.ndarray) -> float:
-        """Step 2 of the module docstring: the weighted median of the lowest dense cluster of log q."""
+    def _densest_cluster(self, log_ratio: np.ndarray, weight: np.ndarray) -> float:
+        """Step 2 of the module docstring: the weighted median of the densest cluster of log q."""
         step = BANDWIDTH / _BINS_PER_BANDWIDTH
         low, high = np.percentile(log_ratio, (0.5, 99.5))
         keep = (log_ratio >= low) & (log_ratio <= high)
         values, weights = log_ratio[keep], weight[keep]
         index = ((values - low) / step).astype(np.int64)
         density = np.convolve(np.bincount(index, weights=weights), self._kernel)  # bin j - len(kernel) // 2
-        inner = density[1:-1]
-        peaks = np.flatnonzero(
-            (inner >= density[:-2]) & (inner >= density[2:]) & (inner >= PEAK_FRACTION * density.max())
-        )
-        first = int(peaks[0]) + 1 if peaks.size else int(np.argmax(density))
-        peak = low + (first - len(self._kernel) // 2 + 0.5) * step
+        peak = low + (int(np.argmax(density)) - len(self._kernel) // 2 + 0.5) * step
         near_peak = np.abs(values - peak) < 2 * BANDWIDTH
         return _weighted_median(values[near_peak], weights[near_peak])
 
