@@ -23,6 +23,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, help="frames to play (default 60; 20 with --quick)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20 frames at 160x120")
     parser.add_argument("--model", type=Path, help="model file (default: the shipped disdepth_default.onnx)")
+    parser.add_argument(
+        "--scale-source",
+        default="ground_plane",
+        metavar="SPEC",
+        help="the node's scale_source (default ground_plane: the recording's camera mount; model: the "
+        "network's own scale)",
+    )
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -33,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from disdepth_ros.demo import DemoConfig, run_demo
 
     config = DemoConfig.quick_config(args.out) if args.quick else DemoConfig(out_dir=args.out)
-    config = replace(config, model=args.model, runtime=runtime_options(args))
+    config = replace(config, model=args.model, runtime=runtime_options(args), scale_source=args.scale_source)
     if args.frames is not None:
         if args.frames < 2:
             raise ValueError(f"--frames must be >= 2, got {args.frames}")
@@ -55,9 +62,16 @@ def run(args: argparse.Namespace) -> int:
         "end-to-end latency (publish -> depth received): "
         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms"
     )
+    scale = summary["scale"]
+    last = scale["last"]
     print(
-        f"vs ground truth ({raw['n_images']} frames): AbsRel {raw['abs_rel']:.3f}  RMSE {raw['rmse']:.3f} m  "
-        f"delta1 {raw['d1']:.3f}"
+        f"metric scale: scale_source {scale['source']}, last frame {last['source']} ({last['state']}): {last['reason']}"
+    )
+    median = summary["metrics"]["median"]
+    print(
+        f"published depth vs ground truth ({raw['n_images']} frames): AbsRel {raw['abs_rel']:.3f}  "
+        f"RMSE {raw['rmse']:.3f} m  delta1 {raw['d1']:.3f} (median-scaled: AbsRel {median['abs_rel']:.3f} "
+        f"delta1 {median['d1']:.3f})"
     )
     print("wrote " + ", ".join(summary["files"]))
     return 0

@@ -2,17 +2,21 @@
 
 1. A synthetic sample bag (`disdepth_ros.sample_bag`) is made once and cached in the output directory.
 2. The real `DepthNode` (`disdepth_ros.depth_node`, default model unless one is given) runs in an
-   rclpy executor thread, with its `image`/`camera_info` inputs remapped to the played topics.
+   rclpy executor thread, with its `image`/`camera_info` inputs remapped to the played topics and the
+   scale source `ground_plane` by default: the camera mount is the bag's TF, which the player publishes
+   on `/tf_static` and `/tf` where `tf2_msgs`/`tf2_ros` are installed (a ROS install), else it reaches
+   the node as its `camera_height_m`/`camera_pitch_deg`/`camera_roll_deg` parameters (the pip venv).
 3. A player publishes the bag's image and camera_info at their recorded rate (best-effort sensor QoS,
    as a camera driver does); a recorder subscribes to the node's `depth/image`, `depth/camera_info`
    and `points` (its subscription is what makes the node build clouds).
 4. The summary compares what came out with what went in: frames in/out (the node drops stale frames
    by design when inference is slower than the camera), output rate, end-to-end latency (publish ->
-   depth received, matched by header stamp) and AbsRel/RMSE/delta1 of the published depth against the
-   bag's ground truth (matched by stamp). It is written to `summary.json` with `preview.png`.
+   depth received, matched by header stamp), the scale the node used and why, and the published depth
+   against the bag's ground truth (matched by stamp; the published depth's own metrics, i.e. with the
+   scale source, and median-scaled). It is written to `summary.json` with `preview.png`.
 
 All topics live under the `/disdepth_demo` namespace so the demo never talks to a real camera on the
-same ROS domain.
+same ROS domain (TF, where published, lives on the domain's `/tf` and `/tf_static` as TF does).
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.bags import find_topic, open_bag, read_messages, stamp_ns
+from disdepth_core.bags.tf import TF_STATIC_TOPIC, TF_TOPIC, read_tf
 from disdepth_core.evaluation import DepthScorer, EvalRange
 from disdepth_core.evaluation.stats import percentiles
 from disdepth_core.files import write_json
 from disdepth_core.runtime.options import RuntimeOptions
+from disdepth_core.scale import CameraMount, TransformBuffer, mount_from_transform
 from disdepth_ros.bag_messages import read_message
 from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS
 from disdepth_ros.params import node_parameters
-from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
+from disdepth_ros.sample_bag import BASE_FRAME, FRAME_ID, TOPICS, SampleBagSpec, write_sample_bag
 
 __all__ = ["NAMESPACE", "DemoConfig", "run_demo"]
 
@@ -55,6 +61,7 @@ class DemoConfig:
     rate_hz: float = 15.0
     model: Path | None = None
     runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
+    scale_source: str = "ground_plane"
 
     @classmethod
     def quick_config(cls, out_dir: Path) -> DemoConfig:
@@ -74,6 +81,8 @@ class _Recording:
     camera_infos: list[Any]
     stamps: list[int]
     ground_truth: dict[int, np.ndarray]
+    mount: CameraMount | None = None
+    tf: list[tuple[str, bytes]] = field(default_factory=list)  # (topic, CDR) of /tf_static and /tf records
 
 
 def _load_bag(bag: Path) -> _Recording:
@@ -95,19 +104,28 @@ def _load_bag(bag: Path) -> _Recording:
             else:
                 recording.ground_truth[stamp] = depth_msg_to_array(msg)
         recording.camera_infos = [infos[stamp] for stamp in recording.stamps]
-    if not recording.images:
-        raise RuntimeError(f"sample bag {bag} has no images; delete it so the demo records a new one")
+        if not recording.images:
+            raise RuntimeError(f"sample bag {bag} has no images; delete it so the demo records a new one")
+        tf = TransformBuffer(cache_s=None)
+        if read_tf(reader, bag, tf):
+            first = tf.lookup(BASE_FRAME, FRAME_ID, recording.stamps[0])
+            recording.mount = mount_from_transform(first, f"{bag.name} /tf_static")
+            tf_conns = [c for c in reader.connections if c.topic in (TF_TOPIC, TF_STATIC_TOPIC)]
+            recording.tf = [(conn.topic, bytes(raw)) for conn, _, raw in read_messages(reader, tf_conns, bag)]
     return recording
 
 
 class _Session:
     """The depth node, a player and a recorder on one rclpy context, spun by an executor thread."""
 
-    def __init__(self, model: Path | None, runtime: RuntimeOptions) -> None:
-        """Start the node (default model unless `model`), the player and the recorder."""
+    def __init__(
+        self, model: Path | None, runtime: RuntimeOptions, scale_source: str, mount: CameraMount | None
+    ) -> None:
+        """Start the node (default model unless `model`), the player and the recorder; the camera
+        `mount` goes to the node through TF where tf2 is installed, else as parameters."""
         import rclpy
         from rclpy.parameter import Parameter
-        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image
 
         from disdepth_ros.depth_node import DepthNode
@@ -116,8 +134,12 @@ class _Session:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.nodes: list[Any] = []
+        self.tf_message = _tf_message_class()
         try:
             overrides = [Parameter(name, value=value) for name, value in node_parameters(runtime).items()]
+            overrides.append(Parameter("scale_source", value=scale_source))
+            if mount is not None and self.tf_message is None:
+                overrides += [Parameter(name, value=value) for name, value in mount_parameters(mount).items()]
             if model is not None:
                 overrides.append(Parameter("model_path", value=str(model)))
             remaps = ["image", "camera_info"]
@@ -136,6 +158,13 @@ class _Session:
             self.info_pub = self.player.create_publisher(
                 CameraInfo, f"{NAMESPACE}{TOPICS['camera_info']}", qos_profile_sensor_data
             )
+            self.tf_pubs = {}
+            if self.tf_message is not None:  # a ROS install: the node hears the mount through tf2
+                latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+                self.tf_pubs = {
+                    TF_STATIC_TOPIC: self.player.create_publisher(self.tf_message, TF_STATIC_TOPIC, latched),
+                    TF_TOPIC: self.player.create_publisher(self.tf_message, TF_TOPIC, 100),
+                }
             self.recorder = rclpy.create_node(
                 "disdepth_demo_recorder", namespace=NAMESPACE, context=self.context
             )
@@ -194,6 +223,11 @@ class _Session:
 
     def play(self, recording: _Recording, rate_hz: float) -> dict[int, float]:
         """Publish every frame at its recorded time offset; returns publish time (monotonic) by stamp."""
+        if self.tf_pubs:
+            from rclpy.serialization import deserialize_message
+
+            for topic, raw in recording.tf:  # TF first: the node looks the mount up at each image stamp
+                self.tf_pubs[topic].publish(deserialize_message(raw, self.tf_message))
         published: dict[int, float] = {}
         first = recording.stamps[0]
         start = time.monotonic()
@@ -252,7 +286,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
 
     started = time.monotonic()
     try:
-        session = _Session(config.model, config.runtime)
+        session = _Session(config.model, config.runtime, config.scale_source, recording.mount)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error} (for the demo: `disdepth demo --model PATH`)") from error
     try:
@@ -264,6 +298,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         with session.lock:
             received = {name: dict(items) for name, items in session.received.items()}
         model_path = session.depth_node.model_path
+        scale = _scale_summary(session.depth_node, config.scale_source)
     finally:
         session.close()
     wall = time.monotonic() - started
@@ -301,6 +336,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         "input_rate_hz": config.rate_hz,
         "output_rate_hz": rate,
         "latency_ms": percentiles(latencies),
+        "scale": scale,
         "metrics": scores,
         "wall_s": wall,
         "image_size": [config.width, config.height],
@@ -312,7 +348,10 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         index = recording.stamps.index(shown)
         depth_msg = received["depth"][shown][1]
         depth = depth_msg_to_array(depth_msg)
-        title = f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}"
+        title = (
+            f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}, scale from "
+            f"{scale['last']['source']} ({scale['last']['state']})"
+        )
         render_preview(
             config.out_dir / "preview.png",
             image_msg_to_rgb(recording.images[index]),
@@ -323,6 +362,42 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         )
     summary["files"] = [str(config.out_dir / "summary.json"), str(config.out_dir / "preview.png")]
     return summary
+
+
+def mount_parameters(mount: CameraMount) -> dict[str, float]:
+    """The node's camera_height_m / camera_pitch_deg / camera_roll_deg for ``mount``."""
+    return {
+        "camera_height_m": mount.height_m,
+        "camera_pitch_deg": mount.pitch_deg,
+        "camera_roll_deg": mount.roll_deg,
+    }
+
+
+def _tf_message_class() -> Any:
+    """``tf2_msgs.msg.TFMessage`` where a ROS install has it (the node then has tf2_ros), else None."""
+    try:
+        import tf2_ros  # noqa: F401 (the node's TF listener)
+        from tf2_msgs.msg import TFMessage
+    except ImportError:
+        return None
+    return TFMessage
+
+
+def _scale_summary(node: Any, spec: str) -> dict[str, Any]:
+    """Which scale the node used at the end of the run, and where its mount came from."""
+    decision = node.scale.last if node.scale is not None else None
+    last = (
+        {
+            "scale": decision.scale,
+            "source": decision.source,
+            "state": decision.state,
+            "reason": decision.reason,
+        }
+        if decision is not None
+        else {"scale": None, "source": spec, "state": "no frame", "reason": ""}
+    )
+    mount = node.mount_source.note if node.mount_source is not None else ""
+    return {"source": spec, "mount": mount, "last": last}
 
 
 def _preview_stamp(received: dict[str, dict[int, Any]], stamps: list[int]) -> int | None:

@@ -46,14 +46,21 @@ class CameraMount:
         """The unit vector from the camera towards the floor, optical frame (float64)."""
         return -np.asarray(self.up, dtype=np.float64)
 
+    @property
+    def pitch_deg(self) -> float:
+        """Tilt of the optical axis below the horizon (deg; the inverse of :func:`mount_from_angles`)."""
+        return math.degrees(math.asin(max(-1.0, min(1.0, -self.up[2])))) + 0.0  # + 0.0: never "-0.0"
+
+    @property
+    def roll_deg(self) -> float:
+        """Roll about the forward axis (deg; the inverse of :func:`mount_from_angles`)."""
+        return math.degrees(math.atan2(-self.up[0], -self.up[1])) + 0.0
+
     def describe(self) -> str:
         """One line: height, tilt below the horizon, roll, and where the mount came from."""
-        up = np.asarray(self.up)
-        pitch = math.degrees(math.asin(max(-1.0, min(1.0, float(-up[2]))))) + 0.0  # + 0.0: no "-0.0"
-        roll = math.degrees(math.atan2(float(-up[0]), float(-up[1]))) + 0.0
         return (
-            f"camera {self.height_m:.3f} m above the floor, pitch {pitch:+.1f} deg, roll {roll:+.1f} deg "
-            f"({self.source})"
+            f"camera {self.height_m:.3f} m above the floor, pitch {self.pitch_deg:+.1f} deg, roll "
+            f"{self.roll_deg:+.1f} deg ({self.source})"
         )
 
 
