@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     scale = summary["scale"]
     last = scale["last"]
     print(
-        f"metric scale: scale_source {scale['source']}, last frame {last['source']} ({last['state']}): {last['reason']}"
+        f"metric scale: scale_source {scale['source']}, last frame {last['source']} ({last['state']}): "
+        f"{last['reason']}"
     )
     median = summary["metrics"]["median"]
     print(
