@@ -516,3 +516,87 @@ def test_an_interrupt_swallowed_by_a_c_extension_still_stops_the_run(bags, tiny_
         interrupts.clear()
     assert summary["error"].startswith("interrupted after") and not summary["complete"]
     assert summary["frames"]["read"] < FRAMES
+
+
+def test_scale_source_from_the_bags_own_tf(bags, tmp_path):
+    """auto: the camera mount comes from the bag's /tf and /tf_static; with the shipped model the ground
+    plane decides; the summary, frames.csv and the printed table name the source."""
+    import csv
+
+    from disdepth_core.cli.scale_args import ScaleOptions
+    from disdepth_core.scale import mount_from_angles
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "disdepth_default.onnx"
+    bag = write_sample_bag(
+        tmp_path / "vga", SampleBagSpec(frames=6, height=240, width=320, seed=4), progress=False
+    )
+    result = evaluate_bag(_config(bag, shipped, tmp_path / "auto"), progress=False)
+    scale = result.summary["scale"]
+    assert scale["source"] == "auto" and "the bag's /tf and /tf_static" in scale["mount"]
+    assert any(name.startswith("ground_plane") for name in scale["frames_by_source"]), scale
+    assert result.summary["metrics"]["scale_source"]["n_images"] == 6
+    write_results(result, tmp_path / "auto")
+    rows = list(csv.DictReader((tmp_path / "auto" / "frames.csv").open()))
+    assert {row["scale_source"] for row in rows} <= {"ground_plane", "model"} and all(
+        row["scale"] for row in rows
+    )
+    fixed = evaluate_bag(_config(bag, shipped, tmp_path / "f", scale=ScaleOptions("fixed:2")), progress=False)
+    raw, scaled = fixed.summary["metrics"]["raw"], fixed.summary["metrics"]["scale_source"]
+    assert scaled["abs_rel"] != raw["abs_rel"] and fixed.summary["scale"]["frames_by_source"] == {
+        "fixed (measuring)": 6
+    }
+    measured = ScaleOptions("ground_plane", mount=mount_from_angles(1.0, 5.0))
+    by_hand = evaluate_bag(
+        _config(bags["mcap", False], shipped, tmp_path / "m", scale=measured), progress=False
+    )
+    assert by_hand.summary["scale"]["mount"].startswith("camera mount from parameters: camera 1.000 m")
+    no_tf = _strip_tf(bags["mcap", False], tmp_path / "no_tf")
+    bare = evaluate_bag(
+        _config(no_tf, shipped, tmp_path / "n", scale=ScaleOptions("ground_plane")), progress=False
+    )
+    assert "has no /tf or /tf_static" in bare.summary["scale"]["mount"]
+    assert set(bare.summary["scale"]["frames_by_source"]) == {"model (fallback)"}
+
+
+def _strip_tf(source: Path, target: Path) -> Path:
+    """A copy of a sample bag without its TF topics (a recording made without TF)."""
+    with open_bag(source) as reader, MessageBagWriter(target, "mcap") as writer:
+        connections = _camera_connections(reader)
+        for conn in connections:
+            writer.add_topic(conn.topic, conn.msgtype)
+        for conn, t, data in reader.messages(connections=connections):
+            writer.write(conn.topic, bytes(data), t)
+    return target
+
+
+def test_eval_rgbd_scale_source_uses_each_frames_mount(bags, tmp_path, capsys):
+    """`disdepth eval --scale-source ground_plane`: frames with an index.json mount use it, frames
+    without one are scored with the fallback and counted separately."""
+    from disdepth_ros.sample_bag import robot_mount
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "disdepth_default.onnx"
+    folder = tmp_path / "frames"
+    assert _bag_frames_to_npz(bags["mcap", True], folder) == FRAMES
+    mount = robot_mount(SampleBagSpec(frames=FRAMES, height=H, width=W))
+    entries = [
+        {
+            "name": f"bag_{i:03d}",
+            "src": "sample",
+            "mount": {"height_m": mount.height_m, "ground_normal": list(mount.up)},
+        }
+        for i in range(4)
+    ] + [{"name": f"bag_{i:03d}", "src": "sample", "mount": None} for i in range(4, FRAMES)]
+    (folder / "index.json").write_text(json.dumps(entries))
+    args = ["eval", str(shipped), "--dataset", "rgbd", "--data-root", str(folder), "--no-progress"]
+    assert main([*args, "--scale-source", "ground_plane", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["scale_source_spec"] == "ground_plane" and payload["scale_source"]["n_images"] == FRAMES
+    decisions = payload["scale_decisions"]
+    assert decisions["no mount, scale from model (fallback)"]["raw"]["n_images"] == FRAMES - 4
+    assert sum(d["raw"]["n_images"] for d in decisions.values()) == FRAMES
+    assert main([*args, "--scale-source", "ground_plane"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "scale source ground_plane" in printed
+        and "frames no mount, scale from model (fallback) (2 images)" in printed
+    )

@@ -92,11 +92,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_summary(summary, f"source {group} ({summary['raw']['n_images']} images)"))
     for decision, summary in (result.decisions or {}).items():
         print()
-        print(
-            format_summary(
-                summary, f"frames whose scale came from {decision} ({summary['raw']['n_images']} images)"
-            )
-        )
+        print(format_summary(summary, f"frames {decision} ({summary['raw']['n_images']} images)"))
     return 0
 
 

@@ -8,8 +8,9 @@ sample's ``group`` when it has one (the data source of an RGB-D folder).
 With a scale source (``scale``: a spec of :mod:`disdepth_core.scale`) every frame also gets the factor
 that source chooses for it alone (frames are independent: a fresh tracker per frame, so no smoothing
 or holding across unrelated images; ``ground_plane`` uses the sample's ``mount``), scored as the
-``scale_source`` row; ``DatasetResult.decisions`` groups the frames by what decided their scale (e.g.
-``ground_plane (measuring)`` vs ``model (fallback)`` for frames without a mount), counted separately.
+``scale_source`` row; ``DatasetResult.decisions`` groups the frames by whether they have a mount and
+what decided their scale (e.g. ``mounted, scale from ground_plane (measuring)``, ``no mount, scale from
+model (fallback)``), counted separately.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def evaluate_estimator(
                 depth, _context(sample, depth)
             )
             factor = 1.0 if decision.scale is None else decision.scale
-            label = f"{decision.source} ({decision.state})"
+            mounted = "mounted" if sample.get("mount") is not None else "no mount"
+            label = f"{mounted}, scale from {decision.source} ({decision.state})"
             row.update(scale=decision.scale, scale_decision=label, scale_reason=decision.reason)
             by_decision.add(depth, gt, group=label, source_scale=factor)
         score = scorer.add(depth, gt, group=group, source_scale=factor)
