@@ -38,10 +38,8 @@ def test_demo_end_to_end(tiny_model, tmp_path):
     scale = summary["scale"]  # ground_plane by default, the recording's mount reaching the node
     assert scale["source"] == "ground_plane"
     assert (
-        scale["mount"].startswith("camera mount from")
-        and "m above the floor" in scale["mount"]
-        or "TF" in scale["mount"]
-    )
+        scale["mount"].startswith("camera mount from") and "m above the floor" in scale["mount"]
+    ) or "TF" in scale["mount"]
     assert scale["last"]["source"] in ("ground_plane", "model") and scale["last"]["reason"]
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["frames"] == frames and saved["model"]["backend"] in ("onnxruntime", "openvino")
