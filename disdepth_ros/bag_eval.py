@@ -68,6 +68,7 @@ from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.scale import ScaleSettings, ScaleTracker, TrackerSettings, TransformBuffer
+from disdepth_core.scale.advice import own_scale_warning
 from disdepth_core.scale.mount_source import MountSource
 from disdepth_core.scale.rotations import Rigid
 from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
@@ -654,6 +655,7 @@ def _summary(
             "mount_lookup_failures": state.mounts.failures,
             "last_mount_error": state.mounts.last_error,
             "frames_by_source": dict(state.scale_states),
+            "warning": own_scale_warning(estimator.info, config.scale.spec, state.mounts.known),
         },
         "failures": state.failures.summary(),
         "stamp_tolerance_s": config.stamp_tolerance_s,

@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         f"p50 {latency['p50']:.1f} ms p95 {latency['p95']:.1f} ms ({summary['model']['backend']})"
     )
     scale = summary["scale"]
+    if scale["warning"]:
+        print(f"warning: {scale['warning']}", file=sys.stderr)
     by_source = ", ".join(f"{name} {n}" for name, n in sorted(scale["frames_by_source"].items()))
     print(f"scale source {scale['source']}: {by_source or 'no frame'}; {scale['mount']}")
     failures = {cause: n for cause, n in summary["failures"]["counts"].items() if n}

@@ -54,6 +54,7 @@ from disdepth_core.bags import stamp_ns
 from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
 from disdepth_core.scale import AUTO, ScaleTracker
+from disdepth_core.scale.advice import own_scale_warning
 from disdepth_core.scale.mount_source import MountSource
 from disdepth_core.scale.rotations import Rigid, frame_with_x
 from disdepth_core.serving.failures import FrameFailure
@@ -405,17 +406,10 @@ class DepthNode(LifecycleNode):
 
     def _warn_about_model_scale(self, values: dict[str, Any]) -> None:
         """Say once when a model trained on rendered images only runs on its own scale."""
-        info = self.estimator.info if self.estimator is not None else None
-        own_scale = values["scale_source"] == "model" or (
-            values["scale_source"] == AUTO and self.mount_source is not None and not self.mount_source.known
-        )
-        if info is not None and info.extra.get("training_images") == "synthetic" and own_scale:
-            self.get_logger().warning(
-                f"{info.name} was trained on synthetic images only: its metric depth on a real camera is "
-                "not trustworthy on its own scale. Give it a scale source: the camera mount "
-                "(camera_height_m/camera_pitch_deg/camera_roll_deg, or TF) for ground_plane, a sparse_depth "
-                "topic, a range sensor (scale_source:=range) or scale_source:=fixed:FACTOR"
-            )
+        known = self.mount_source is not None and self.mount_source.known
+        warning = own_scale_warning(self.estimator.info, str(values["scale_source"]), known)
+        if warning is not None:
+            self.get_logger().warning(warning)
 
     def _report(self, failure: FrameFailure) -> None:
         """Count `failure` and log it, throttled per cause (never more than one line per cause per 5 s)."""

@@ -105,7 +105,8 @@ EOF
 )
 echo "[default_model] shipping $best"
 mkdir -p "$(dirname "$OUT_MODEL")"
-"$DISDEPTH" export "$RUN/$best/last.safetensors" --height 192 --width 256 -o "$OUT_MODEL"
+"$DISDEPTH" export "$RUN/$best/last.safetensors" --height 192 --width 256 -o "$OUT_MODEL" \
+    --training-images "$([ "$best" = student ] && echo synthetic || echo synthetic+real)"
 
 # The exported file on a held-out synthetic camera recording (seed 123), through the node's own path.
 [ -d "$RUN/heldout_bag" ] || "$DISDEPTH" make-sample-bag "$RUN/heldout_bag" --frames 150 --seed 123

@@ -90,3 +90,27 @@ def tiny_onnx(path, dynamic: bool = False) -> str:
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
     return str(path)
+
+
+def foreign_onnx(path: Path, height: int, width: int, output: str = "relative_depth", **card: object) -> Path:
+    """A hand-made NHWC ONNX graph (not a disdepth export) whose output is the mean over channels of its
+    input, with a teacher card beside it saying so (``card`` overrides the card's keys)."""
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from disdepth_core.teacher_card import card_path
+
+    image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, height, width, 3])
+    out = helper.make_tensor_value_info("relative", TensorProto.FLOAT, [1, height, width, 1])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [3])
+    node = helper.make_node("ReduceMean", ["pixels", "axes"], ["relative"], keepdims=1)
+    graph = helper.make_graph([node], "mean", [image], [out], initializer=[axes])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, str(path))
+    values = {"input_height": height, "input_width": width, "layout": "NHWC", "mean": [0, 0, 0],
+              "std": [1, 1, 1], "output": output, "licence": "test", **card}  # fmt: skip
+    card_path(path).write_text(json.dumps(values))
+    return path

@@ -70,3 +70,20 @@ def test_default_model_found_without_ament_prefix_path(monkeypatch):
     monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
     resolved = resolve_model_path("")
     assert _sha256(resolved) == _sha256(SHIPPED)
+
+
+def test_shipped_model_says_it_learnt_from_synthetic_images_only():
+    """Its metadata records its training data and teacher; run on its own scale it is flagged."""
+    from disdepth_core.runtime import load_estimator
+    from disdepth_core.scale.advice import own_scale_warning
+
+    info = load_estimator(SHIPPED).info
+    assert info.extra["training_images"] == "synthetic"
+    assert "synthetic" in info.extra["training_data"] and "teacher-tiny" in info.extra["teacher"]
+    for spec, mount_known in (("model", True), ("auto", False)):
+        warning = own_scale_warning(info, spec, mount_known)
+        assert warning is not None and "ground_plane" in warning and "fixed:FACTOR" in warning
+    assert (
+        own_scale_warning(info, "auto", True) is None
+        and own_scale_warning(info, "ground_plane", False) is None
+    )

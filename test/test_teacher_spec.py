@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import onnx
 import pytest
 import torch
-from onnx import TensorProto, helper
+from runtime_fixtures import foreign_onnx
 
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import save_model
 from disdepth_core.models.hf_teacher import processor_size
-from disdepth_core.models.onnx_teacher import ONNXDepthTeacher, TeacherCard, card_path
+from disdepth_core.models.onnx_teacher import ONNXDepthTeacher
 from disdepth_core.models.teacher_output import MetricScale
 from disdepth_core.models.teacher_spec import (
     open_teacher,
@@ -23,6 +22,7 @@ from disdepth_core.models.teacher_spec import (
     teacher_digest,
     teacher_licence,
 )
+from disdepth_core.teacher_card import TeacherCard
 from disdepth_core.train.batches import normalize_image
 
 transformers = pytest.importorskip("transformers", reason="transformers is not installed")
@@ -127,24 +127,9 @@ def test_digest_follows_the_files_and_licence_the_model_card(tmp_path):
     assert readme_licence("no front matter") == ""
 
 
-def _mean_channel_model(path, height, width):
-    """A hand-made NHWC ONNX graph whose output is the mean over channels of its input."""
-    image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, height, width, 3])
-    out = helper.make_tensor_value_info("relative", TensorProto.FLOAT, [1, height, width, 1])
-    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [3])
-    node = helper.make_node("ReduceMean", ["pixels", "axes"], ["relative"], keepdims=1)
-    graph = helper.make_graph([node], "mean", [image], [out], initializer=[axes])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 9
-    onnx.save(model, str(path))
-
-
 def test_onnx_teacher_applies_card_layout_normalisation_and_scale(tmp_path):
-    path = tmp_path / "mean.onnx"
-    _mean_channel_model(path, 32, 48)
-    card = {"input_height": 32, "input_width": 48, "layout": "NHWC", "mean": [0.1, 0.2, 0.3],
-            "std": [0.5, 0.5, 0.5], "output": "relative_depth", "licence": "research only"}  # fmt: skip
-    card_path(path).write_text(json.dumps(card))
+    card = {"mean": [0.1, 0.2, 0.3], "std": [0.5, 0.5, 0.5], "licence": "research only"}
+    path = foreign_onnx(tmp_path / "mean.onnx", 32, 48, **card)
     spec = parse_teacher_spec(str(path))
     assert spec.kind == "onnx" and not spec.has_features and teacher_licence(spec) == "research only"
     with pytest.raises(ValueError, match="declare a metric scale source"):

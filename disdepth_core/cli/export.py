@@ -40,11 +40,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--calib-count", type=int, default=32, help="int8 calibration images")
     parser.add_argument("--tolerance", type=float, default=1e-3, help="max abs depth error vs PyTorch (m)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 18)")
+    parser.add_argument(
+        "--training-images",
+        choices=("synthetic", "real", "synthetic+real"),
+        help="what the model learnt metric depth from, recorded in its metadata (training_images); "
+        "synthetic: the node and eval-bag warn when it runs on its own scale",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from disdepth_core.export.onnx_export import export_onnx
+    from disdepth_core.scale.advice import TRAINING_IMAGES_KEY
 
     if (args.checkpoint is None) == (args.model is None):
         raise ValueError("give either a CHECKPOINT or --model NAME")
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             recipe=recipe,
             opset=args.opset,
             tolerance=args.tolerance,
+            extra={TRAINING_IMAGES_KEY: args.training_images} if args.training_images else None,
         )
         errors = ", ".join(f"{name} {value:.2e}" for name, value in report.max_abs_error.items())
         print(

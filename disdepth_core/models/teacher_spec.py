@@ -156,7 +156,9 @@ def read_onnx_card(spec: TeacherSpec) -> Any:
     """The teacher card of an ONNX spec (from the file beside it, or a disdepth export's metadata)."""
     import onnx
 
-    from .onnx_teacher import TeacherCard, card_from_disdepth_metadata, card_path
+    from disdepth_core.teacher_card import TeacherCard, card_path
+
+    from .onnx_teacher import card_from_disdepth_metadata
 
     path = card_path(spec.path)
     if path.is_file():
@@ -210,7 +212,7 @@ def teacher_digest(spec: TeacherSpec, length: int = 16) -> str:
     else:
         files = [spec.path]
         if spec.kind == "onnx":
-            from .onnx_teacher import card_path
+            from disdepth_core.teacher_card import card_path
 
             files += [p for p in (card_path(spec.path),) if p.is_file()]
     digest = hashlib.sha256()

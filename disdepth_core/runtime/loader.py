@@ -7,6 +7,8 @@ file           backends            auto picks
                openvino,           :func:`auto_onnx_backend`), else onnxruntime (its
                tensorrt            TensorRT/CUDA providers when present); tensorrt builds or
                                    reuses a cached engine for this GPU
+.onnx + card   onnxruntime         a foreign ONNX depth model with MODEL.teacher.json beside it
+                                   (``backends.card_backend``; relative outputs need a scale source)
 .engine/.plan  tensorrt            tensorrt
 .safetensors   torch               torch (training stack needed)
 =============  ==================  ==========================================================
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from disdepth_core.runtime.backends.card_backend import card_backend_for, read_card_if_any
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
@@ -160,6 +163,12 @@ def load_estimator(
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     check_device(device)
+    card = read_card_if_any(path) if path.suffix.lower() == ".onnx" else None
+    if card is not None:
+        runner = card_backend_for(path, card, backend, device, precision, threads)
+        estimator = DepthEstimator(runner, runner.reason, resize_mode=resize_mode, input_hw=input_hw)
+        _check_finite_output(estimator, path)
+        return estimator
     name, reason = select_backend(path, backend, device, precision)
     cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
     runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
@@ -175,7 +184,11 @@ def _check_finite_output(estimator: DepthEstimator, path: Path) -> None:
     Doubles as the warm-up call (first-frame latency)."""
     height, width = estimator.input_hw
     depth, _ = estimator.backend.infer(np.zeros((1, 3, height, width), dtype=np.float32))
-    if not np.all(np.isfinite(depth)):
+    finite = np.isfinite(depth)
+    # an inverse-depth model may call a plain image infinitely far (no disparity: NaN); nothing else may
+    if not (
+        finite.all() or (estimator.info.output_kind == "relative_inverse_depth" and not np.isinf(depth).any())
+    ):
         raise ModelFileError(
             path,
             "predicts non-finite depth on a plain grey image: its weights contain NaN or inf (a diverged "

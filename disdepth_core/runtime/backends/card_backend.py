@@ -1,0 +1,132 @@
+"""Any ONNX depth model described by a teacher card, on ONNX Runtime (Depth Anything V2/V3, Metric3D,
+MiDaS/DPT, PyDNet++ exports: ``model_path`` of the node, ``eval``, ``eval-bag``).
+
+The card (:mod:`disdepth_core.teacher_card`, the same one ``distill-bag --teacher onnx:FILE`` takes)
+says what the graph wants and means; this backend turns it into the runtime's contract
+(:class:`~disdepth_core.runtime.backends.base.Backend`): :class:`ModelInfo` from the card (input size,
+mean/std, colour order, ``output_kind``; depth range from the card's ``min_depth``/``max_depth``,
+default 0.1-80 m), the estimator's NCHW batch transposed for NHWC graphs, the output reshaped to
+B x 1 x H x W at the input size (bilinear), and an inverse-depth output (``relative_inverse_depth``)
+inverted to depth up to scale (its unknown shift is taken as 0: a scale source then fixes the scale;
+Ranftl et al. 2020 fit scale and shift, which needs ground truth). A relative model's depth becomes
+metres only through a scale source (``ground_plane``, ``sparse_depth``, ``range``, ``fixed:F``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.teacher_card import TeacherCard
+
+__all__ = ["DEFAULT_DEPTH_RANGE", "CardBackend"]
+
+DEFAULT_DEPTH_RANGE = (0.1, 80.0)
+_EPS = 1e-6
+
+
+class CardBackend:
+    """ONNX Runtime on a card-described ONNX depth model (see the module docstring)."""
+
+    name = "onnxruntime"
+
+    def __init__(
+        self, path: str | Path, card: TeacherCard, device: str = "auto", threads: int | None = None
+    ) -> None:
+        import onnxruntime as ort
+
+        from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
+
+        self.path = require_file(path)
+        self.card = card
+        providers, reason = choose_providers(ort.get_available_providers(), device, "fp32", self.path)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads is not None:
+            options.intra_op_num_threads = int(threads)
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
+            raise ModelFileError(
+                self.path, f"not a valid ONNX model (corrupted or truncated?): {error}"
+            ) from error
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        self._input = card.input_name or inputs[0].name
+        self._output = card.output_name or outputs[0].name
+        if self._input not in [i.name for i in inputs] or self._output not in [o.name for o in outputs]:
+            raise ModelFileError(
+                self.path,
+                f"its card names input {self._input!r} / output {self._output!r}; the graph has inputs "
+                f"{[i.name for i in inputs]} and outputs {[o.name for o in outputs]}",
+            )
+        low, high = (
+            float(card.extra.get(key, default))
+            for key, default in zip(("min_depth", "max_depth"), DEFAULT_DEPTH_RANGE, strict=True)
+        )
+        self.info = ModelInfo(
+            name=card.name or self.path.stem,
+            input_height=card.input_height,
+            input_width=card.input_width,
+            mean=tuple(card.mean),
+            std=tuple(card.std),
+            min_depth=low,
+            max_depth=high,
+            color_order=card.color_order,
+            output_kind=card.output,
+            recipe="foreign ONNX model with a teacher card",
+            extra={"licence": card.licence},
+        )
+        self.provider = self.session.get_providers()[0]
+        self.precision = "fp32"
+        self.fixed_input_hw = (card.input_height, card.input_width)
+        self.reason = f"{reason}; teacher card {card.name or self.path.stem} ({card.output}, {card.layout})"
+
+    def infer(self, batch: np.ndarray) -> tuple[np.ndarray, None]:
+        """Run one normalised NCHW batch; returns (B x 1 x H x W float32 depth of the card's kind, None)."""
+        feed = batch.transpose(0, 2, 3, 1) if self.card.layout == "NHWC" else batch
+        depths = []
+        for image in np.ascontiguousarray(feed, dtype=np.float32):  # many exports have a fixed batch of 1
+            (result,) = self.session.run([self._output], {self._input: image[None]})
+            depths.append(self._depth(np.asarray(result, dtype=np.float32)))
+        return np.stack(depths)[:, None], None
+
+    def _depth(self, result: np.ndarray) -> np.ndarray:
+        """One H x W map at the input size from a 1xHxW, 1x1xHxW or 1xHxWx1 output; inverse depth inverted."""
+        squeezed = result.reshape([s for s in result.shape if s != 1]) if result.ndim > 2 else result
+        if squeezed.ndim != 2:
+            raise ModelFileError(
+                self.path, f"output of shape {result.shape} is not a single-channel depth map"
+            )
+        height, width = self.fixed_input_hw
+        if squeezed.shape != (height, width):
+            squeezed = cv2.resize(squeezed, (width, height), interpolation=cv2.INTER_LINEAR)
+        if self.card.output == "relative_inverse_depth":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                squeezed = np.where(squeezed > _EPS, 1.0 / squeezed, np.nan).astype(np.float32)
+        return squeezed
+
+
+def read_card_if_any(path: Path) -> TeacherCard | None:
+    """The teacher card beside an .onnx file, or None when it has none."""
+    from disdepth_core.teacher_card import card_path
+
+    card = card_path(path)
+    return TeacherCard.read(card) if card.is_file() else None
+
+
+def card_backend_for(
+    path: Path, card: TeacherCard, backend: str, device: str, precision: str, threads: int | None
+) -> Any:
+    """The card backend for ``backend`` (auto or onnxruntime) at ``precision`` fp32; ValueError otherwise."""
+    if backend not in ("auto", "onnxruntime"):
+        raise ValueError(
+            f"{path} is a card-described ONNX model: it runs on backend onnxruntime, not {backend}"
+        )
+    if precision != "fp32":
+        raise ValueError(f"{path} is a card-described ONNX model: it runs in fp32, not {precision}")
+    return CardBackend(path, card, device=device, threads=threads)

@@ -1,0 +1,100 @@
+"""The teacher card: what a generic ONNX depth model expects and predicts (no torch import).
+
+A generic ONNX file does not say its input size, layout, normalisation or what its output means, so a
+JSON card beside it does (``MODEL.teacher.json`` for ``MODEL.onnx``), e.g. for PyDNet++::
+
+    {"name": "pydnet++", "licence": "research use only", "input_height": 448, "input_width": 640,
+     "layout": "NHWC", "mean": [0, 0, 0], "std": [1, 1, 1], "output": "relative_depth"}
+
+Keys: ``input_height``/``input_width`` (the graph's input size), ``layout`` (``NCHW`` or ``NHWC``),
+``color_order`` (``rgb``/``bgr``, default rgb), ``mean``/``std`` (per channel, on pixels scaled to
+[0, 1]: ``x = (rgb / 255 - mean) / std``), ``output`` (``teacher_kinds.OUTPUT_KINDS``), ``licence``
+(free text, recorded in every model card a student distilled from it gets), optional ``name``,
+``input_name`` and ``output_name`` (default: the graph's first input and output), and for running it in
+the depth node ``min_depth``/``max_depth`` (metres a metric output may take, default 0.1-80). The same
+card serves ``distill-bag --teacher onnx:FILE`` (:mod:`disdepth_core.models.onnx_teacher`) and the
+runtime (``model_path``: :mod:`disdepth_core.runtime.backends.card_backend`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from disdepth_core.teacher_kinds import OUTPUT_KINDS, check_output_kind
+
+__all__ = ["CARD_SUFFIX", "LAYOUTS", "TeacherCard", "card_path"]
+
+LAYOUTS = ("NCHW", "NHWC")
+CARD_SUFFIX = ".teacher.json"
+
+
+@dataclass(frozen=True)
+class TeacherCard:
+    """What an ONNX depth model expects and predicts (see the module docstring for the keys)."""
+
+    input_height: int
+    input_width: int
+    output: str
+    licence: str
+    layout: str = "NCHW"
+    color_order: str = "rgb"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    name: str = ""
+    input_name: str = ""
+    output_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_output_kind(self.output, "teacher card 'output'")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"teacher card 'layout' must be NCHW or NHWC, got {self.layout!r}")
+        if self.color_order not in ("rgb", "bgr"):
+            raise ValueError(f"teacher card 'color_order' must be rgb or bgr, got {self.color_order!r}")
+        if self.input_height <= 0 or self.input_width <= 0:
+            raise ValueError(
+                f"teacher card input size must be positive, got {self.input_height}x{self.input_width}"
+            )
+        if len(self.mean) != 3 or len(self.std) != 3 or not all(s > 0 for s in self.std):
+            raise ValueError("teacher card 'mean' and 'std' need 3 values each, std > 0")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> TeacherCard:
+        """Parse a card file; ValueError naming the file and the missing or bad key."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"teacher card {path} not found: write one beside the ONNX model (keys: input_height, "
+                f"input_width, layout, mean, std, output one of {', '.join(OUTPUT_KINDS)}, licence)"
+            ) from None
+        except json.JSONDecodeError as error:
+            raise ValueError(f"teacher card {path}: invalid JSON ({error})") from None
+        missing = [key for key in ("input_height", "input_width", "output", "licence") if key not in raw]
+        if missing:
+            raise ValueError(f"teacher card {path}: missing key(s) {missing}")
+        known = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        values = {k: v for k, v in raw.items() if k in known}
+        for key in ("mean", "std"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
+        try:
+            return cls(**values, extra={k: v for k, v in raw.items() if k not in known})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"teacher card {path}: {error}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        extra = values.pop("extra")
+        return {**values, **extra, "mean": list(self.mean), "std": list(self.std)}
+
+
+def card_path(model_path: str | os.PathLike[str]) -> Path:
+    """Where the card of ``model_path`` lives: ``MODEL.teacher.json`` beside ``MODEL.onnx``."""
+    path = Path(model_path)
+    return path.with_name(path.stem + CARD_SUFFIX)
