@@ -3,7 +3,9 @@
 Measures, in one run:
 1. per-frame node overhead excluding inference (target: < 5 ms median), through the node's own
    `FramePipeline`: Image decode, the estimator's pre- and post-processing, depth/image +
-   depth/camera_info + the organized cloud (only `points` subscribed), at cloud stride 1 and 2;
+   depth/camera_info + the organized cloud (only `points` subscribed), at cloud stride 1 and 2, with
+   the scale source (`--scale-source`, default auto: ground_plane with the rendered frame's own camera
+   mount unless `--camera-height` gives another) and its cost on its own (`scale_ms`);
    building every output (plus depth/colorized) is reported next to it;
 2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
    construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
@@ -13,6 +15,7 @@ Measures, in one run:
 
     taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
         [--backend B --device D --precision P --input-size HxW]  (the node's runtime options)
+        [--scale-source SPEC --camera-height M --camera-pitch DEG --camera-roll DEG]
         [--compare onnxruntime:fp32 openvino:fp32 openvino:bf16 openvino:int8=M_int8.onnx]
 """
 
@@ -31,16 +34,22 @@ import numpy as np
 from ros_environment import isolated_ros_environment
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
+from disdepth_core.cli.scale_args import ScaleOptions, add_scale_arguments, scale_options
 
 ROOT = Path(__file__).resolve().parents[1]
 H, W = 480, 640
 
 
-def _frame() -> tuple[np.ndarray, np.ndarray]:
-    from disdepth_core.data.synthetic import render_scene
+def _frame() -> tuple[np.ndarray, np.ndarray, object]:
+    """A rendered 640x480 room, its K and its camera mount (the renderer's pose)."""
+    from disdepth_core.data.synthetic import make_scene, render_scene
+    from disdepth_core.scale import CameraMount
 
     sample = render_scene(0, H, W, "room")
-    return sample["image"], sample["K"].astype(np.float64)
+    _, poses, _ = make_scene(0, "room", 1)
+    up = poses[0].rotation.T @ np.array([0.0, 0.0, 1.0])
+    mount = CameraMount(float(poses[0].position[2] - poses[0].ground_z), tuple(up), "rendered frame's pose")
+    return sample["image"], sample["K"].astype(np.float64), mount
 
 
 def _model(path: str | None) -> tuple[Path, str]:
@@ -80,13 +89,16 @@ def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: f
     return bytes(buffer)
 
 
-def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int) -> dict[str, float]:
+def bench_overhead(
+    estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int, scale: ScaleOptions
+) -> dict[str, float]:
     from dataclasses import replace
 
     from sensor_msgs.msg import CameraInfo, Image
 
+    from disdepth_core.scale import ScaleTracker
     from disdepth_ros.outputs import OutputSettings
-    from disdepth_ros.pipeline import FramePipeline
+    from disdepth_ros.pipeline import FramePipeline, ScaleInputs
 
     msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
     msg.data = np.ascontiguousarray(rgb[..., ::-1]).tobytes()
@@ -94,25 +106,33 @@ def bench_overhead(estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stri
     info = CameraInfo(width=W, height=H)
     info.k = k.ravel().tolist()
     info.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
-    settings = OutputSettings(
-        min_depth=estimator.info.min_depth, max_depth=estimator.info.max_depth, cloud_stride=stride
+    settings = OutputSettings(min_depth=0.0, max_depth=float("inf"), cloud_stride=stride)
+    relative = estimator.info.relative
+    pipeline = FramePipeline(estimator, settings, scale=ScaleTracker(scale.spec, relative_model=relative))
+    every_pipeline = FramePipeline(
+        estimator,
+        replace(settings, publish_colorized=True),
+        scale=ScaleTracker(scale.spec, relative_model=relative),
     )
-    pipeline = FramePipeline(estimator, settings)
-    every_pipeline = FramePipeline(estimator, replace(settings, publish_colorized=True))
+    inputs = ScaleInputs(mount=scale.mount)
 
-    decode, pre_post, depth_cloud, every, totals = [], [], [], [], []
-    for _ in range(repeats):
-        outcome = pipeline.process(msg, info, ("points",))
+    decode, pre_post, scaling, depth_cloud, every, totals = [], [], [], [], [], []
+    for index in range(repeats):
+        msg.header.stamp.sec = index  # stamps advance as a camera's do (the tracker holds by stamp time)
+        outcome = pipeline.process(msg, info, ("points",), inputs)
         assert outcome.ok and "points" in outcome.messages, outcome.failure
         t = outcome.timings
         decode.append(t.decode_ms)
         pre_post.append(t.preprocess_ms + t.postprocess_ms)
+        scaling.append(t.scale_ms)
         depth_cloud.append(t.outputs_ms)
         totals.append(t.total_ms - t.inference_ms)
-        every.append(every_pipeline.process(msg, info, ("points", "colorized")).timings.outputs_ms)
+        every.append(every_pipeline.process(msg, info, ("points", "colorized"), inputs).timings.outputs_ms)
+    print(f"  scale: {outcome.scale.describe()}")
     return {
         "decode_ms": statistics.median(decode),
         "pre_post_ms": statistics.median(pre_post),
+        "scale_ms": statistics.median(scaling),
         "depth_cloud_msgs_ms": statistics.median(depth_cloud),
         "overhead_ms": statistics.median(totals),
         "overhead_p95_ms": float(np.percentile(totals, 95)),
@@ -143,13 +163,14 @@ def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, flo
 
 
 def bench_end_to_end(
-    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, options
+    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, options, scale: ScaleOptions
 ) -> dict[str, float]:
     import rclpy
     from rclpy.parameter import Parameter
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
+    from disdepth_ros.demo import mount_parameters
     from disdepth_ros.depth_node import DepthNode
     from disdepth_ros.executors import SpinningExecutors
     from disdepth_ros.params import node_parameters
@@ -160,7 +181,12 @@ def bench_end_to_end(
         context=context,
         parameter_overrides=[
             Parameter("model_path", value=str(model)),
+            Parameter("scale_source", value=scale.spec),
             *(Parameter(name, value=value) for name, value in node_parameters(options).items()),
+            *(
+                Parameter(n, value=v)
+                for n, v in (mount_parameters(scale.mount) if scale.mount else {}).items()
+            ),
         ],
     )
     probe = rclpy.create_node("bench_probe", context=context)
@@ -238,19 +264,23 @@ def main() -> int:
         help="further end-to-end runs in the same process run, e.g. openvino:bf16 openvino:int8=m_int8.onnx",
     )
     add_runtime_arguments(parser)
+    add_scale_arguments(parser)
     parser.set_defaults(device="cpu", threads=2)
     args = parser.parse_args()
     isolated_ros_environment("bench")
     from disdepth_core.deployment import open_estimator
 
     options = runtime_options(args)
-    rgb, k = _frame()
+    rgb, k, rendered_mount = _frame()
+    scale = scale_options(args)
+    scale = scale if scale.mount is not None else replace(scale, mount=rendered_mount)
+    print(f"scale_source {scale.spec}; {scale.mount.describe()}")
     model, origin = _model(args.model)
     estimator = open_estimator(model, options)
     print(f"model: {origin}\n  {estimator.describe()}")
     print(f"cpu: {os.cpu_count()} cores, affinity {sorted(os.sched_getaffinity(0))}, {_load()}")
     for stride in (1, 2):
-        overhead = bench_overhead(estimator, rgb, k, args.repeats, stride)
+        overhead = bench_overhead(estimator, rgb, k, args.repeats, stride, scale)
         print(
             f"per-frame overhead at {W}x{H} excluding inference, cloud stride {stride} "
             f"(median of {args.repeats}; {_load()}):"
@@ -279,7 +309,7 @@ def main() -> int:
         )
     results = []
     for name, run_model, run_options in runs:
-        e2e = bench_end_to_end(run_model, rgb, k, args.seconds, run_options)
+        e2e = bench_end_to_end(run_model, rgb, k, args.seconds, run_options, scale)
         results.append((name, e2e))
         print(f"end-to-end {name} ({run_model.name}), fed at 30 Hz for {args.seconds:g} s ({_load()}):")
         for key, value in e2e.items():

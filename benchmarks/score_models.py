@@ -6,7 +6,8 @@ every alignment mode:
 
 * ``real_dev`` (evaluation only, never training data): the ``rgbd`` protocol (GT 0.1-80 m, no crop), all
   frames, per source, and the indoor sources together (frame-weighted mean of their per-source means,
-  i.e. the mean over their frames);
+  i.e. the mean over their frames), with the ``--scale-source`` row (default ``ground_plane``: each
+  frame's index.json mount) and that row on the frames with a mount (``mounted``);
 * ``--synthetic N``: N renderer scenes (seed ``--synthetic-seed``, rooms and streets alternating, at
   ``--height`` x ``--width``), GT 1e-3-80 m, per scene kind.
 
@@ -61,19 +62,25 @@ class SyntheticScenes:
         return {**self.scenes[index], "group": SYNTHETIC_KINDS[index % len(SYNTHETIC_KINDS)]}
 
 
-def evaluate_file(path: str, samples: Any, eval_range: Any, threads: int) -> dict[str, Any]:
-    """Summary, per-group and indoor results of one model file on ``samples``."""
+def evaluate_file(
+    path: str, samples: Any, eval_range: Any, threads: int, scale: str | None
+) -> dict[str, Any]:
+    """Summary, per-group and indoor results of one model file on ``samples``; with ``scale``, also the
+    scale source's row on the frames that have a mount (``mounted``)."""
     from disdepth_core.evaluation import evaluate_estimator
     from disdepth_core.runtime import load_estimator
 
     estimator = load_estimator(path, threads=threads)
-    result = evaluate_estimator(estimator, samples, eval_range, progress=False)
+    result = evaluate_estimator(estimator, samples, eval_range, progress=False, scale=scale)
+    decisions = result.decisions or {}
+    mounted = [name for name in decisions if name.startswith("mounted")]
     return {
         "model": path,
         "describe": estimator.describe(),
         "summary": result.summary,
         "groups": result.groups,
         "indoor": combined(result.groups, INDOOR_SOURCES),
+        "mounted": combined(decisions, tuple(mounted)) if mounted else None,
     }
 
 
@@ -88,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=320, help="synthetic scene width")
     parser.add_argument("--out", type=Path, required=True, help="JSON file with every result")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--scale-source", default="ground_plane", help="scale source row (real_dev; 'model': none)"
+    )
     args = parser.parse_args(argv)
     from disdepth_core.data.rgbd_folder import RGBDFolder
     from disdepth_core.evaluation import PROTOCOLS, EvalRange, format_summary, format_table
@@ -101,14 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic > 0:
         scenes = SyntheticScenes(args.synthetic, args.synthetic_seed, args.height, args.width)
         sets["synthetic"] = (scenes, EvalRange(1e-3, 80.0))
+    scale = None if args.scale_source == "model" else args.scale_source
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in sets}
     for path in args.models:
         for name, (samples, eval_range) in sets.items():
-            result = evaluate_file(path, samples, eval_range, args.threads)
+            result = evaluate_file(
+                path, samples, eval_range, args.threads, scale if name == "real_dev" else None
+            )
             results[name].append(result)
             print(format_summary(result["summary"], title=f"{path} on {name}: all"))
-            groups = [*result["groups"].items()] + (
-                [("indoor", result["indoor"])] if result["indoor"] else []
+            groups = (
+                [*result["groups"].items()]
+                + ([("indoor", result["indoor"])] if result["indoor"] else [])
+                + ([(f"mounted frames, {scale}", result["mounted"])] if result["mounted"] else [])
             )
             for group, summary in groups:
                 rows = [(mode, metrics) for mode, metrics in summary.items() if "abs_rel" in metrics]
