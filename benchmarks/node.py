@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from ros_environment import isolated_ros_environment
+from timing import median_ms
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import ScaleOptions, add_scale_arguments, scale_options
@@ -64,15 +65,6 @@ def _model(path: str | None) -> tuple[Path, str]:
 
 def _load() -> str:
     return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
 
 
 def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: float) -> bytes:
@@ -155,8 +147,8 @@ def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, flo
     )
     assert np.allclose(built, reference, rtol=1e-5, equal_nan=True), "builders disagree"
     return {
-        "cloud_numpy_ms": _median_ms(lambda: depth_to_cloud_msg(depth, intrinsics, header), repeats),
-        "cloud_python_ms": _median_ms(
+        "cloud_numpy_ms": median_ms(lambda: depth_to_cloud_msg(depth, intrinsics, header), repeats),
+        "cloud_python_ms": median_ms(
             lambda: _naive_cloud_bytes(depth, intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy), 5
         ),
     }

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import median_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 MOUNTED = "mounted, scale from ground_plane (measuring)"
@@ -170,16 +170,8 @@ def cost(model: Path, root: Path, repeats: int, threads: int) -> dict[str, float
     source = build_scale_source("ground_plane")
     depth = estimator.predict(image, fx=float(k[0, 0])).depth
 
-    def median_ms(call: Any) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append((time.perf_counter() - start) * 1e3)
-        return statistics.median(times)
-
-    plane = median_ms(lambda: source.observe(depth, context))
-    infer = median_ms(lambda: estimator.predict(image, fx=float(k[0, 0])))
+    plane = median_ms(lambda: source.observe(depth, context), repeats)
+    infer = median_ms(lambda: estimator.predict(image, fx=float(k[0, 0])), repeats)
     return {"ground_plane_ms": plane, "predict_ms": infer, "ratio": plane / infer, "repeats": repeats}
 
 

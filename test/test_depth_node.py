@@ -728,17 +728,23 @@ def test_help_prints_parameters_and_exits():
         assert f"  {name} = " in done.stdout
 
 
+def _frame_sender(harness: Harness, rgb: np.ndarray, K: np.ndarray, stamp: int) -> Callable[[], None]:  # noqa: N803
+    """Publishes camera_info and the image with `stamp` (for `publish_until`)."""
+
+    def send() -> None:
+        harness.info_pub.publish(_info_msg(K, stamp))
+        harness.image_pub.publish(_image_msg(rgb, stamp))
+
+    return send
+
+
 def test_fixed_scale_source_scales_depth_and_says_so(ros, model_path):
     harness = ros("/fixed", model_path=model_path, scale_source="fixed:2.5")
     node = harness.node_under_test
     rgb, K = _scene(16)
-    stamp = 1600
-
-    def send():
-        harness.info_pub.publish(_info_msg(K, stamp))
-        harness.image_pub.publish(_image_msg(rgb, stamp))
-
-    depth = _depth_array(harness.publish_until(send, ("depth",), stamp)["depth"])
+    depth = _depth_array(
+        harness.publish_until(_frame_sender(harness, rgb, K, 1600), ("depth",), 1600)["depth"]
+    )
     np.testing.assert_allclose(depth, 2.5 * _expected_depth(node, rgb), rtol=1e-5, equal_nan=True)
     status = harness.node_status(
         lambda s: "fixed" in {kv.key: kv.value for kv in s.values}.get("scale source", "")
@@ -759,13 +765,7 @@ def test_ground_plane_mount_from_parameters_reaches_the_scale_source(ros, model_
     )
     node = harness.node_under_test
     rgb, K = _scene(17)
-    stamp = 1700
-
-    def send():
-        harness.info_pub.publish(_info_msg(K, stamp))
-        harness.image_pub.publish(_image_msg(rgb, stamp))
-
-    harness.publish_until(send, ("depth",), stamp)
+    harness.publish_until(_frame_sender(harness, rgb, K, 1700), ("depth",), 1700)
     status = harness.node_status(lambda s: "camera mount" in {kv.key for kv in s.values})
     values = {kv.key: kv.value for kv in status.values}
     assert values["camera mount"].startswith("camera mount from parameters: camera 0.800 m above the floor")

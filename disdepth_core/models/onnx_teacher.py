@@ -64,9 +64,7 @@ class ONNXDepthTeacher(nn.Module):
         threads: int | None = None,
     ) -> None:
         super().__init__()
-        import onnxruntime as ort
-
-        from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
+        from disdepth_core.runtime.backends.onnxruntime_backend import open_session
 
         self.path = Path(path)
         self.card = card
@@ -78,15 +76,7 @@ class ONNXDepthTeacher(nn.Module):
             )
         self.scale = scale if scale is not None or card.output != "metric_depth" else MetricScale()
         self.min_depth, self.max_depth, self.n_bins = float(min_depth), float(max_depth), n_bins
-        providers, _ = choose_providers(ort.get_available_providers(), device, "fp32", self.path)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads is not None:
-            options.intra_op_num_threads = int(threads)
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own types for unreadable models
-            raise ValueError(f"{self.path}: ONNX Runtime cannot load this model ({error})") from None
+        self.session, _ = open_session(self.path, device, "fp32", threads)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         self.input_name = card.input_name or inputs[0].name
         self.output_name = card.output_name or outputs[0].name

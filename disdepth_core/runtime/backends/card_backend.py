@@ -38,23 +38,11 @@ class CardBackend:
     def __init__(
         self, path: str | Path, card: TeacherCard, device: str = "auto", threads: int | None = None
     ) -> None:
-        import onnxruntime as ort
-
-        from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
+        from disdepth_core.runtime.backends.onnxruntime_backend import open_session
 
         self.path = require_file(path)
         self.card = card
-        providers, reason = choose_providers(ort.get_available_providers(), device, "fp32", self.path)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads is not None:
-            options.intra_op_num_threads = int(threads)
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
-            raise ModelFileError(
-                self.path, f"not a valid ONNX model (corrupted or truncated?): {error}"
-            ) from error
+        self.session, reason = open_session(self.path, device, "fp32", threads)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         self._input = card.input_name or inputs[0].name
         self._output = card.output_name or outputs[0].name

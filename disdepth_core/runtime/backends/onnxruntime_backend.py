@@ -61,6 +61,25 @@ def choose_providers(
     return providers, f"GPU providers available ({', '.join(gpu)}), preferred over CPU"
 
 
+def open_session(
+    path: Path, device: str, precision: str = "fp32", threads: int | None = None
+) -> tuple[Any, str]:
+    """An ``InferenceSession`` on ``path`` with the providers for ``device`` (full graph optimisation,
+    quiet logs, ``threads`` intra-op threads) and why those providers; ModelFileError for a bad file."""
+    import onnxruntime as ort
+
+    providers, reason = choose_providers(ort.get_available_providers(), device, precision, path)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = int(threads)
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=providers), reason
+    except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
+        raise ModelFileError(path, f"not a valid ONNX model (corrupted or truncated?): {error}") from error
+
+
 class OnnxRuntimeBackend:
     """Runs an exported disdepth ONNX model with ONNX Runtime."""
 
@@ -69,21 +88,8 @@ class OnnxRuntimeBackend:
     def __init__(
         self, path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None
     ) -> None:
-        import onnxruntime as ort
-
         self.path = require_file(path)
-        providers, self.reason = choose_providers(ort.get_available_providers(), device, precision, self.path)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        if threads is not None:
-            options.intra_op_num_threads = int(threads)
-        try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
-        except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
-            raise ModelFileError(
-                self.path, f"not a valid ONNX model (corrupted or truncated?): {error}"
-            ) from error
+        self.session, self.reason = open_session(self.path, device, precision, threads)
         self.info = ModelInfo.from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
         self.provider = self.session.get_providers()[0]
         if precision == "fp16" and self.provider != TENSORRT:
