@@ -104,3 +104,55 @@ def test_mount_refuses_nonsense():
         CameraMount(0.0, (0.0, -1.0, 0.0))
     with pytest.raises(ValueError, match="unit"):
         CameraMount(1.0, (0.0, -2.0, 0.0))
+
+
+def test_mount_source_over_tf2_and_over_a_bag_buffer_agree():
+    """One MountSource whichever transport feeds it: a tf2_ros-like buffer (lookup_transform returning
+    geometry_msgs/TransformStamped, as in a ROS install) and the ROS-free TransformBuffer (eval-bag)."""
+    pytest.importorskip("geometry_msgs")
+    from geometry_msgs.msg import TransformStamped
+    from std_msgs.msg import Header
+
+    from disdepth_core.scale.mount_source import MountSource
+    from disdepth_ros.scale_inputs import tf2_lookup
+
+    link = quaternion_from_matrix(rotation_from_rpy(math.radians(2.0), math.radians(9.0), 0.0))
+    tf = TransformBuffer()
+    tf.set_transform("base_footprint", "camera_link", 0, (0.1, 0.0, 0.55), link, static=True)
+    tf.set_transform("camera_link", "cam_optical", 0, (0.0, 0.0, 0.0), OPTICAL_IN_LINK, static=True)
+
+    class Tf2Buffer:  # what tf2_ros.Buffer.lookup_transform gives
+        def __init__(self):
+            self.asked = []
+
+        def lookup_transform(self, target, source, time):
+            self.asked.append((target, source, time.nanoseconds))
+            rigid = tf.lookup(target, source, time.nanoseconds)
+            msg = TransformStamped()
+            msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = (
+                rigid.translation
+            )
+            x, y, z, w = quaternion_from_matrix(rigid.rotation)
+            (
+                msg.transform.rotation.x,
+                msg.transform.rotation.y,
+                msg.transform.rotation.z,
+                msg.transform.rotation.w,
+            ) = (x, y, z, w)
+            return msg
+
+    header = Header(frame_id="cam_optical")
+    header.stamp.sec, header.stamp.nanosec = 12, 500
+    ros_buffer = Tf2Buffer()
+    via_tf2 = MountSource("base_footprint", lookup=tf2_lookup(ros_buffer)).mount_for(header)
+    via_bag = MountSource("base_footprint", lookup=tf.lookup).mount_for(header)
+    expected = mount_from_angles(0.55, 9.0, 2.0)
+    for mount in (via_tf2, via_bag):
+        assert mount.height_m == pytest.approx(0.55) and np.allclose(mount.up, expected.up, atol=1e-9)
+    assert ros_buffer.asked == [("base_footprint", "cam_optical", 12_000_000_500)]
+    missing = MountSource("map", lookup=tf.lookup)
+    assert (
+        missing.mount_for(header) is None and "not connected" in missing.last_error and missing.failures == 1
+    )
+    measured = MountSource("base_footprint", parameters=expected, lookup=tf.lookup)
+    assert measured.mount_for(header) is expected and measured.note.startswith("camera mount from parameters")
