@@ -461,7 +461,7 @@ def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(p.name.startswith(".pred") for p in tmp_path.iterdir()):
         time.sleep(0.05)
-    time.sleep(0.2)
+    time.sleep(1.0)  # the read loop is running (400 frames take several seconds even on an idle machine)
     assert process.poll() is None, "the evaluation finished before it could be interrupted"
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
