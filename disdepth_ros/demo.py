@@ -171,6 +171,7 @@ class _Session:
         """Block until the player reaches the node and the node reaches the recorder (DDS discovery)."""
         deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
         while time.monotonic() < deadline:
+            self.executors.check()
             if (
                 self.image_pub.get_subscription_count() > 0
                 and self.info_pub.get_subscription_count() > 0
@@ -189,6 +190,7 @@ class _Session:
         (the node keeps the latest camera_info; image and info callbacks may run in any order)."""
         deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
         while self.depth_node.health.last_camera_info is None and time.monotonic() < deadline:
+            self.executors.check()
             self.info_pub.publish(info)
             time.sleep(0.02)
 
@@ -203,6 +205,7 @@ class _Session:
             delay = start + (stamp - first) / 1e9 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            self.executors.check()
             self.info_pub.publish(info)
             published[stamp] = time.monotonic()
             self.image_pub.publish(image)
@@ -216,6 +219,7 @@ class _Session:
         seen = -1
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
+            self.executors.check()
             with self.lock:
                 count = len(self.received["depth"])
                 done = last in self.received["depth"] and last in self.received["points"]
@@ -228,12 +232,15 @@ class _Session:
             time.sleep(0.02)
 
     def close(self) -> None:
-        executors = getattr(self, "executors", None)
-        if executors is not None:
-            executors.shutdown()
-        for node in reversed(self.nodes):
-            node.destroy_node()
-        self.context.try_shutdown()
+        """Stop the executors (raising if one died), then destroy the nodes and the context."""
+        try:
+            executors = getattr(self, "executors", None)
+            if executors is not None:
+                executors.shutdown()
+        finally:
+            for node in reversed(self.nodes):
+                node.destroy_node()
+            self.context.try_shutdown()
 
 
 def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:

@@ -9,7 +9,9 @@ pytest.importorskip("rclpy")
 pytest.importorskip("onnxruntime")
 
 from disdepth_core.cli.main import main
+from disdepth_ros import demo
 from disdepth_ros.demo import DemoConfig, run_demo
+from disdepth_ros.executors import SpinThreadError
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +50,21 @@ def test_demo_cli(tiny_model, tmp_path, capsys):
     assert "frames in 4" in printed and "AbsRel" in printed and "UNTRAINED" in printed
     assert main(["demo", "--quick", "--out", str(tmp_path), "--model", str(tmp_path / "missing.onnx")]) == 2
     assert "missing.onnx" in capsys.readouterr().err
+
+
+def test_a_dead_spin_thread_ends_the_demo_with_its_exception(tiny_model, tmp_path, monkeypatch):
+    """The recorder's callback raises in its executor thread: the demo stops with that error instead of
+    playing on to a summary of nothing."""
+
+    def broken_recorder(self, name):
+        def callback(msg) -> None:
+            raise RuntimeError(f"recorder for {name} broke")
+
+        return callback
+
+    monkeypatch.setattr(demo._Session, "_recorder", broken_recorder)
+    config = DemoConfig(out_dir=tmp_path, frames=8, height=64, width=96, rate_hz=20.0, model=tiny_model)
+    with pytest.raises(SpinThreadError, match=r"recorder for \S+ broke") as raised:
+        run_demo(config, progress=False)
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    assert not (tmp_path / "summary.json").exists()
