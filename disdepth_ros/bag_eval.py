@@ -54,6 +54,7 @@ from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalR
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.image_encodings import DEPTH_ENCODINGS
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
@@ -147,10 +148,28 @@ class EvalResult:
 
 @dataclass
 class _StampIndex:
-    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order."""
+    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order, and
+    the encodings seen on each topic (raw images only)."""
 
     images: list[int] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)
+    image_encodings: set[str] = field(default_factory=set)
+    depth_encodings: set[str] = field(default_factory=set)
+
+    def check_encodings(self, config: EvalConfig) -> None:
+        """Refuse a colour topic given as --depth-topic and a depth topic given as --image-topic."""
+        if self.depth_encodings and not self.depth_encodings & DEPTH_ENCODINGS:
+            raise ValueError(
+                f"--depth-topic {config.depth_topic} carries {', '.join(sorted(self.depth_encodings))} "
+                "images, not depth: ground truth must be 16UC1 (millimetres) or 32FC1 (metres), REP 118 "
+                "(e.g. a RealSense's /camera/aligned_depth_to_color/image_raw)"
+            )
+        if self.image_encodings and self.image_encodings <= DEPTH_ENCODINGS:
+            raise ValueError(
+                f"--image-topic {config.image_topic} carries depth images "
+                f"({', '.join(sorted(self.image_encodings))}), not camera images: give the colour camera's "
+                "topic, and this one as --depth-topic"
+            )
 
 
 class _Pairing:
@@ -331,6 +350,7 @@ def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -
     """
     index = _StampIndex()
     image_ids = {c.id for c in images}
+    depth_ids = {c.id for c in depths}
     last_image_ns: int | None = None
     try:
         for conn, receive_ns, raw in read_messages(reader, images + depths, config.bag):
@@ -338,14 +358,19 @@ def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -
             if full and last_image_ns is not None and receive_ns > last_image_ns + _window_ns(config):
                 break
             try:
-                stamp = stamp_ns(deserialize(reader, raw, conn, config.bag).header.stamp)
+                msg = deserialize(reader, raw, conn, config.bag)
             except BagReadError:
                 continue
-            if conn.id not in image_ids:
+            stamp = stamp_ns(msg.header.stamp)
+            encoding = getattr(msg, "encoding", None)  # CompressedImage has a format instead
+            if conn.id in depth_ids:
                 index.depths.append(stamp)
-            elif not full:
+                index.depth_encodings.add(encoding)
+            if conn.id in image_ids and not full:
                 index.images.append(stamp)
                 last_image_ns = receive_ns
+                if encoding is not None:
+                    index.image_encodings.add(encoding)
     except BagReadError:
         pass
     return index
@@ -376,6 +401,7 @@ def evaluate_bag(
                 raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
             estimator = open_estimator(config.model, config.runtime)
         index = _index_stamps(reader, image_conns, depth_conns, config)
+        index.check_encodings(config)
         state = _Evaluation(config, estimator, _Pairing(index, config.tolerance_ns), len(index.images))
         state.pipeline.compressed = compressed
         started = time.perf_counter()

@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
 
     from disdepth_ros.demo import DemoConfig, run_demo
 
+    if args.model is not None and not args.model.is_file():
+        raise FileNotFoundError(
+            f"--model {args.model} is not a model file; give an .onnx, .engine or .safetensors file, or "
+            "omit --model for the shipped model"
+        )
     config = DemoConfig.quick_config(args.out) if args.quick else DemoConfig(out_dir=args.out)
     config = replace(config, model=args.model, runtime=runtime_options(args))
     if args.frames is not None:

@@ -412,11 +412,43 @@ def test_oversized_png_is_refused_and_counted(bags, tiny_model, tmp_path):
 
 def test_nothing_evaluable_exits_non_zero(bags, tiny_model, tmp_path, capsys):
     args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
-    assert main([*args, "--image-topic", TOPICS["depth"], "--quiet"]) == 1
+    assert main([*args, "--image-topic", TOPICS["image"], "--max-input-pixels", "100", "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert f"no frame of {TOPICS['depth']} could be evaluated ({FRAMES} failed" in err
+    assert f"no frame of {TOPICS['image']} could be evaluated ({FRAMES} failed" in err
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert "depth encoding" in summary["failures"]["listed"][0]["reason"]
+    assert "over the limit of 100" in summary["failures"]["listed"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("image_topic", "depth_topic", "expected"),
+    [
+        (
+            TOPICS["image"],
+            TOPICS["image"],
+            f"--depth-topic {TOPICS['image']} carries rgb8 images, not depth: ground truth must be 16UC1",
+        ),
+        (
+            TOPICS["depth"],
+            None,
+            f"--image-topic {TOPICS['depth']} carries depth images (16UC1), not camera images",
+        ),
+    ],
+)
+def test_swapped_topics_are_named_before_evaluating(
+    bags, tiny_model, tmp_path, capsys, image_topic, depth_topic, expected
+):
+    """A colour topic as --depth-topic, a depth topic as --image-topic: one line saying so, exit 2."""
+    args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
+    args += [
+        "--image-topic",
+        image_topic,
+        *(["--depth-topic", depth_topic] if depth_topic else []),
+        "--quiet",
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1, err
+    assert "--stamp-tolerance" not in err and "decode_depth" not in err and not (tmp_path / "o").exists()
 
 
 def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_path):

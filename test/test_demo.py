@@ -48,8 +48,19 @@ def test_demo_cli(tiny_model, tmp_path, capsys):
     assert main(["demo", "--quick", "--frames", "4", "--out", str(tmp_path), "--model", str(tiny_model)]) == 0
     printed = capsys.readouterr().out
     assert "frames in 4" in printed and "AbsRel" in printed and "UNTRAINED" in printed
-    assert main(["demo", "--quick", "--out", str(tmp_path), "--model", str(tmp_path / "missing.onnx")]) == 2
-    assert "missing.onnx" in capsys.readouterr().err
+
+
+def test_a_missing_model_is_one_line_before_anything_runs(tmp_path, capfd):
+    """Said once (not also logged by the node), about --model, with no reinstall advice, before the
+    recording is rendered."""
+    missing = tmp_path / "missing.onnx"
+    assert main(["demo", "--quick", "--out", str(tmp_path / "demo"), "--model", str(missing)]) == 2
+    err = capfd.readouterr().err.strip()
+    assert (
+        err == f"disdepth demo: error: --model {missing} is not a model file; give an .onnx, .engine or "
+        ".safetensors file, or omit --model for the shipped model"
+    )
+    assert not (tmp_path / "demo").exists()
 
 
 def test_a_dead_spin_thread_ends_the_demo_with_its_exception(tiny_model, tmp_path, monkeypatch):
