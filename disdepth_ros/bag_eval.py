@@ -50,7 +50,7 @@ from disdepth_core.bags import (
     stamp_ns,
 )
 from disdepth_core.deployment import open_estimator
-from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalRange
+from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, PROTOCOLS, DepthScorer, EvalRange
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
@@ -65,12 +65,21 @@ from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
 from disdepth_ros.pipeline import FramePipeline
 
-__all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "output_topic", "write_results"]
+__all__ = [
+    "DEFAULT_GT_RANGE",
+    "FRAME_COLUMNS",
+    "EvalConfig",
+    "EvalResult",
+    "evaluate_bag",
+    "output_topic",
+    "write_results",
+]
 
 DEPTH_TYPES = ("sensor_msgs/msg/Image",)
 CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
 LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
 MAX_LISTED_FAILURES = 1000
+DEFAULT_GT_RANGE = PROTOCOLS["rgbd"]  # scored ground truth of a recording: real depth sensors, 0.1-80 m
 WRITTEN_OUTPUTS = ("depth", "camera_info", "points")
 FRAME_COLUMNS = (
     "index",
@@ -86,8 +95,8 @@ FRAME_COLUMNS = (
     "depth_median_m",
     "depth_max_m",
     "n_scored",
-    "coverage",
     "gt_in_range",
+    "prediction",
     *(f"{alignment}_{key}" for alignment in ALIGNMENTS for key in METRIC_KEYS),
 )
 
@@ -96,8 +105,9 @@ FRAME_COLUMNS = (
 class EvalConfig:
     """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
 
-    `min_depth`/`max_depth` bound the evaluated ground truth (None: the model's range); `crop` is an
-    evaluation crop (None, "eigen", "garg"); `runtime` are the node's runtime options.
+    `min_depth`/`max_depth` bound the scored ground truth (None: `DEFAULT_GT_RANGE`'s, never the
+    model's, so two models on one bag are scored on the same pixels); `crop` is an evaluation crop (None,
+    "eigen", "garg"); `runtime` are the node's runtime options.
     """
 
     bag: Path
@@ -230,8 +240,8 @@ class _Evaluation:
         )
         self.scorer = DepthScorer(
             EvalRange(
-                config.min_depth if config.min_depth is not None else max(float(info.min_depth), 1e-3),
-                config.max_depth if config.max_depth is not None else float(info.max_depth),
+                DEFAULT_GT_RANGE.min_depth if config.min_depth is None else config.min_depth,
+                DEFAULT_GT_RANGE.max_depth if config.max_depth is None else config.max_depth,
                 config.crop,
             )
         )

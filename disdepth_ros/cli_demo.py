@@ -30,6 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from disdepth_core.evaluation import ALIGNMENT_LABELS, accuracy_line
     from disdepth_ros.demo import DemoConfig, run_demo
 
     if args.model is not None and not args.model.is_file():
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     summary = run_demo(config)
     frames = summary["frames"]
     latency = summary["latency_ms"]
-    raw = summary["metrics"]["raw"]
+    metrics = summary["metrics"]
     rate = summary["output_rate_hz"]
     model = summary["model"]
     trained = "" if model["trained"] else " (UNTRAINED weights: accuracy is meaningless)"
@@ -60,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
         "end-to-end latency (publish -> depth received): "
         f"p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms"
     )
-    print(
-        f"vs ground truth ({raw['n_images']} frames): AbsRel {raw['abs_rel']:.3f}  RMSE {raw['rmse']:.3f} m  "
-        f"delta1 {raw['d1']:.3f}"
-    )
+    for name in ("raw", "median"):
+        label = f"vs ground truth, {ALIGNMENT_LABELS[name]}"
+        print(accuracy_line(label, metrics[name], metrics["coverage"], metrics["range"]))
     print("wrote " + ", ".join(summary["files"]))
     return 0

@@ -8,8 +8,9 @@
    and `points` (its subscription is what makes the node build clouds).
 4. The summary compares what came out with what went in: frames in/out (the node drops stale frames
    by design when inference is slower than the camera), output rate, end-to-end latency (publish ->
-   depth received, matched by header stamp) and AbsRel/RMSE/delta1 of the published depth against the
-   bag's ground truth (matched by stamp). It is written to `summary.json` with `preview.png`.
+   depth received, matched by header stamp) and the accuracy of the published depth against the bag's
+   ground truth (matched by stamp), scored as `eval-bag` scores by default (ground truth 0.1-80 m, the
+   recording's range, not the model's). It is written to `summary.json` with `preview.png`.
 
 All topics live under the `/disdepth_demo` namespace so the demo never talks to a real camera on the
 same ROS domain.
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.bags import find_topic, open_bag, read_messages, stamp_ns
-from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.evaluation import PROTOCOLS, DepthScorer
 from disdepth_core.evaluation.stats import percentiles
 from disdepth_core.files import write_json
 from disdepth_core.runtime.options import RuntimeOptions
@@ -276,7 +277,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     wall = time.monotonic() - started
 
     depth_in = received["depth"]
-    scorer = DepthScorer(EvalRange(max(float(info.min_depth), 1e-3), float(info.max_depth)))
+    scorer = DepthScorer(PROTOCOLS["rgbd"])  # the recording's range, as eval-bag scores by default
     latencies = []
     for stamp, (arrived, msg) in sorted(depth_in.items()):
         if stamp in published:

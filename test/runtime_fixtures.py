@@ -36,11 +36,12 @@ def model(name: str):
     return build_model(name).eval()
 
 
-def tiny_onnx(path, dynamic: bool = False) -> str:
+def tiny_onnx(path, dynamic: bool = False, max_depth: float = 10.0) -> str:
     """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
 
     Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
-    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width.
+    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width. `max_depth` is the
+    range in the metadata (the runtime marks depth beyond it invalid).
     """
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
@@ -81,7 +82,7 @@ def tiny_onnx(path, dynamic: bool = False) -> str:
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),
         min_depth=0.1,
-        max_depth=10.0,
+        max_depth=max_depth,
         dynamic=dynamic,
         trained=False,
     )

@@ -189,6 +189,26 @@ def test_failing_backend_call_is_counted_and_the_report_is_written(bags, tiny_mo
     assert summary["metrics"]["raw"]["n_images"] == FRAMES - 2 and paths["report.png"].is_file()
 
 
+def test_a_model_that_predicts_less_is_scored_on_the_same_pixels_and_never_looks_better(bags, tmp_path):
+    """The same graph with a 0.1-5 m range (its depth beyond 5 m is invalid) and a 0.1-10 m one: the
+    ground truth scored is the bag's, not the model's, and the holes never make the numbers better."""
+    from runtime_fixtures import tiny_onnx
+
+    metrics = {}
+    for name, max_depth in (("full", 10.0), ("short", 5.0)):
+        model = tiny_onnx(tmp_path / f"{name}.onnx", max_depth=max_depth)
+        config = _config(bags["mcap", False], model, tmp_path / name)
+        metrics[name] = evaluate_bag(config, progress=False).summary["metrics"]
+    full, short = metrics["full"], metrics["short"]
+    assert short["coverage"]["scored_pixels"] == full["coverage"]["scored_pixels"] > 0
+    assert short["coverage"]["gt_in_range"] == full["coverage"]["gt_in_range"] == 1.0
+    assert full["coverage"]["prediction"] == 1.0 and 0.05 < short["coverage"]["prediction"] < 0.95
+    assert short["range"] == full["range"] == {"min_depth": 0.1, "max_depth": 80.0, "crop": None}
+    for key in ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10"):
+        assert short["raw"][key] > full["raw"][key]
+    assert short["raw"]["d1"] <= full["raw"]["d1"]
+
+
 def test_eval_without_ground_truth(bags, tiny_model, tmp_path):
     config = _config(
         bags["sqlite3", False], tiny_model, tmp_path / "out", depth_topic=None, camera_info_topic=None
