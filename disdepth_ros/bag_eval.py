@@ -50,7 +50,14 @@ from disdepth_core.bags import (
     stamp_ns,
 )
 from disdepth_core.deployment import open_estimator
-from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, PROTOCOLS, DepthScorer, EvalRange
+from disdepth_core.evaluation import (
+    ALIGNMENTS,
+    METRIC_KEYS,
+    PROTOCOLS,
+    DepthScorer,
+    EvalRange,
+    accuracy_line,
+)
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
@@ -588,22 +595,8 @@ def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     write_csv(paths["frames.csv"], result.rows, FRAME_COLUMNS)
     model = result.summary["model"]
     metrics = result.summary.get("metrics")
-    headline = ""
+    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']})"
     if metrics and metrics["raw"]["n_images"]:
-        raw = metrics["raw"]
-        headline = f" | AbsRel {raw['abs_rel']:.3f} RMSE {raw['rmse']:.3f} m d1 {raw['d1']:.3f}"
-    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']}){headline}"
-    render_report(
-        paths["report.png"],
-        result.sample,
-        result.error_by_distance,
-        result.depth_values,
-        title,
-        metrics["range"]["max_depth"] if metrics else _colour_scale_max(result.depth_values),
-    )
+        title += "\n" + accuracy_line("raw metric", metrics["raw"], metrics["coverage"], metrics["range"])
+    render_report(paths["report.png"], result.sample, result.error_by_distance, result.depth_values, title)
     return paths
-
-
-def _colour_scale_max(values: np.ndarray | None) -> float:
-    """Colour-scale maximum without ground truth: the 99th percentile of the predicted depths."""
-    return float(np.percentile(values, 99)) if values is not None and values.size else 1.0

@@ -320,14 +320,14 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         index = recording.stamps.index(shown)
         depth_msg = received["depth"][shown][1]
         depth = depth_msg_to_array(depth_msg)
-        title = f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}"
         render_preview(
             config.out_dir / "preview.png",
             image_msg_to_rgb(recording.images[index]),
             depth,
             recording.ground_truth.get(shown),
             cloud_points(received["points"][shown][1]),
-            title,
+            f"disdepth demo: the depth node's output for one frame ({info.name} on {estimator.backend.name})",
+            index,
         )
     summary["files"] = [str(config.out_dir / "summary.json"), str(config.out_dir / "preview.png")]
     return summary

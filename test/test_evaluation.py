@@ -183,13 +183,16 @@ def test_accuracy_line_names_alignment_range_and_coverage():
     assert raw == "raw: AbsRel 0.500  RMSE 1.000 m  d1 0.200 (GT 0.001-10 m: 50.0 % of valid GT scored)"
 
 
-def test_error_by_distance_bins():
+def test_error_by_distance_bins_are_log_spaced_and_count_missing_predictions():
     scorer = DepthScorer(EvalRange(0.1, 16.0), ("raw",))
-    scorer.add(np.array([[1.5, 12.0]]), np.array([[1.0, 10.0]]))
+    scorer.add(np.array([[1.5, 12.0, np.nan]]), np.array([[1.0, 10.0, 0.2]]))
     bins = scorer.error_by_distance()
-    assert bins["pixels"][1] == 1 and bins["pixels"][10] == 1 and sum(bins["pixels"]) == 2
-    assert bins["mean_abs_error_m"][1] == pytest.approx(0.5)
-    assert bins["abs_rel"][10] == pytest.approx(0.2)
+    ratio = 160 ** (1 / 16)  # 16 bins from 0.1 to 16 m: 1 m falls in bin 7, 10 m in bin 14, 0.2 m in bin 2
+    assert bins["distance_m"][0] == pytest.approx(0.1 * math.sqrt(ratio))
+    assert (bins["pixels"][2], bins["pixels"][7], bins["pixels"][14], sum(bins["pixels"])) == (1, 1, 1, 3)
+    assert bins["mean_abs_error_m"][7] == pytest.approx(0.5)
+    assert bins["abs_rel"][14] == pytest.approx(0.2)
+    assert bins["mean_abs_error_m"][2] == pytest.approx(16.0 - 0.2)  # no prediction: the far end of the range
 
 
 def test_every_alignment_is_reported_by_default():

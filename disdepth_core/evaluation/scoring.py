@@ -230,7 +230,8 @@ class DepthScorer:
             raise ValueError(f"unknown alignment(s) {unknown}; choose from {', '.join(ALIGNMENTS)}")
         self._totals = self._new_totals()
         self._groups = {}
-        self._bin_edges = np.linspace(0.0, self.eval_range.max_depth, DISTANCE_BINS + 1)
+        low = max(self.eval_range.min_depth, self.eval_range.max_depth / 1000)  # log bins: near and far
+        self._bin_edges = np.geomspace(low, self.eval_range.max_depth, DISTANCE_BINS + 1)
         self._bins = {key: np.zeros(DISTANCE_BINS) for key in ("abs_error", "abs_rel", "count")}
 
     def _new_totals(self) -> _Totals:
@@ -280,13 +281,14 @@ class DepthScorer:
         return {"min_depth": r.min_depth, "max_depth": r.max_depth, "crop": r.crop}
 
     def error_by_distance(self) -> dict[str, list[float]]:
-        """Per ground-truth distance bin: centre (m), mean absolute error (m), AbsRel and pixel count."""
+        """Per ground-truth distance bin (``DISTANCE_BINS`` log-spaced up to ``max_depth``, the first from
+        ``max(min_depth, max_depth / 1000)``): centre (m), mean absolute error (m), AbsRel, pixel count."""
         count = self._bins["count"]
         with np.errstate(invalid="ignore", divide="ignore"):
             mae = self._bins["abs_error"] / count
             abs_rel = self._bins["abs_rel"] / count
         return {
-            "distance_m": ((self._bin_edges[:-1] + self._bin_edges[1:]) / 2).tolist(),
+            "distance_m": np.sqrt(self._bin_edges[:-1] * self._bin_edges[1:]).tolist(),
             "mean_abs_error_m": mae.tolist(),
             "abs_rel": abs_rel.tolist(),
             "pixels": count.astype(np.int64).tolist(),
