@@ -252,8 +252,10 @@ class DepthScorer:
     def _add_distance_errors(self, pred: np.ndarray, gt: np.ndarray) -> None:
         """Raw absolute errors by distance; a pixel without a valid prediction at its worst case (metres)."""
         with np.errstate(invalid="ignore"):
-            valid = np.isfinite(pred) & (pred > 0)
-        pred = np.where(valid, pred, worst_case(gt, self.eval_range, in_log=False))
+            missing = ~(np.isfinite(pred) & (pred > 0))
+        if missing.any():
+            pred = pred.copy()
+            pred[missing] = worst_case(gt[missing], self.eval_range, in_log=False)
         clipped = np.clip(pred, self.eval_range.min_depth, self.eval_range.max_depth)
         index = np.clip(np.digitize(gt, self._bin_edges) - 1, 0, DISTANCE_BINS - 1)
         error = np.abs(clipped - gt)

@@ -3,7 +3,7 @@
 Budgets are optimizer steps per training stage; each stage runs whole epochs over the training frames
 (at most ``steps`` batches per epoch), so the real count is ``steps`` rounded up to a full epoch. Defaults
 are for a GPU run on an hour of recording; ``--quick`` runs every stage on a tiny budget (a smoke test of
-the whole workflow in about a minute on a laptop CPU with a small teacher).
+the whole workflow, about a minute on a 2-core CPU with an ONNX teacher; its student is not a model).
 """
 
 from __future__ import annotations
