@@ -105,6 +105,7 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
     assert "pass --resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
     """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
     output, so the per-frame topic alignment must find 2.5 on every frame."""
@@ -222,6 +223,7 @@ def _ddp_rank(rank: int, port: int, bag: str, teacher: str, out: str) -> None:
         raise SystemExit(code)
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_path, capsys):
     """torchrun-style DDP on CPU: each rank labels half of the frames, rank 0 alone exports and reports."""
     import socket
