@@ -16,13 +16,14 @@ students are the supervised baseline, full DisDepth KD (ghost decoder + attentiv
 + Hu et al. output KD on unlabeled images) and one ablation per part (no ghost decoder, plain MSE
 feature KD, no LG-Conv, no unlabeled images), all at equal student steps. Its table (with the share of
 the supervised-to-teacher gap each student closes) replaces the marked section of
-``docs/kd_synthetic.md`` and goes to ``docs/kd_synthetic_strong_teacher.json``.
+``docs/experiments/kd_synthetic.md`` and goes to ``docs/experiments/kd_synthetic_strong_teacher.json``.
 
 Every model is evaluated on the same held-out synthetic test set through the runtime and the one
 scorer (``disdepth_core.evaluation``). Every run is the real CLI (``disdepth train|acclimate|distill``)
 in a subprocess with one torch thread; ``--lanes`` runs that many at once (a dependency-aware queue),
-so on 2 cores the experiment takes about half the sequential time. Writes ``docs/kd_synthetic.json``
-and ``docs/kd_synthetic.md``; checkpoints go to ``--out`` (default ``runs/kd_synthetic``). A finished
+so on 2 cores the experiment takes about half the sequential time. Writes
+``docs/experiments/kd_synthetic.json`` and ``docs/experiments/kd_synthetic.md``; checkpoints go to ``--out``
+(default ``runs/kd_synthetic``). A finished
 run (``DONE`` in its directory) is skipped when the script is started again; an interrupted one
 resumes from its last checkpoint.
 
@@ -48,7 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "disdepth_core.cli.main"]
 STUDENT = "disdepth-mbv2"
 # LG-Conv on the dense 3x3 convs only: wrapping MobileNetV2's depthwise convs too costs 2-4x the
-# training time on a CPU (memory-bound elementwise ops at full resolution), see docs/kd_synthetic.md.
+# training time on a CPU (memory-bound elementwise ops at full resolution), see
+# docs/experiments/kd_synthetic.md.
 STUDENT_OVERRIDES = {"width_mult": 1.0, "lgconv": True, "lgconv_depthwise": False, "max_depth": 10.0}
 
 
@@ -369,9 +371,12 @@ def _table(rows: list[dict[str, object]]) -> list[str]:
 
 
 def write_docs(main_dir: Path, b: Budget) -> None:
-    """``docs/kd_synthetic.{json,md}`` from the saved results (hand-written parts are kept)."""
+    """``docs/experiments/kd_synthetic.{json,md}`` from the saved results (hand-written parts are kept)."""
     main = json.loads((main_dir / "results.json").read_text(encoding="utf-8"))
-    json_path, md_path = REPO / "docs" / "kd_synthetic.json", REPO / "docs" / "kd_synthetic.md"
+    json_path, md_path = (
+        REPO / "docs" / "experiments" / "kd_synthetic.json",
+        REPO / "docs" / "experiments" / "kd_synthetic.md",
+    )
     json_path.write_text(json.dumps(main["rows"], indent=2) + "\n", encoding="utf-8")
     findings = ""
     if md_path.is_file() and FINDINGS_MARKER in md_path.read_text(encoding="utf-8"):
@@ -433,7 +438,8 @@ def gap_closed(value: float, supervised: float, teacher: float) -> float:
 
 
 def write_strong_docs(out: Path, b: Budget) -> None:
-    """The strong-teacher table (with gap closure) into its marked section of ``docs/kd_synthetic.md``."""
+    """The strong-teacher table (with gap closure) into its marked section of
+    ``docs/experiments/kd_synthetic.md``."""
     result = json.loads((out / "results.json").read_text(encoding="utf-8"))
     rows = {r["name"]: r for r in result["rows"]}
     teacher, supervised = rows["teacher"], rows["student_supervised"]
@@ -472,7 +478,7 @@ def write_strong_docs(out: Path, b: Budget) -> None:
     ]
     lines.append(STRONG_END)
     section = "\n".join(lines)
-    md_path = REPO / "docs" / "kd_synthetic.md"
+    md_path = REPO / "docs" / "experiments" / "kd_synthetic.md"
     text = md_path.read_text(encoding="utf-8")
     if STRONG_BEGIN in text:
         before, rest = text.split(STRONG_BEGIN, 1)
@@ -480,7 +486,7 @@ def write_strong_docs(out: Path, b: Budget) -> None:
     else:
         text = text.replace(FINDINGS_MARKER, section + "\n\n" + FINDINGS_MARKER)
     md_path.write_text(text, encoding="utf-8")
-    json_path = REPO / "docs" / "kd_synthetic_strong_teacher.json"
+    json_path = REPO / "docs" / "experiments" / "kd_synthetic_strong_teacher.json"
     json_path.write_text(json.dumps(result["rows"], indent=2) + "\n", encoding="utf-8")
     print(f"[kd_synthetic] wrote {json_path} and the strong-teacher section of {md_path}", flush=True)
 

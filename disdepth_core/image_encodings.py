@@ -172,7 +172,10 @@ def decode_image(
     over `max_pixels`, `step` smaller than one row of pixels, or `data` shorter than `step * height`.
     """
     if encoding in DEPTH_ENCODINGS:
-        raise ValueError(f"{encoding!r} is a depth encoding; use decode_depth for depth images")
+        raise ValueError(
+            f"{encoding!r} is a depth encoding, not a camera image: the image topic must carry colour or "
+            f"mono images ({', '.join(sorted(set(_LAYOUTS) - DEPTH_ENCODINGS))})"
+        )
     raw = _raw_view(encoding, height, width, step, data, is_bigendian, max_pixels)
     if encoding == "rgb8":
         return raw
@@ -205,7 +208,10 @@ def decode_depth(
     32FC1 is metres (non-finite or <= 0 -> NaN); 16UC1 is millimetres (0 -> NaN).
     """
     if encoding not in DEPTH_ENCODINGS:
-        raise ValueError(f"unsupported depth encoding {encoding!r}; expected one of 32FC1, 16UC1")
+        raise ValueError(
+            f"{encoding!r} is not a depth encoding: depth images are 16UC1 (millimetres) or 32FC1 (metres), "
+            "REP 118; is this a colour topic?"
+        )
     raw = _raw_view(encoding, height, width, step, data, is_bigendian, max_pixels)[..., 0]
     if encoding == "16UC1":
         depth = raw.astype(np.float32) * np.float32(1e-3)

@@ -60,11 +60,19 @@ from disdepth_core.bags import (
 from disdepth_core.bags.tf import read_tf
 from disdepth_core.cli.scale_args import ScaleOptions
 from disdepth_core.deployment import open_estimator
-from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS, DepthScorer, EvalRange
+from disdepth_core.evaluation import (
+    ALIGNMENTS,
+    METRIC_KEYS,
+    PROTOCOLS,
+    DepthScorer,
+    EvalRange,
+    accuracy_line,
+)
 from disdepth_core.evaluation.scoring import SCALE_SOURCE
 from disdepth_core.evaluation.stats import depth_stats, percentiles
 from disdepth_core.files import write_csv, write_json
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
+from disdepth_core.image_encodings import DEPTH_ENCODINGS
 from disdepth_core.runtime import DepthEstimator
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.scale import ScaleSettings, ScaleTracker, TrackerSettings, TransformBuffer
@@ -80,7 +88,15 @@ from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
 from disdepth_ros.pipeline import FramePipeline, ScaleInputs
 from disdepth_ros.scale_inputs import Measurement, range_reading
 
-__all__ = ["FRAME_COLUMNS", "EvalConfig", "EvalResult", "evaluate_bag", "output_topic", "write_results"]
+__all__ = [
+    "DEFAULT_GT_RANGE",
+    "FRAME_COLUMNS",
+    "EvalConfig",
+    "EvalResult",
+    "evaluate_bag",
+    "output_topic",
+    "write_results",
+]
 
 DEPTH_TYPES = ("sensor_msgs/msg/Image",)
 CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
@@ -88,6 +104,7 @@ RANGE_TYPES = ("sensor_msgs/msg/Range",)
 SCALE_INPUT_MAX_AGE_S = 0.2  # as the node's sparse_depth_max_age default
 LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
 MAX_LISTED_FAILURES = 1000
+DEFAULT_GT_RANGE = PROTOCOLS["rgbd"]  # scored ground truth of a recording: real depth sensors, 0.1-80 m
 WRITTEN_OUTPUTS = ("depth", "camera_info", "points")
 FRAME_COLUMNS = (
     "index",
@@ -103,8 +120,8 @@ FRAME_COLUMNS = (
     "depth_median_m",
     "depth_max_m",
     "n_scored",
-    "coverage",
     "gt_in_range",
+    "prediction",
     "scale",
     "scale_source",
     "scale_state",
@@ -117,9 +134,10 @@ FRAME_COLUMNS = (
 class EvalConfig:
     """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
 
-    `min_depth`/`max_depth` bound the evaluated ground truth (None: the model's range); `crop` is an
-    evaluation crop (None, "eigen", "garg"); `runtime` are the node's runtime options; `scale` the scale
-    source, base frame and measured mount; `sparse_depth_topic`/`range_topic` feed those sources.
+    `min_depth`/`max_depth` bound the scored ground truth (None: `DEFAULT_GT_RANGE`'s, never the
+    model's, so two models on one bag are scored on the same pixels); `crop` is an evaluation crop (None,
+    "eigen", "garg"); `runtime` are the node's runtime options; `scale` the scale source, base frame and
+    measured mount; `sparse_depth_topic`/`range_topic` feed those sources.
     """
 
     bag: Path
@@ -174,10 +192,28 @@ class EvalResult:
 
 @dataclass
 class _StampIndex:
-    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order."""
+    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order, and
+    the encodings seen on each topic (raw images only)."""
 
     images: list[int] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)
+    image_encodings: set[str] = field(default_factory=set)
+    depth_encodings: set[str] = field(default_factory=set)
+
+    def check_encodings(self, config: EvalConfig) -> None:
+        """Refuse a colour topic given as --depth-topic and a depth topic given as --image-topic."""
+        if self.depth_encodings and not self.depth_encodings & DEPTH_ENCODINGS:
+            raise ValueError(
+                f"--depth-topic {config.depth_topic} carries {', '.join(sorted(self.depth_encodings))} "
+                "images, not depth: ground truth must be 16UC1 (millimetres) or 32FC1 (metres), REP 118 "
+                "(e.g. a RealSense's /camera/aligned_depth_to_color/image_raw)"
+            )
+        if self.image_encodings and self.image_encodings <= DEPTH_ENCODINGS:
+            raise ValueError(
+                f"--image-topic {config.image_topic} carries depth images "
+                f"({', '.join(sorted(self.image_encodings))}), not camera images: give the colour camera's "
+                "topic, and this one as --depth-topic"
+            )
 
 
 class _Pairing:
@@ -248,8 +284,8 @@ class _Evaluation:
         )
         self.scorer = DepthScorer(
             EvalRange(
-                config.min_depth if config.min_depth is not None else max(float(info.min_depth), 1e-3),
-                config.max_depth if config.max_depth is not None else float(info.max_depth),
+                DEFAULT_GT_RANGE.min_depth if config.min_depth is None else config.min_depth,
+                DEFAULT_GT_RANGE.max_depth if config.max_depth is None else config.max_depth,
                 config.crop,
             ),
             scale_source=config.scale.spec,
@@ -419,6 +455,7 @@ def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -
     """
     index = _StampIndex()
     image_ids = {c.id for c in images}
+    depth_ids = {c.id for c in depths}
     last_image_ns: int | None = None
     try:
         for conn, receive_ns, raw in read_messages(reader, images + depths, config.bag):
@@ -426,14 +463,19 @@ def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -
             if full and last_image_ns is not None and receive_ns > last_image_ns + _window_ns(config):
                 break
             try:
-                stamp = stamp_ns(deserialize(reader, raw, conn, config.bag).header.stamp)
+                msg = deserialize(reader, raw, conn, config.bag)
             except BagReadError:
                 continue
-            if conn.id not in image_ids:
+            stamp = stamp_ns(msg.header.stamp)
+            encoding = getattr(msg, "encoding", None)  # CompressedImage has a format instead
+            if conn.id in depth_ids:
                 index.depths.append(stamp)
-            elif not full:
+                index.depth_encodings.add(encoding)
+            if conn.id in image_ids and not full:
                 index.images.append(stamp)
                 last_image_ns = receive_ns
+                if encoding is not None:
+                    index.image_encodings.add(encoding)
     except BagReadError:
         pass
     return index
@@ -472,6 +514,7 @@ def evaluate_bag(
                 raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
             estimator = open_estimator(config.model, config.runtime)
         index = _index_stamps(reader, image_conns, depth_conns, config)
+        index.check_encodings(config)
         mounts = _bag_mounts(reader, config)
         state = _Evaluation(
             config, estimator, _Pairing(index, config.tolerance_ns), len(index.images), mounts
@@ -679,22 +722,8 @@ def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
     write_csv(paths["frames.csv"], result.rows, FRAME_COLUMNS)
     model = result.summary["model"]
     metrics = result.summary.get("metrics")
-    headline = ""
+    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']})"
     if metrics and metrics["raw"]["n_images"]:
-        raw = metrics["raw"]
-        headline = f" | AbsRel {raw['abs_rel']:.3f} RMSE {raw['rmse']:.3f} m d1 {raw['d1']:.3f}"
-    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']}){headline}"
-    render_report(
-        paths["report.png"],
-        result.sample,
-        result.error_by_distance,
-        result.depth_values,
-        title,
-        metrics["range"]["max_depth"] if metrics else _colour_scale_max(result.depth_values),
-    )
+        title += "\n" + accuracy_line("raw metric", metrics["raw"], metrics["coverage"], metrics["range"])
+    render_report(paths["report.png"], result.sample, result.error_by_distance, result.depth_values, title)
     return paths
-
-
-def _colour_scale_max(values: np.ndarray | None) -> float:
-    """Colour-scale maximum without ground truth: the 99th percentile of the predicted depths."""
-    return float(np.percentile(values, 99)) if values is not None and values.size else 1.0

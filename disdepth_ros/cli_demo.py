@@ -37,8 +37,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from disdepth_core.evaluation import ALIGNMENT_LABELS, accuracy_line
     from disdepth_ros.demo import DemoConfig, run_demo
 
+    if args.model is not None and not args.model.is_file():
+        raise FileNotFoundError(
+            f"--model {args.model} is not a model file; give an .onnx, .engine or .safetensors file, or "
+            "omit --model for the shipped model"
+        )
     config = DemoConfig.quick_config(args.out) if args.quick else DemoConfig(out_dir=args.out)
     config = replace(config, model=args.model, runtime=runtime_options(args), scale_source=args.scale_source)
     if args.frames is not None:
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     summary = run_demo(config)
     frames = summary["frames"]
     latency = summary["latency_ms"]
-    raw = summary["metrics"]["raw"]
+    metrics = summary["metrics"]
     rate = summary["output_rate_hz"]
     model = summary["model"]
     trained = "" if model["trained"] else " (UNTRAINED weights: accuracy is meaningless)"
@@ -68,11 +74,9 @@ def run(args: argparse.Namespace) -> int:
         f"metric scale: scale_source {scale['source']}, last frame {last['source']} ({last['state']}): "
         f"{last['reason']}"
     )
-    median = summary["metrics"]["median"]
-    print(
-        f"published depth vs ground truth ({raw['n_images']} frames): AbsRel {raw['abs_rel']:.3f}  "
-        f"RMSE {raw['rmse']:.3f} m  delta1 {raw['d1']:.3f} (median-scaled: AbsRel {median['abs_rel']:.3f} "
-        f"delta1 {median['d1']:.3f})"
-    )
+    labels = {"raw": "published depth (with its scale source)", "median": ALIGNMENT_LABELS["median"]}
+    for name, label in labels.items():
+        scored = (metrics[name], metrics["coverage"], metrics["range"])
+        print(accuracy_line(f"vs ground truth, {label}", *scored))
     print("wrote " + ", ".join(summary["files"]))
     return 0

@@ -55,10 +55,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-frames", type=int, metavar="N", help="evaluate only the first N images")
     parser.add_argument(
-        "--min-depth", type=float, help="evaluated GT range minimum, m (default: the model's)"
+        "--min-depth", type=float, help="scored GT range minimum, m (default 0.1, whatever the model)"
     )
     parser.add_argument(
-        "--max-depth", type=float, help="evaluated GT range maximum, m (default: the model's)"
+        "--max-depth", type=float, help="scored GT range maximum, m (default 80, whatever the model)"
     )
     parser.add_argument("--crop", choices=("eigen", "garg"), help="evaluation crop (NYU eigen, KITTI garg)")
     parser.add_argument(

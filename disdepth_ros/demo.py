@@ -11,9 +11,10 @@
    and `points` (its subscription is what makes the node build clouds).
 4. The summary compares what came out with what went in: frames in/out (the node drops stale frames
    by design when inference is slower than the camera), output rate, end-to-end latency (publish ->
-   depth received, matched by header stamp), the scale the node used and why, and the published depth
-   against the bag's ground truth (matched by stamp; the published depth's own metrics, i.e. with the
-   scale source, and median-scaled). It is written to `summary.json` with `preview.png`.
+   depth received, matched by header stamp), the scale the node used and why, and the accuracy of the
+   published depth against the bag's ground truth (matched by stamp; the published depth's own metrics,
+   i.e. with the scale source, and median-scaled), scored as `eval-bag` scores by default (ground truth
+   0.1-80 m, the recording's range, not the model's). It is written to `summary.json` with `preview.png`.
 
 All topics live under the `/disdepth_demo` namespace so the demo never talks to a real camera on the
 same ROS domain (TF, where published, lives on the domain's `/tf` and `/tf_static` as TF does).
@@ -31,7 +32,7 @@ import numpy as np
 
 from disdepth_core.bags import find_topic, open_bag, read_messages, stamp_ns
 from disdepth_core.bags.tf import TF_STATIC_TOPIC, TF_TOPIC, read_tf
-from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.evaluation import PROTOCOLS, DepthScorer
 from disdepth_core.evaluation.stats import percentiles
 from disdepth_core.files import write_json
 from disdepth_core.runtime.options import RuntimeOptions
@@ -200,6 +201,7 @@ class _Session:
         """Block until the player reaches the node and the node reaches the recorder (DDS discovery)."""
         deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
         while time.monotonic() < deadline:
+            self.executors.check()
             if (
                 self.image_pub.get_subscription_count() > 0
                 and self.info_pub.get_subscription_count() > 0
@@ -218,6 +220,7 @@ class _Session:
         (the node keeps the latest camera_info; image and info callbacks may run in any order)."""
         deadline = time.monotonic() + DISCOVERY_TIMEOUT_S
         while self.depth_node.health.last_camera_info is None and time.monotonic() < deadline:
+            self.executors.check()
             self.info_pub.publish(info)
             time.sleep(0.02)
 
@@ -237,6 +240,7 @@ class _Session:
             delay = start + (stamp - first) / 1e9 - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            self.executors.check()
             self.info_pub.publish(info)
             published[stamp] = time.monotonic()
             self.image_pub.publish(image)
@@ -250,6 +254,7 @@ class _Session:
         seen = -1
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
+            self.executors.check()
             with self.lock:
                 count = len(self.received["depth"])
                 done = last in self.received["depth"] and last in self.received["points"]
@@ -262,12 +267,15 @@ class _Session:
             time.sleep(0.02)
 
     def close(self) -> None:
-        executors = getattr(self, "executors", None)
-        if executors is not None:
-            executors.shutdown()
-        for node in reversed(self.nodes):
-            node.destroy_node()
-        self.context.try_shutdown()
+        """Stop the executors (raising if one died), then destroy the nodes and the context."""
+        try:
+            executors = getattr(self, "executors", None)
+            if executors is not None:
+                executors.shutdown()
+        finally:
+            for node in reversed(self.nodes):
+                node.destroy_node()
+            self.context.try_shutdown()
 
 
 def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
@@ -304,7 +312,7 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
     wall = time.monotonic() - started
 
     depth_in = received["depth"]
-    scorer = DepthScorer(EvalRange(max(float(info.min_depth), 1e-3), float(info.max_depth)))
+    scorer = DepthScorer(PROTOCOLS["rgbd"])  # the recording's range, as eval-bag scores by default
     latencies = []
     for stamp, (arrived, msg) in sorted(depth_in.items()):
         if stamp in published:
@@ -348,17 +356,15 @@ def run_demo(config: DemoConfig, progress: bool = True) -> dict[str, Any]:
         index = recording.stamps.index(shown)
         depth_msg = received["depth"][shown][1]
         depth = depth_msg_to_array(depth_msg)
-        title = (
-            f"disdepth demo: {info.name} ({estimator.backend.name}), frame {index}, scale from "
-            f"{scale['last']['source']} ({scale['last']['state']})"
-        )
         render_preview(
             config.out_dir / "preview.png",
             image_msg_to_rgb(recording.images[index]),
             depth,
             recording.ground_truth.get(shown),
             cloud_points(received["points"][shown][1]),
-            title,
+            f"disdepth demo: the depth node's output for one frame ({info.name} on "
+            f"{estimator.backend.name}), scale from {scale['last']['source']} ({scale['last']['state']})",
+            index,
         )
     summary["files"] = [str(config.out_dir / "summary.json"), str(config.out_dir / "preview.png")]
     return summary

@@ -30,11 +30,14 @@ or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml
 
 from __future__ import annotations
 
-import contextlib
+import itertools
+import re
+import signal
 import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,14 +45,17 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import InvalidParameterTypeException, ParameterException
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import remove_ros_args
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Range
 
+from disdepth_core import interrupts
 from disdepth_core.bags import stamp_ns
 from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
@@ -85,6 +91,7 @@ HEALTH_CHECK_PERIOD_S = 0.25
 DIAGNOSTICS_PERIOD_S = 1.0
 CONSOLE_THROTTLE_S = 10.0
 QOS_MATCH_PERIOD_S = 1.0
+STOP_POLL_S = 0.1  # how often the spin loop looks for SIGINT/SIGTERM
 DIAGNOSTIC_LEVELS = {
     "OK": DiagnosticStatus.OK,
     "WARN": DiagnosticStatus.WARN,
@@ -134,8 +141,11 @@ class DepthNode(LifecycleNode):
         self._health_timer = self.create_timer(HEALTH_CHECK_PERIOD_S, self._check_health)
         self._qos_timer = self.create_timer(QOS_MATCH_PERIOD_S, self._match_input_qos)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        # autostart: a configure error is raised by the constructor (the caller says it once), not logged
+        self._log_configure_errors = not values["autostart"]
         if values["autostart"]:
             self.trigger_configure()
+            self._log_configure_errors = True
             if self._configure_error is not None:
                 raise self._configure_error
             self.trigger_activate()
@@ -161,7 +171,8 @@ class DepthNode(LifecycleNode):
             )
         except (OSError, ModelFileError, ValueError, RuntimeError) as error:
             self._configure_error = error
-            self.get_logger().error(f"configure failed: {startup_error(error)}")
+            if self._log_configure_errors:
+                self.get_logger().error(f"configure failed: {startup_error(error)}")
             return TransitionCallbackReturn.FAILURE
         self.estimator, self.pipeline, self.scale = estimator, pipeline, tracker
         self.mount_source = self._mount_source(values)
@@ -547,30 +558,70 @@ def startup_error(error: BaseException) -> str:
     return str(error)
 
 
+def ros_arguments_error(error: Exception, argv: list[str]) -> str:
+    """The one line for ROS arguments rcl refused (`--ros-args ...`): a missing params file named as such,
+    otherwise rcl's message without its source locations."""
+    ros_args = argv[argv.index("--ros-args") + 1 :] if "--ros-args" in argv else []
+    for flag, path in itertools.pairwise(ros_args):
+        if flag == "--params-file" and not Path(path).is_file():
+            return (
+                f"params file {path!r} does not exist (--params-file; relative to {Path.cwd()}); "
+                "config/depth.yaml of the package is a complete example"
+            )
+    message = re.sub(r",? at \S+:\d+", "", str(error)).strip()
+    return f"invalid ROS arguments: {message}; see `depth_node --help` for the node's parameters"
+
+
+def _spin_until_stopped(node: DepthNode) -> None:
+    """Spin `node` until SIGINT/SIGTERM (recorded by `interrupts.record`) or an external shutdown.
+
+    The signal only sets a flag; the loop sees it between callbacks, so no callback is cut short and the
+    context stays valid until the node (timers, worker, publishers) is gone.
+    """
+    executor = SingleThreadedExecutor(context=node.context)
+    executor.add_node(node)
+    try:
+        while not interrupts.requested():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
+    except ExternalShutdownException:
+        pass
+    finally:
+        executor.shutdown()
+
+
 def main(args: list[str] | None = None) -> int:
-    """Console entry point `depth_node`; returns a process exit code."""
+    """Console entry point `depth_node`; returns a process exit code (0 after SIGINT/SIGTERM).
+
+    rclpy's own signal handlers shut the context down from another thread while callbacks still run
+    (a diagnostics publish then fails with RCLError, exit 1); here SIGINT/SIGTERM only ask the spin loop
+    to stop, and the node stops in order: spinning, then the worker, then its entities, then the context.
+    """
     argv = sys.argv if args is None else args
-    if {"-h", "--help"} & set(remove_ros_args(argv)[1:]):
-        print(help_text())
-        return 0
-    rclpy.init(args=args)
+    logger = rclpy.logging.get_logger("depth_node")
+    try:
+        if {"-h", "--help"} & set(remove_ros_args(argv)[1:]):
+            print(help_text())
+            return 0
+    except rclpy_implementation.RCLError as error:  # rcl parses the ROS arguments and params files here
+        logger.fatal(ros_arguments_error(error, argv))
+        return 1
+    interrupts.clear()
+    previous = {sig: signal.signal(sig, interrupts.record) for sig in (signal.SIGINT, signal.SIGTERM)}
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         try:
             node = DepthNode()
         except (OSError, ModelFileError, ValueError, RuntimeError, ParameterException) as error:
-            rclpy.logging.get_logger("depth_node").fatal(startup_error(error))
+            logger.fatal(startup_error(error))
             return 1
         try:
-            rclpy.spin(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+            _spin_until_stopped(node)
         finally:
-            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C (terminal + launch) mid-shutdown
-                node.destroy_node()
+            node.destroy_node()
     finally:
-        with contextlib.suppress(KeyboardInterrupt):
-            if rclpy.ok():
-                rclpy.shutdown()
+        rclpy.try_shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

@@ -19,18 +19,21 @@ def resolve_model_path(model_path: str) -> Path:
     The default is looked up in `share/disdepth/models/` of the ament index (a colcon workspace, or any
     prefix on AMENT_PREFIX_PATH), then of this Python environment's prefix (a pip install, where
     AMENT_PREFIX_PATH may be unset), then in the source tree's `models/`. Raises FileNotFoundError saying
-    how to pass a model or export one.
+    how to pass a model.
     """
-    how = (
-        "pass one with `--ros-args -p model_path:=/path/to/model.onnx` (launch: model_path:=...) or export "
-        "one with `disdepth export` into models/ and reinstall the package"
+    pass_one = (
+        "pass a model file (.onnx, .engine or .safetensors) with `--ros-args -p "
+        "model_path:=/path/to/model.onnx` (launch: model_path:=...)"
     )
     if model_path:
         path = Path(model_path).expanduser()
         if path.is_dir():
-            raise FileNotFoundError(f"model_path {str(path)!r} is a directory, not a model file; {how}")
+            raise FileNotFoundError(f"model_path {str(path)!r} is a directory, not a model file; {pass_one}")
         if not path.is_file():
-            raise FileNotFoundError(f"model_path {str(path)!r} does not exist; {how}")
+            raise FileNotFoundError(
+                f"model_path {str(path)!r} does not exist; {pass_one}, or leave it empty for the shipped "
+                "model"
+            )
         return path
     shares = []
     # OSError: AMENT_PREFIX_PATH unset (a plain venv without a sourced workspace).
@@ -42,4 +45,7 @@ def resolve_model_path(model_path: str) -> Path:
         if candidate.is_file():
             return candidate
     looked = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"no model_path given and no shipped model found (looked in {looked}); {how}")
+    raise FileNotFoundError(
+        f"no model_path given and no shipped model found (looked in {looked}); {pass_one}, or reinstall "
+        "the package (scripts/setup.sh, colcon build) to get the shipped one"
+    )

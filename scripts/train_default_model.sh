@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Recipe of the shipped default model models/disdepth_default.onnx (docs/default_model.md).
+# The camera-aware default-model recipe (docs/experiments/default_model_history.md). Its runs so far did
+# not beat the shipped models/disdepth_default.onnx, which this script's previous version made (commit
+# e73adc6, docs/default_model.md). By default it exports over that file: set OUT_MODEL to keep it.
 #
 # A camera-aware disdepth-lite0 student (EfficientNet-Lite0 with ImageNet weights + LG-Conv, fusion
 # decoder, bins head; 192x256 input; depth for a canonical focal length of 200 px, rescaled at run time

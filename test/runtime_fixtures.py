@@ -13,34 +13,37 @@ _ROOT = Path(tempfile.mkdtemp(prefix="disdepth-runtime-tests-"))
 
 @functools.cache
 def exported(name: str, height: int = 64, width: int = 64, dynamic: bool = False) -> Path:
-    """Export ``build_model(name)`` (seeded random weights) once and return the ONNX path."""
-    import torch
-
+    """Export ``model(name)`` once per process and return the ONNX path."""
     from disdepth_core.export.onnx_export import export_onnx
-    from disdepth_core.models import build_model
 
-    torch.manual_seed(0)
-    model = build_model(name).eval()
     path = _ROOT / f"{name}-{height}x{width}{'-dyn' if dynamic else ''}.onnx"
-    export_onnx(model, path, height, width, dynamic=dynamic, trained=False)
+    export_onnx(model(name), path, height, width, dynamic=dynamic, trained=False)
     return path
 
 
 @functools.cache
 def model(name: str):
+    """``build_model(name)`` with seeded random weights, its LG-Convs' global branches made non-zero (their
+    zero init would keep the global branch, and any export mistake in it, out of every output)."""
     import torch
 
     from disdepth_core.models import build_model
+    from disdepth_core.models.lgconv import LGConv
 
     torch.manual_seed(0)
-    return build_model(name).eval()
+    net = build_model(name).eval()
+    for module in net.modules():
+        if isinstance(module, LGConv):
+            torch.nn.init.normal_(module.project.weight, std=0.1)
+    return net
 
 
-def tiny_onnx(path, dynamic: bool = False) -> str:
+def tiny_onnx(path, dynamic: bool = False, max_depth: float = 10.0) -> str:
     """A real ONNX file with disdepth metadata, run by the real runtime (onnxruntime).
 
     Depth = 1 + 9 * sigmoid(mean over the normalised RGB channels): cheap, and it depends on every
-    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width.
+    pixel, so resizing/alignment mistakes show up. `dynamic`: any input height/width. `max_depth` is the
+    range in the metadata (the runtime marks depth beyond it invalid).
     """
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
@@ -81,7 +84,7 @@ def tiny_onnx(path, dynamic: bool = False) -> str:
         mean=(0.485, 0.456, 0.406),
         std=(0.229, 0.224, 0.225),
         min_depth=0.1,
-        max_depth=10.0,
+        max_depth=max_depth,
         dynamic=dynamic,
         trained=False,
     )

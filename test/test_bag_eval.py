@@ -199,6 +199,26 @@ def test_failing_backend_call_is_counted_and_the_report_is_written(bags, tiny_mo
     assert summary["metrics"]["raw"]["n_images"] == FRAMES - 2 and paths["report.png"].is_file()
 
 
+def test_a_model_that_predicts_less_is_scored_on_the_same_pixels_and_never_looks_better(bags, tmp_path):
+    """The same graph with a 0.1-5 m range (its depth beyond 5 m is invalid) and a 0.1-10 m one: the
+    ground truth scored is the bag's, not the model's, and the holes never make the numbers better."""
+    from runtime_fixtures import tiny_onnx
+
+    metrics = {}
+    for name, max_depth in (("full", 10.0), ("short", 5.0)):
+        model = tiny_onnx(tmp_path / f"{name}.onnx", max_depth=max_depth)
+        config = _config(bags["mcap", False], model, tmp_path / name)
+        metrics[name] = evaluate_bag(config, progress=False).summary["metrics"]
+    full, short = metrics["full"], metrics["short"]
+    assert short["coverage"]["scored_pixels"] == full["coverage"]["scored_pixels"] > 0
+    assert short["coverage"]["gt_in_range"] == full["coverage"]["gt_in_range"] == 1.0
+    assert full["coverage"]["prediction"] == 1.0 and 0.05 < short["coverage"]["prediction"] < 0.95
+    assert short["range"] == full["range"] == {"min_depth": 0.1, "max_depth": 80.0, "crop": None}
+    for key in ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10"):
+        assert short["raw"][key] > full["raw"][key]
+    assert short["raw"]["d1"] <= full["raw"]["d1"]
+
+
 def test_eval_without_ground_truth(bags, tiny_model, tmp_path):
     config = _config(
         bags["sqlite3", False], tiny_model, tmp_path / "out", depth_topic=None, camera_info_topic=None
@@ -422,11 +442,43 @@ def test_oversized_png_is_refused_and_counted(bags, tiny_model, tmp_path):
 
 def test_nothing_evaluable_exits_non_zero(bags, tiny_model, tmp_path, capsys):
     args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
-    assert main([*args, "--image-topic", TOPICS["depth"], "--quiet"]) == 1
+    assert main([*args, "--image-topic", TOPICS["image"], "--max-input-pixels", "100", "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert f"no frame of {TOPICS['depth']} could be evaluated ({FRAMES} failed" in err
+    assert f"no frame of {TOPICS['image']} could be evaluated ({FRAMES} failed" in err
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert "depth encoding" in summary["failures"]["listed"][0]["reason"]
+    assert "over the limit of 100" in summary["failures"]["listed"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("image_topic", "depth_topic", "expected"),
+    [
+        (
+            TOPICS["image"],
+            TOPICS["image"],
+            f"--depth-topic {TOPICS['image']} carries rgb8 images, not depth: ground truth must be 16UC1",
+        ),
+        (
+            TOPICS["depth"],
+            None,
+            f"--image-topic {TOPICS['depth']} carries depth images (16UC1), not camera images",
+        ),
+    ],
+)
+def test_swapped_topics_are_named_before_evaluating(
+    bags, tiny_model, tmp_path, capsys, image_topic, depth_topic, expected
+):
+    """A colour topic as --depth-topic, a depth topic as --image-topic: one line saying so, exit 2."""
+    args = ["eval-bag", str(bags["mcap", False]), "--model", str(tiny_model), "--out", str(tmp_path / "o")]
+    args += [
+        "--image-topic",
+        image_topic,
+        *(["--depth-topic", depth_topic] if depth_topic else []),
+        "--quiet",
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1, err
+    assert "--stamp-tolerance" not in err and "decode_depth" not in err and not (tmp_path / "o").exists()
 
 
 def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_path):

@@ -3,6 +3,7 @@
 import os
 import socket
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
@@ -45,6 +46,7 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
         distributed.cleanup()
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_end_with_identical_weights(tmp_path):
     out = str(tmp_path / "ddp")
     os.makedirs(out)

@@ -9,7 +9,9 @@ pytest.importorskip("rclpy")
 pytest.importorskip("onnxruntime")
 
 from disdepth_core.cli.main import main
+from disdepth_ros import demo
 from disdepth_ros.demo import DemoConfig, run_demo
+from disdepth_ros.executors import SpinThreadError
 
 
 @pytest.fixture(scope="module")
@@ -52,5 +54,34 @@ def test_demo_cli(tiny_model, tmp_path, capsys):
     assert main(["demo", "--quick", "--frames", "4", "--out", str(tmp_path), "--model", str(tiny_model)]) == 0
     printed = capsys.readouterr().out
     assert "frames in 4" in printed and "AbsRel" in printed and "UNTRAINED" in printed
-    assert main(["demo", "--quick", "--out", str(tmp_path), "--model", str(tmp_path / "missing.onnx")]) == 2
-    assert "missing.onnx" in capsys.readouterr().err
+
+
+def test_a_missing_model_is_one_line_before_anything_runs(tmp_path, capfd):
+    """Said once (not also logged by the node), about --model, with no reinstall advice, before the
+    recording is rendered."""
+    missing = tmp_path / "missing.onnx"
+    assert main(["demo", "--quick", "--out", str(tmp_path / "demo"), "--model", str(missing)]) == 2
+    err = capfd.readouterr().err.strip()
+    assert (
+        err == f"disdepth demo: error: --model {missing} is not a model file; give an .onnx, .engine or "
+        ".safetensors file, or omit --model for the shipped model"
+    )
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_dead_spin_thread_ends_the_demo_with_its_exception(tiny_model, tmp_path, monkeypatch):
+    """The recorder's callback raises in its executor thread: the demo stops with that error instead of
+    playing on to a summary of nothing."""
+
+    def broken_recorder(self, name):
+        def callback(msg) -> None:
+            raise RuntimeError(f"recorder for {name} broke")
+
+        return callback
+
+    monkeypatch.setattr(demo._Session, "_recorder", broken_recorder)
+    config = DemoConfig(out_dir=tmp_path, frames=8, height=64, width=96, rate_hz=20.0, model=tiny_model)
+    with pytest.raises(SpinThreadError, match=r"recorder for \S+ broke") as raised:
+        run_demo(config, progress=False)
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    assert not (tmp_path / "summary.json").exists()

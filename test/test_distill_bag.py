@@ -105,6 +105,7 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
     assert "pass --resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
     """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
     output, so the per-frame topic alignment must find 2.5 on every frame."""
@@ -168,6 +169,45 @@ def test_clear_one_line_errors(assets, tmp_path, capsys):
         assert message in err and len(err.splitlines()) == 1, err
 
 
+def test_every_argument_is_checked_before_the_first_stage(assets, tmp_path, capsys):
+    """Bad arguments and a corrupt ONNX teacher: one line, exit 2, and no stage ran (no run directory)."""
+    teacher = f"hf:{assets['teacher']}"
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    existing_file = tmp_path / "README.md"
+    existing_file.write_text("not a run directory")
+    out = tmp_path / "run"
+    cases = [
+        (_command(assets["bag"], f"onnx:{corrupt}", out), f"{corrupt} is not a readable ONNX model"),
+        (_command(assets["bag"], str(corrupt), out), f"{corrupt} is not a readable ONNX model"),
+        (_command(assets["bag"], teacher, out, "--student", "mbv2"), "--student mbv2: unknown model 'mbv2'"),
+        (
+            _command(assets["bag"], teacher, out, "--width", "100"),
+            "--width must be a positive multiple of 16, got 100",
+        ),
+        (_command(assets["bag"], teacher, existing_file), f"--out {existing_file} is an existing file"),
+        (_command(assets["bag"], teacher, out, "--set", "optim.speed=2"), "unknown key(s) ['optim.speed']"),
+        (
+            _command(assets["bag"], teacher, out, "--set", "model.overrides.depth=2"),
+            "unknown config keys ['depth']",
+        ),
+        (_command(assets["bag"], teacher, out, "--heldout", "1.5"), "--heldout must be in (0, 1), got 1.5"),
+        (
+            _command(assets["bag"], teacher, out, "--student-init", str(out / "x.safetensors")),
+            "does not exist",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert not out.exists(), f"{argv}: a stage ran"
+        assert "16x100" not in err  # the user gave no height
+    assert main(["teacher", "info", f"onnx:{corrupt}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{corrupt} is not a readable ONNX model" in err and len(err.splitlines()) == 1, err
+
+
 def _ddp_rank(rank: int, port: int, bag: str, teacher: str, out: str) -> None:
     import os
 
@@ -183,6 +223,7 @@ def _ddp_rank(rank: int, port: int, bag: str, teacher: str, out: str) -> None:
         raise SystemExit(code)
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_path, capsys):
     """torchrun-style DDP on CPU: each rank labels half of the frames, rank 0 alone exports and reports."""
     import socket

@@ -281,6 +281,7 @@ def _ros2_param(env: dict, verb: str, *args: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 @requires_launch_stack
 def test_launch_runs_in_process_with_remaps_parameters_and_rviz(tmp_path, monkeypatch):
     """(a) The launch file run by the real LaunchService in this process: remapped inputs, namespaced
@@ -390,6 +391,7 @@ def test_rviz_without_rviz2_keeps_the_node_and_stops_cleanly(tmp_path):
     assert "process has died" not in output and "package 'rviz2' not found" not in output
 
 
+@pytest.mark.slow
 @requires_launch_stack
 def test_autostart_false_starts_a_lifecycle_node(tmp_path):
     """`autostart:=false`: the node waits unconfigured, publishes nothing, and `ros2 lifecycle set`
@@ -450,6 +452,7 @@ def _cloud_ranges(cloud) -> np.ndarray:
     return ranges[np.isfinite(ranges)]
 
 
+@pytest.mark.slow
 @requires_launch_stack
 def test_ros2_param_set_max_range_takes_effect(camera_and_launch):
     """(c) `ros2 param set /depth_node max_range R` with R the median range of the cloud: accepted, and

@@ -10,6 +10,7 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from ament_index_python.packages import get_package_share_directory
 from launch_fixtures import (
@@ -96,6 +97,7 @@ def test_nav2_launch_parses_with_the_depth_launch_arguments():
     assert {"model_path", "precision", "params_file", "namespace", "autostart"} <= set(arguments)
 
 
+@pytest.mark.slow
 @requires_launch_stack
 def test_nav2_launch_runs_the_node_in_the_slot(tmp_path):
     """A camera publishing into ~/input/*, the node launched with defaults plus model_path and precision

@@ -166,7 +166,10 @@ def test_auto_selection(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
     name, reason = select_backend(Path("m.onnx"), "auto")
     assert name == "openvino" and "CPU device runs on openvino" in reason
-    assert select_backend(Path("m.onnx"), "auto", precision="fp16")[0] == "onnxruntime"
+    for backend in ("auto", "onnxruntime"):  # fp16 is TensorRT's: say what this machine runs instead
+        with pytest.raises(ValueError, match="fp16 runs on a GPU through TensorRT") as refused:
+            select_backend(Path("m.onnx"), backend, precision="fp16")
+        assert "precision=fp32" in str(refused.value) and "backend=tensorrt" not in str(refused.value)
     assert select_backend(Path("m.onnx"), "auto", device="cuda")[0] == "onnxruntime"
     assert select_backend(Path("m.onnx"), "auto", device="gpu")[0] == "openvino"
     monkeypatch.setattr(
@@ -174,6 +177,8 @@ def test_auto_selection(monkeypatch: pytest.MonkeyPatch):
     )
     assert select_backend(Path("m.onnx"), "auto")[0] == "onnxruntime"
     assert select_backend(Path("m.onnx"), "auto", device="cpu")[0] == "openvino"
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["TensorrtExecutionProvider"])
+    assert select_backend(Path("m.onnx"), "auto", precision="fp16")[0] == "onnxruntime"
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda n, *a: None if n == "openvino" else real_find_spec(n, *a)

@@ -156,14 +156,12 @@ def test_teacher_card_errors(tmp_path):
         TeacherCard.read(tmp_path / "absent.json")
 
 
-def test_onnx_teacher_exported_from_our_model_matches_it(tmp_path):
-    from disdepth_core.export.onnx_export import export_onnx
+def test_onnx_teacher_exported_from_our_model_matches_it():
+    from runtime_fixtures import exported, model
 
-    torch.manual_seed(0)
-    model = build_model("disdepth-mbv2", width_mult=0.35, decoder_width=32, n_bins=16, bins_hidden=16).eval()
-    export_onnx(model, tmp_path / "ours.onnx", 64, 64)
-    teacher = open_teacher(parse_teacher_spec(str(tmp_path / "ours.onnx")), max_depth=model.max_depth)
+    student = model("disdepth-mbv2")
+    teacher = open_teacher(parse_teacher_spec(str(exported("disdepth-mbv2"))), max_depth=student.max_depth)
     assert isinstance(teacher, ONNXDepthTeacher) and output_kind(teacher) == "metric_depth"
     x = normalize_image(np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8))[None]
     with torch.no_grad():
-        assert torch.allclose(teacher(x).depth, model(x).depth, atol=1e-3)
+        assert torch.allclose(teacher(x).depth, student(x).depth, atol=1e-3)

@@ -163,6 +163,7 @@ def _replace_counting(monkeypatch, kill_before: int | None):
     return calls
 
 
+@pytest.mark.slow
 def test_kill_at_every_write_step_of_a_checkpoint_resumes_bit_identically(tmp_path, monkeypatch):
     """Kill before each rename of the first checkpoint (artifacts, then the state unit), and right after
     the last one; every resume ends with the weights and state of the uninterrupted run."""

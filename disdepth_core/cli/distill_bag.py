@@ -88,7 +88,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override a training config key in every stage, e.g. --set model.overrides.width_mult=0.5",
     )
-    parser.add_argument("--quick", action="store_true", help="every stage on a tiny budget (smoke test)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: every stage on a tiny budget (24 frames, 3 steps a stage) to check bags, topics "
+        "and teacher; about a minute on a 2-core CPU with an ONNX teacher (docs/distill_bag.md), longer "
+        "with a large one; its student is not meant to be good (close to a constant)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)

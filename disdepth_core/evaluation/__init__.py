@@ -9,7 +9,7 @@ from disdepth_core.evaluation.dataset_eval import DatasetResult, evaluate_estima
 from disdepth_core.evaluation.metrics import METRIC_KEYS, METRIC_LABELS, depth_errors
 from disdepth_core.evaluation.protocols import DATASETS, PROTOCOLS, protocol_for
 from disdepth_core.evaluation.scoring import DepthScorer, EvalRange, FrameScore, score_frame
-from disdepth_core.evaluation.tables import format_summary, format_table
+from disdepth_core.evaluation.tables import accuracy_line, coverage_note, format_summary, format_table
 
 __all__ = [
     "ALIGNMENTS",
@@ -22,7 +22,9 @@ __all__ = [
     "DepthScorer",
     "EvalRange",
     "FrameScore",
+    "accuracy_line",
     "align",
+    "coverage_note",
     "depth_errors",
     "evaluate_estimator",
     "focal_of",

@@ -8,7 +8,8 @@
   ``a / pred + b ~ 1 / gt`` (MiDaS, Ranftl et al. 2020), the fair comparison for relative-depth models;
   the aligned inverse depth is clipped to ``[1 / max_depth, 1 / min_depth]`` before inverting.
 
-Every mode fits on the scored pixels only (ground truth valid, in range and crop; prediction valid).
+Every mode fits on the scored pixels with a valid prediction (ground truth valid, in range and crop);
+:mod:`disdepth_core.evaluation.scoring` says how pixels without a prediction count.
 """
 
 from __future__ import annotations

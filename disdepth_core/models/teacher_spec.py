@@ -163,7 +163,14 @@ def read_onnx_card(spec: TeacherSpec) -> Any:
     path = card_path(spec.path)
     if path.is_file():
         return TeacherCard.read(path)
-    props = {p.key: p.value for p in onnx.load(str(spec.path), load_external_data=False).metadata_props}
+    try:
+        proto = onnx.load(str(spec.path), load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError (and onnx's own errors) for a damaged file
+        raise ValueError(
+            f"{spec.path} is not a readable ONNX model ({type(error).__name__}: {error}); "
+            "export or download it again"
+        ) from None
+    props = {p.key: p.value for p in proto.metadata_props}
     if "input_height" in props and "max_depth" in props:
         return card_from_disdepth_metadata(
             props, props.get("licence", "disdepth export (licence not recorded)")

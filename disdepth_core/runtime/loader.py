@@ -58,6 +58,9 @@ def select_backend(
         raise ModelFileError(
             path, f"unknown model file type {suffix!r}; expected one of {', '.join(BACKENDS_BY_SUFFIX)}"
         )
+    on_gpu_or_npu = device.startswith(("gpu", "npu"))  # OpenVINO devices that may run fp16
+    if precision == "fp16" and suffix == ".onnx" and backend in ("auto", "onnxruntime") and not on_gpu_or_npu:
+        _check_fp16_runs_here(path)
     if backend == "auto":
         if suffix == ".onnx":
             return auto_onnx_backend(device, precision)
@@ -67,6 +70,31 @@ def select_backend(
     if precision == "bf16" and backend != "openvino":
         raise ValueError(f"precision=bf16 runs on backend=openvino only, not {backend}")
     return backend, f"backend={backend} requested"
+
+
+def _check_fp16_runs_here(path: Path) -> None:
+    """fp16 on onnxruntime is its TensorRT provider; without one, say what this machine can run."""
+    import importlib.util
+
+    import onnxruntime
+
+    from disdepth_core.runtime.backends.onnxruntime_backend import TENSORRT
+
+    providers = onnxruntime.get_available_providers()
+    if TENSORRT in providers:
+        return
+    runs = ["precision=fp32 (onnxruntime, openvino)"]
+    if importlib.util.find_spec("openvino") is not None:
+        import openvino
+
+        capabilities = [str(c) for c in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        if "BF16" in capabilities:
+            runs.append("precision=bf16 (openvino on this CPU)")
+    runs.append("precision=int8 with a file from `disdepth export --precision int8`")
+    raise ValueError(
+        f"{path}: precision=fp16 runs on a GPU through TensorRT, which this machine does not have "
+        f"(onnxruntime providers: {', '.join(providers)}); here use {'; '.join(runs)}"
+    )
 
 
 # --- OpenVINO in backend=auto (issue 15) -----------------------------------------------------------
