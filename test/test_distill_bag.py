@@ -20,9 +20,10 @@ transformers = pytest.importorskip("transformers", reason="transformers is not i
 
 from teacher_fixtures import TOPICS, save_tiny_hf, write_camera_bag  # noqa: E402
 
-TINY = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overrides.width_mult=0.35",
-        "--set", "model.overrides.decoder_width=32", "--set", "model.overrides.n_bins=16",
-        "--set", "model.overrides.bins_hidden=16"]  # fmt: skip
+# A tiny head for any student; TINY adds a tiny MobileNetV2 student (the default student is disdepth-lite0).
+TINY_HEAD = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overrides.decoder_width=32",
+             "--set", "model.overrides.n_bins=16", "--set", "model.overrides.bins_hidden=16"]  # fmt: skip
+TINY = [*TINY_HEAD, "--student", "disdepth-mbv2", "--set", "model.overrides.width_mult=0.35"]
 
 
 def _command(bag, teacher, out, *extra):

@@ -38,6 +38,7 @@ import torch
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import remove_stale_temporaries, write_json
+from disdepth_core.models.teacher_output import MetricScale
 from disdepth_core.models.teacher_spec import (
     open_teacher,
     output_kind,
@@ -51,7 +52,7 @@ from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
 from ..scale_fit import ScaleSource, alignment_quality
 from ..state import has_state
-from .cache import CacheKey, FrameCache, build_cache, resize_image, teacher_raw, teacher_size
+from .cache import CacheKey, FrameCache, build_cache, teacher_raw_for
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
     canonical_focal,
@@ -62,7 +63,7 @@ from .labels import (
     write_labels,
 )
 from .options import DistillBagOptions
-from .report import headline, render_report
+from .report import headline, render_report, summary_lines
 from .split import HELDOUT, TRAIN, check_split_sizes, split_by_time
 
 STAGES = ("pseudo-labels", "split", "scale", "warm-up", "acclimate", "distill", "export", "evaluate")
@@ -151,11 +152,19 @@ class _Pipeline:
             raise ValueError("--scale topic needs --depth-topic (a metric depth topic in the same bags)")
         if source is not None and source.kind == "fit" and not (self.o.depth_topic or self.o.scale_data):
             raise ValueError("--scale fit needs frames with ground truth: --depth-topic, or --scale-data DIR")
+        from disdepth_core.data.rgbd_folder import RGBDFolder
 
-    def _open_teacher(self) -> torch.nn.Module:
-        teacher = open_teacher(
+        for folder in self.o.eval_data:  # fails now, not after training, on a missing or empty folder
+            RGBDFolder(folder)
+
+    def _teacher_model(self) -> torch.nn.Module:
+        """The teacher with its raw output (metres come from the run's scale, not from the teacher)."""
+        return open_teacher(
             self.spec, output=self.o.teacher_output, device=str(self.info.device), require_scale=False
         )
+
+    def _open_teacher(self) -> torch.nn.Module:
+        teacher = self._teacher_model()
         kind = output_kind(teacher)
         if kind != "metric_depth" and self.scale_source is None:
             raise ValueError(
@@ -316,15 +325,16 @@ class _Pipeline:
             return None
         from disdepth_core.data.rgbd_folder import RGBDFolder
 
-        teacher = open_teacher(
-            self.spec, output=self.o.teacher_output, device=str(self.info.device), require_scale=False
-        )
-        pairs = []
-        for frame in RGBDFolder(self.o.scale_data):
-            size = teacher_size(teacher, *frame.image.shape[:2], self.o.teacher_size, 0)
-            raw = teacher_raw(teacher, resize_image(frame.image, *size), frame.depth.shape, self.info.device)
-            pairs.append((raw, frame.depth))
-        return pairs
+        teacher = self._teacher_model()
+        return [
+            (
+                teacher_raw_for(
+                    teacher, frame.image, frame.depth.shape, self.info.device, self.o.teacher_size
+                ),
+                frame.depth,
+            )
+            for frame in RGBDFolder(self.o.scale_data)
+        ]
 
     def _warmup_steps(self, features: bool) -> int:
         return self.o.warmup_steps + (0 if features else self.o.distill_steps)
@@ -358,19 +368,23 @@ class _Pipeline:
             "model": {
                 "name": self.o.student,
                 "overrides": overrides,
+                "pretrained": "imagenet" if self.o.imagenet_encoder() else "none",
             },
             "data": {
                 "height": self.height,
                 "width": self.width,
                 "batch_size": self.o.batch_size,
+                "max_zoom": self.o.max_zoom,
                 "train": {**pseudo, "split": TRAIN},
                 "val": {**pseudo, "split": HELDOUT},
             },
             "optim": {
                 "epochs": max(1, math.ceil(steps / per_epoch)),
                 "lr": self.o.lr,
+                "encoder_lr_scale": self.o.encoder_rate(),
                 "max_steps_per_epoch": per_epoch,
             },
+            "loss": {"ssi_weight": self.o.ssi_rate(self.kind)},
             "runtime": {
                 "device": self.o.device,
                 "progress": self.o.progress,
@@ -435,21 +449,25 @@ class _Pipeline:
         }
 
     def _evaluate(self) -> dict[str, Any]:
-        from .evaluate import evaluate_heldout
+        from .evaluate import EvalFrames, evaluate_heldout
         from .model_card import build_model_card
 
         labels = read_labels(self.cache_dir)
+        eval_frames = None
+        if self.o.eval_data:
+            scale = MetricScale.from_dict(labels["global_scale"])
+            eval_frames = EvalFrames(
+                list(self.o.eval_data), self._teacher_model(), scale, self.info.device, self.o.teacher_size
+            )
         result = evaluate_heldout(
-            self.out / "student.onnx", FrameCache(self.cache_dir), labels, self.o.eval_threads
+            self.out / "student.onnx", FrameCache(self.cache_dir), labels, self.o.eval_threads, eval_frames
         )
         card = build_model_card(self, labels, result.summary)
         write_json(self.out / "model_card.json", card)
         title = f"{self.o.student} from {self.spec.kind} teacher {Path(self.spec.path).name} ({self.licence})"
         render_report(self.out / "report.png", result.examples, result.summary, title)
-        line = f"student vs teacher (held out) {headline(result.summary['student_vs_teacher'])}"
-        if result.summary["student_vs_depth_topic"]:
-            line += f"; vs depth topic {headline(result.summary['student_vs_depth_topic'])}"
         latency = result.summary["latency_ms"]
+        line = "; ".join(summary_lines(result.summary))
         line += f"; {latency['total_p50']:.1f} ms/frame; wrote report.png, model_card.json"
         return {"line": line, "evaluation": result.summary}
 
