@@ -9,9 +9,13 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+import yaml
 from safetensors import safe_open
 
 from disdepth_core.cli.main import main
+from disdepth_core.models import build_model
+from disdepth_core.models.checkpoint import load_model
+from disdepth_core.models.weights import load_imagenet_encoder
 from disdepth_core.runtime import load_estimator
 from disdepth_core.train.acclimated import ACCLIMATED_KEY
 from disdepth_core.train.distill_bag.pipeline import STAGES
@@ -26,9 +30,9 @@ TINY_HEAD = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overr
 TINY = [*TINY_HEAD, "--student", "disdepth-mbv2", "--set", "model.overrides.width_mult=0.35"]
 
 
-def _command(bag, teacher, out, *extra):
+def _command(bag, teacher, out, *extra, tiny=TINY):
     topic = ["--image-topic", TOPICS["image"]]
-    return ["distill-bag", str(bag), *topic, "--teacher", teacher, "--out", str(out), *TINY, *extra]
+    return ["distill-bag", str(bag), *topic, "--teacher", teacher, "--out", str(out), *tiny, *extra]
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +112,9 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
 
 def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
     """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
-    output, so the per-frame topic alignment must find 2.5 on every frame."""
+    output, so the per-frame topic alignment must find 2.5 on every frame. The default student
+    (ImageNet disdepth-lite0) is distilled with crop + rescale and the SSI loss, and also scored on extra
+    RGB-D frames of two sources."""
     from test_train import tiny_student
 
     from disdepth_core.export.onnx_export import export_onnx
@@ -130,11 +136,22 @@ def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys
     bag = write_camera_bag(
         tmp_path / "bag", frames=12, height=96, width=96, depth="sparse", depth_of=consistent_depth
     )
+    frames = tmp_path / "rgbd"
+    frames.mkdir()
+    for name in ("indoor_000", "outdoor_000", "outdoor_001"):
+        rng = np.random.default_rng(len(name))
+        np.savez(frames / f"{name}.npz", rgb=rng.integers(0, 256, (48, 80, 3), dtype=np.uint8),
+                 depth=rng.uniform(1, 8, (48, 80)).astype(np.float32), K=np.zeros((3, 3)))  # fmt: skip
     run = tmp_path / "run"
-    extra = ["--depth-topic", TOPICS["depth"], "--scale", "topic:median", "--width", "64", "--height", "64"]
-    assert main(_command(bag, f"onnx:{teacher}", run, *extra)) == 0
+    extra = ["--depth-topic", TOPICS["depth"], "--scale", "topic:median", "--width", "64", "--height", "64",
+             "--eval-data", str(frames), "--max-zoom", "1.4", "--ssi-weight", "0.5"]  # fmt: skip
+    assert main(_command(bag, f"onnx:{teacher}", run, *extra, tiny=TINY_HEAD)) == 0
     out = capsys.readouterr().out
     assert "5/8 acclimate: skipped" in out and "6/8 distill: skipped" in out
+    evaluate_line = next(line for line in out.splitlines() if line.startswith("[distill-bag] 8/8"))
+    assert (
+        "evaluate: fidelity, student vs teacher on the held-out tail: median-aligned AbsRel" in evaluate_line
+    )
     labels = json.loads((run / "pseudo_labels" / "labels.json").read_text())
     assert labels["per_frame_fits"] == 12 and labels["global_fallback"] == 0
     scales = [frame["scale"]["scale"] for frame in labels["frames"].values()]
@@ -143,6 +160,29 @@ def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys
     card = json.loads((run / "model_card.json").read_text())
     assert card["teacher"]["licence"] == "test-only" and card["teacher"]["features"] is False
     assert card["scale"]["source"] == "topic:median" and "skipped" in card["training"]["distill"]
+
+    assert next(iter(card)) == "fidelity", "fidelity is the card's first entry"
+    fidelity = card["fidelity"]
+    for where, frames_scored in (("heldout", card["heldout_frames"]), ("eval_data", 3)):
+        assert set(fidelity[where]) >= {"median", "lsq_scale_shift_inv"}  # relative teacher: both
+        assert fidelity[where]["frames"] == frames_scored and fidelity[where]["coverage"] == 1.0
+    assert set(card["eval_data"]["by_source"]["student_vs_ground_truth"]) == {"indoor", "outdoor"}
+    model = card["model"]
+    assert model["architecture"] == "disdepth-lite0" and model["start_weights"] == "imagenet encoder"
+    warmup = yaml.safe_load((run / "warm-up" / "config.yaml").read_text())
+    assert warmup["optim"]["encoder_lr_scale"] == 0.1 == model["encoder_lr_scale"]
+    assert warmup["data"]["max_zoom"] == 1.4 and warmup["loss"]["ssi_weight"] == 0.5
+    # the warm-up started from the ImageNet encoder (3 steps at a tenth of a small rate barely move it)
+    imagenet = build_model("disdepth-lite0")
+    load_imagenet_encoder(imagenet)
+    trained, _ = load_model(run / "warm-up" / "last.safetensors")
+    stem = "encoder.features.0.0.host.weight"  # the stem conv inside its LG-Conv
+    start = imagenet.state_dict()[stem]
+    assert (
+        (trained.state_dict()[stem] - start).abs().max()
+        < 1e-3
+        < (build_model("disdepth-lite0").state_dict()[stem] - start).abs().max()
+    )
 
 
 def test_clear_one_line_errors(assets, tmp_path, capsys):
@@ -162,6 +202,13 @@ def test_clear_one_line_errors(assets, tmp_path, capsys):
         ),
         (_command(assets["bag"], teacher, tmp_path / "d", "--max-frames", "3"), "too few frames"),
         (_command(assets["bag"], teacher, tmp_path / "e", "--scale", "topic"), "needs --depth-topic"),
+        (_command(assets["bag"], teacher, tmp_path / "f", "--student", "nope"), "not a registered model"),
+        (
+            _command(assets["bag"], teacher, tmp_path / "g", "--pretrained", "imagenet"),
+            "no packaged ImageNet",
+        ),
+        (_command(assets["bag"], teacher, tmp_path / "h", "--eval-data", str(tmp_path)), "holds no .npz"),
+        (_command(assets["bag"], teacher, tmp_path / "i", "--max-zoom", "0.5"), "--max-zoom must be >= 1"),
     ]
     for argv, message in cases:
         assert main(argv) == 2
