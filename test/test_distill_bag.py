@@ -15,6 +15,7 @@ from safetensors import safe_open
 from disdepth_core.cli.main import main
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import load_model
+from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 from disdepth_core.models.weights import load_imagenet_encoder
 from disdepth_core.runtime import load_estimator
 from disdepth_core.train.acclimated import ACCLIMATED_KEY
@@ -110,21 +111,26 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
     assert "pass --resume" in capsys.readouterr().err
 
 
+def _relative_onnx_teacher(root):
+    """An ONNX export of a tiny student, declared a relative-depth teacher by its card (no features)."""
+    from test_train import tiny_student
+
+    from disdepth_core.export.onnx_export import export_onnx
+
+    teacher = export_onnx(tiny_student(), root / "teacher.onnx", 64, 64).path
+    card = {"input_height": 64, "input_width": 64, "layout": "NCHW", "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD), "output": "relative_depth", "licence": "test-only",
+            "output_name": "depth"}  # fmt: skip
+    (root / "teacher.teacher.json").write_text(json.dumps(card))
+    return teacher
+
+
 def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
     """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
     output, so the per-frame topic alignment must find 2.5 on every frame. The default student
     (ImageNet disdepth-lite0) is distilled with crop + rescale and the SSI loss, and also scored on extra
     RGB-D frames of two sources."""
-    from test_train import tiny_student
-
-    from disdepth_core.export.onnx_export import export_onnx
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
-
-    teacher = export_onnx(tiny_student(), tmp_path / "teacher.onnx", 64, 64).path
-    card = {"input_height": 64, "input_width": 64, "layout": "NCHW", "mean": list(IMAGENET_MEAN),
-            "std": list(IMAGENET_STD), "output": "relative_depth", "licence": "test-only",
-            "output_name": "depth"}  # fmt: skip
-    (tmp_path / "teacher.teacher.json").write_text(json.dumps(card))
+    teacher = _relative_onnx_teacher(tmp_path)
     session = ort.InferenceSession(str(teacher), providers=["CPUExecutionProvider"])
 
     def consistent_depth(image, _true_depth):  # the teacher's own output (independent ORT path), x 2.5
@@ -183,6 +189,27 @@ def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys
         < 1e-3
         < (build_model("disdepth-lite0").state_dict()[stem] - start).abs().max()
     )
+
+
+def test_the_warm_up_student_stands_in_for_a_featureless_teacher(assets, tmp_path, capsys):
+    """``--assistant warm-up``: the ghost-decoder stages run with the warm-up student's features,
+    acclimated to the ONNX teacher's pseudo-labels; the exported student is the distilled one."""
+    teacher = _relative_onnx_teacher(tmp_path)
+    run = tmp_path / "run"
+    extra = ["--scale", "fixed:2", "--assistant", "warm-up"]
+    assert main(_command(assets["bag"], f"onnx:{teacher}", run, *extra)) == 0
+    out = capsys.readouterr().out
+    assert "skipped" not in out
+    header = json.loads((run / "acclimate" / "last.json").read_text())
+    assert header["teacher"]["model"] == "disdepth-mbv2"  # the warm-up student is the feature teacher
+    distilled = json.loads((run / "distill" / "last.json").read_text())["metadata"]["config"]
+    assert distilled["teacher"] == str(run / "acclimate" / "last.safetensors")
+    assert distilled["distill"]["feature_kd"] == "attentive"
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["teacher"]["assistant"] == "warm-up" and card["training"]["distill"]["steps"] >= 3
+    assert load_estimator(run / "student.onnx").info.recipe == "disdepth distill-bag distill"
+    assert main(_command(assets["bag"], f"hf:{assets['teacher']}", tmp_path / "x", *extra)) == 2
+    assert "has its own: drop --assistant" in capsys.readouterr().err
 
 
 def test_clear_one_line_errors(assets, tmp_path, capsys):

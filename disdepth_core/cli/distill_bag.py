@@ -120,6 +120,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="weight of the scale-and-shift-invariant output KD in inverse depth, beside SILog on the "
         f"metric labels (default {RELATIVE_SSI_WEIGHT:g} for relative teachers, 0 for metric ones)",
     )
+    parser.add_argument(
+        "--assistant",
+        default="",
+        help="for a teacher without features (ONNX): a disdepth checkpoint, or 'warm-up' (the run's own "
+        "warm-up student), whose features are acclimated to the teacher's labels and distilled (stages 5-6)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -176,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         feature_weight=args.feature_weight,
         max_zoom=args.max_zoom,
         ssi_weight=args.ssi_weight,
+        assistant=args.assistant,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

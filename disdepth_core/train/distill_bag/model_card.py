@@ -61,6 +61,7 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
             "kind": pipeline.spec.kind,
             "output": pipeline.kind,
             "features": pipeline.spec.has_features,
+            "assistant": o.assistant or None,
             "licence": pipeline.licence,
         },
         "licence_note": LICENCE_NOTE,

@@ -25,6 +25,8 @@ PRETRAINED_ENCODER_LR_SCALE = 0.1
 # scale-and-shift-invariant output KD in inverse depth for relative teachers (loss.ssi_weight).
 DEFAULT_MAX_ZOOM = 1.0
 RELATIVE_SSI_WEIGHT = 0.0
+# --assistant: the run's own warm-up student stands in for a featureless teacher in the ghost stages.
+ASSISTANT_WARMUP = "warm-up"
 # Options that do not change what a run computes (may differ between a run and its --resume).
 RUNTIME_ONLY = ("resume", "progress", "device", "threads", "eval_threads")
 
@@ -65,6 +67,7 @@ class DistillBagOptions:
     feature_kd: str = "attentive"
     feature_weight: float = 0.5
     max_zoom: float = DEFAULT_MAX_ZOOM
+    assistant: str = ""
     ssi_weight: float | None = None
     seed: int = 0
     device: str = "auto"
@@ -97,6 +100,11 @@ class DistillBagOptions:
             raise ValueError(f"--encoder-lr-scale must be in (0, 1], got {self.encoder_lr_scale}")
         if not self.max_zoom >= 1.0:
             raise ValueError(f"--max-zoom must be >= 1 (1: no crop + rescale), got {self.max_zoom}")
+        if self.assistant not in ("", ASSISTANT_WARMUP) and not Path(self.assistant).is_file():
+            raise ValueError(
+                f"--assistant {self.assistant}: not a file; give a disdepth student checkpoint "
+                f"(.safetensors) or {ASSISTANT_WARMUP!r} (the run's own warm-up student)"
+            )
         if self.ssi_weight is not None and not self.ssi_weight >= 0:
             raise ValueError(f"--ssi-weight must be >= 0, got {self.ssi_weight}")
         if self.feature_kd not in FEATURE_KD:

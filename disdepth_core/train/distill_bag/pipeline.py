@@ -13,7 +13,11 @@ Stages, each printing one progress line and resumable (``--resume`` continues wh
    3.3 with the teacher's output as the target, i.e. label-free acclimation);
 6. **distill** (teachers with features): attentive feature KD from the acclimated teacher + output KD on
    the pseudo-labels (DisDepth Sec. 3.4 + Hu et al.); an ONNX teacher has no features, its student is
-   the warm-up's (output KD only, with the distill budget added to the warm-up);
+   the warm-up's (output KD only, with the distill budget added to the warm-up), unless ``--assistant``
+   names a disdepth checkpoint (or the run's own warm-up student) that stands in for it in stages 5-6:
+   the assistant's features are acclimated to reproduce the featureless teacher's pseudo-labels, and the
+   student imitates them beside the output KD (a teacher assistant, Mirzadeh et al. 2020, through the
+   ghost decoder: our choice, the papers distill from the teacher's own features);
 7. **export**: ``RUN/student.onnx`` with the teacher, data, licence and scale in its metadata;
 8. **evaluate**: the exported student on the held-out frames against the teacher and the depth topic;
    ``RUN/report.png``, ``RUN/summary.json``, ``RUN/model_card.json``.
@@ -62,7 +66,7 @@ from .labels import (
     read_labels,
     write_labels,
 )
-from .options import DistillBagOptions
+from .options import ASSISTANT_WARMUP, DistillBagOptions
 from .report import headline, render_report, summary_lines
 from .split import HELDOUT, TRAIN, check_split_sizes, split_by_time
 
@@ -152,6 +156,11 @@ class _Pipeline:
             raise ValueError("--scale topic needs --depth-topic (a metric depth topic in the same bags)")
         if source is not None and source.kind == "fit" and not (self.o.depth_topic or self.o.scale_data):
             raise ValueError("--scale fit needs frames with ground truth: --depth-topic, or --scale-data DIR")
+        if self.o.assistant and self.spec.has_features:
+            raise ValueError(
+                f"--assistant stands in for a teacher without features; {self.spec} has its own: "
+                "drop --assistant"
+            )
         from disdepth_core.data.rgbd_folder import RGBDFolder
 
         for folder in self.o.eval_data:  # fails now, not after training, on a missing or empty folder
@@ -199,7 +208,7 @@ class _Pipeline:
         del teacher  # free its memory before training (the stages reopen it)
         self._stage(2, self._split)
         self._stage(3, self._scale)
-        features = self.spec.has_features
+        features = self._feature_teacher() is not None
         self._stage(4, lambda: self._train("warm-up", "train", self._warmup_steps(features)))
         if features:
             self._stage(5, lambda: self._train("acclimate", "acclimate", self.o.acclimate_steps))
@@ -336,6 +345,15 @@ class _Pipeline:
             for frame in RGBDFolder(self.o.scale_data)
         ]
 
+    def _feature_teacher(self) -> str | None:
+        """Spec of the teacher whose features stages 5-6 use: the teacher itself, the ``--assistant``
+        standing in for a featureless one, or None (no ghost-decoder stages)."""
+        if self.spec.has_features:
+            return self.spec.text
+        if self.o.assistant == ASSISTANT_WARMUP:
+            return str(self.out / "warm-up" / "last.safetensors")
+        return self.o.assistant or None
+
     def _warmup_steps(self, features: bool) -> int:
         return self.o.warmup_steps + (0 if features else self.o.distill_steps)
 
@@ -399,11 +417,14 @@ class _Pipeline:
         elif stage in ("acclimate", "distill"):
             raw["student"] = warmup
             raw["teacher"] = (
-                self.spec.text if stage == "acclimate" else str(self.out / "acclimate" / "last.safetensors")
+                self._feature_teacher()
+                if stage == "acclimate"
+                else str(self.out / "acclimate" / "last.safetensors")
             )
-            raw["teacher_options"] = {"output": self.kind}
-            if not (scale["kind"] == "metric_depth" and scale["scale"] == 1.0 and scale["shift"] == 0.0):
-                raw["teacher_options"]["scale"] = f"fixed:{scale['scale']!r},{scale['shift']!r}"
+            if self.spec.has_features:  # an assistant is a disdepth model: metric, no scale
+                raw["teacher_options"] = {"output": self.kind}
+                if not (scale["kind"] == "metric_depth" and scale["scale"] == 1.0 and scale["shift"] == 0.0):
+                    raw["teacher_options"]["scale"] = f"fixed:{scale['scale']!r},{scale['shift']!r}"
         if stage == "distill":
             raw["distill"] = {
                 "feature_kd": self.o.feature_kd,
@@ -415,7 +436,7 @@ class _Pipeline:
         return from_dict(TrainConfig, raw, "disdepth distill-bag").validate()
 
     def _final_checkpoint(self) -> Path:
-        stage = "distill" if self.spec.has_features else "warm-up"
+        stage = "distill" if self._feature_teacher() is not None else "warm-up"
         return self.out / stage / "last.safetensors"
 
     def _export(self) -> dict[str, Any]:
