@@ -277,3 +277,25 @@ def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_p
         and (run / "student.onnx").is_file()
         and (run / "model_card.json").is_file()
     )
+
+
+def test_start_weights_and_encoder_rate_follow_the_student(tmp_path):
+    """ImageNet weights where the student has them (auto), the lower encoder rate only for an encoder
+    that starts from learned weights, explicit choices win."""
+    from disdepth_core.train.distill_bag.options import DistillBagOptions
+
+    def options(**kwargs):
+        return DistillBagOptions(bags=[tmp_path], image_topic="/i", teacher="t", out=tmp_path, **kwargs)
+
+    assert options().imagenet_encoder() and options().encoder_rate() == 0.1
+    mbv2 = options(student="disdepth-mbv2")
+    assert not mbv2.imagenet_encoder() and mbv2.encoder_rate() == 1.0
+    init = options(student="disdepth-mbv2", student_init=tmp_path / "s.safetensors")
+    assert not init.imagenet_encoder() and init.encoder_rate() == 0.1
+    assert (
+        not options(pretrained="none").imagenet_encoder() and options(pretrained="none").encoder_rate() == 1.0
+    )
+    assert options(encoder_lr_scale=0.5).encoder_rate() == 0.5
+    assert (
+        options().ssi_rate("metric_depth") == 0.0 and options(ssi_weight=2.0).ssi_rate("metric_depth") == 2.0
+    )
