@@ -97,6 +97,28 @@ def test_camera_aware_training_targets_and_validation_scale() -> None:
         PreparedDataset(no_k, 64, 96, True, seed=0, canonical_focal=160.0)[(0, 0)]
 
 
+def test_plain_metric_zoom_brings_the_scene_closer_by_the_zoom() -> None:
+    """Without K, a crop zoomed by z shows stripes z times wider and is labelled z times nearer, so
+    stripe width x target depth stays what the uncropped frame shows (8 px x 4 m)."""
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[:, (np.arange(128) % 16) < 8] = 255  # vertical stripes, 8 px wide
+    samples = _Samples([{"image": image, "depth": np.full((96, 128), 4.0, np.float32)}])
+    zoomed = PreparedDataset(samples, 96, 128, True, seed=0, max_zoom=2.0)
+    depths = []
+    for epoch in range(24):
+        item = zoomed[(0, epoch)]
+        target = item["depth"][0].numpy()
+        depth = float(np.median(target[target > 0]))
+        row = item["image"][:, 48].mean(0).numpy() > 0  # normalised: white > 0 > black
+        edges = np.flatnonzero(np.diff(row.astype(np.int8)))
+        width = float(np.median(np.diff(edges)))  # mean run length between edges: the stripe width
+        assert width * depth == pytest.approx(32.0, rel=0.15)
+        depths.append(depth)
+    assert 2.0 <= min(depths) < 2.8 and 3.4 < max(depths) <= 4.0 + 1e-6
+    unzoomed = PreparedDataset(samples, 96, 128, False, seed=0, max_zoom=2.0)[0]
+    assert float(unzoomed["depth"].max()) == pytest.approx(4.0)
+
+
 def test_input_normalisation_follows_the_model() -> None:
     samples = _Samples(
         [{"image": np.full((32, 32, 3), 255, np.uint8), "depth": np.ones((32, 32), np.float32)}]

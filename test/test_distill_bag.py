@@ -9,9 +9,14 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+import yaml
 from safetensors import safe_open
 
 from disdepth_core.cli.main import main
+from disdepth_core.models import build_model
+from disdepth_core.models.checkpoint import load_model
+from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
+from disdepth_core.models.weights import load_imagenet_encoder
 from disdepth_core.runtime import load_estimator
 from disdepth_core.train.acclimated import ACCLIMATED_KEY
 from disdepth_core.train.distill_bag.pipeline import STAGES
@@ -20,14 +25,15 @@ transformers = pytest.importorskip("transformers", reason="transformers is not i
 
 from teacher_fixtures import TOPICS, save_tiny_hf, write_camera_bag  # noqa: E402
 
-TINY = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overrides.width_mult=0.35",
-        "--set", "model.overrides.decoder_width=32", "--set", "model.overrides.n_bins=16",
-        "--set", "model.overrides.bins_hidden=16"]  # fmt: skip
+# A tiny head for any student; TINY adds a tiny MobileNetV2 student (the default student is disdepth-lite0).
+TINY_HEAD = ["--quick", "--threads", "1", "--no-progress", "--set", "model.overrides.decoder_width=32",
+             "--set", "model.overrides.n_bins=16", "--set", "model.overrides.bins_hidden=16"]  # fmt: skip
+TINY = [*TINY_HEAD, "--student", "disdepth-mbv2", "--set", "model.overrides.width_mult=0.35"]
 
 
-def _command(bag, teacher, out, *extra):
+def _command(bag, teacher, out, *extra, tiny=TINY):
     topic = ["--image-topic", TOPICS["image"]]
-    return ["distill-bag", str(bag), *topic, "--teacher", teacher, "--out", str(out), *TINY, *extra]
+    return ["distill-bag", str(bag), *topic, "--teacher", teacher, "--out", str(out), *tiny, *extra]
 
 
 @pytest.fixture(scope="module")
@@ -105,20 +111,27 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
     assert "pass --resume" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
-    """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
-    output, so the per-frame topic alignment must find 2.5 on every frame."""
+def _relative_onnx_teacher(root):
+    """An ONNX export of a tiny student, declared a relative-depth teacher by its card (no features)."""
     from test_train import tiny_student
 
     from disdepth_core.export.onnx_export import export_onnx
-    from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 
-    teacher = export_onnx(tiny_student(), tmp_path / "teacher.onnx", 64, 64).path
+    teacher = export_onnx(tiny_student(), root / "teacher.onnx", 64, 64).path
     card = {"input_height": 64, "input_width": 64, "layout": "NCHW", "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD), "output": "relative_depth", "licence": "test-only",
             "output_name": "depth"}  # fmt: skip
-    (tmp_path / "teacher.teacher.json").write_text(json.dumps(card))
+    (root / "teacher.teacher.json").write_text(json.dumps(card))
+    return teacher
+
+
+@pytest.mark.slow
+def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys):
+    """An ONNX export of our own model declared relative by its card; the sparse depth topic is 2.5 x its
+    output, so the per-frame topic alignment must find 2.5 on every frame. The default student
+    (ImageNet disdepth-lite0) is distilled with crop + rescale and the SSI loss, and also scored on extra
+    RGB-D frames of two sources."""
+    teacher = _relative_onnx_teacher(tmp_path)
     session = ort.InferenceSession(str(teacher), providers=["CPUExecutionProvider"])
 
     def consistent_depth(image, _true_depth):  # the teacher's own output (independent ORT path), x 2.5
@@ -130,11 +143,22 @@ def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys
     bag = write_camera_bag(
         tmp_path / "bag", frames=12, height=96, width=96, depth="sparse", depth_of=consistent_depth
     )
+    frames = tmp_path / "rgbd"
+    frames.mkdir()
+    for name in ("indoor_000", "outdoor_000", "outdoor_001"):
+        rng = np.random.default_rng(len(name))
+        np.savez(frames / f"{name}.npz", rgb=rng.integers(0, 256, (48, 80, 3), dtype=np.uint8),
+                 depth=rng.uniform(1, 8, (48, 80)).astype(np.float32), K=np.zeros((3, 3)))  # fmt: skip
     run = tmp_path / "run"
-    extra = ["--depth-topic", TOPICS["depth"], "--scale", "topic:median", "--width", "64", "--height", "64"]
-    assert main(_command(bag, f"onnx:{teacher}", run, *extra)) == 0
+    extra = ["--depth-topic", TOPICS["depth"], "--scale", "topic:median", "--width", "64", "--height", "64",
+             "--eval-data", str(frames), "--max-zoom", "1.4", "--ssi-weight", "0.5"]  # fmt: skip
+    assert main(_command(bag, f"onnx:{teacher}", run, *extra, tiny=TINY_HEAD)) == 0
     out = capsys.readouterr().out
     assert "5/8 acclimate: skipped" in out and "6/8 distill: skipped" in out
+    evaluate_line = next(line for line in out.splitlines() if line.startswith("[distill-bag] 8/8"))
+    assert (
+        "evaluate: fidelity, student vs teacher on the held-out tail: median-aligned AbsRel" in evaluate_line
+    )
     labels = json.loads((run / "pseudo_labels" / "labels.json").read_text())
     assert labels["per_frame_fits"] == 12 and labels["global_fallback"] == 0
     scales = [frame["scale"]["scale"] for frame in labels["frames"].values()]
@@ -143,6 +167,50 @@ def test_onnx_relative_teacher_scaled_from_a_sparse_depth_topic(tmp_path, capsys
     card = json.loads((run / "model_card.json").read_text())
     assert card["teacher"]["licence"] == "test-only" and card["teacher"]["features"] is False
     assert card["scale"]["source"] == "topic:median" and "skipped" in card["training"]["distill"]
+
+    assert next(iter(card)) == "fidelity", "fidelity is the card's first entry"
+    fidelity = card["fidelity"]
+    for where, frames_scored in (("heldout", card["heldout_frames"]), ("eval_data", 3)):
+        assert set(fidelity[where]) >= {"median", "lsq_scale_shift_inv"}  # relative teacher: both
+        assert fidelity[where]["frames"] == frames_scored and fidelity[where]["coverage"] == 1.0
+    assert set(card["eval_data"]["by_source"]["student_vs_ground_truth"]) == {"indoor", "outdoor"}
+    model = card["model"]
+    assert model["architecture"] == "disdepth-lite0" and model["start_weights"] == "imagenet encoder"
+    warmup = yaml.safe_load((run / "warm-up" / "config.yaml").read_text())
+    assert warmup["optim"]["encoder_lr_scale"] == 0.1 == model["encoder_lr_scale"]
+    assert warmup["data"]["max_zoom"] == 1.4 and warmup["loss"]["ssi_weight"] == 0.5
+    # the warm-up started from the ImageNet encoder (3 steps at a tenth of a small rate barely move it)
+    imagenet = build_model("disdepth-lite0")
+    load_imagenet_encoder(imagenet)
+    trained, _ = load_model(run / "warm-up" / "last.safetensors")
+    stem = "encoder.features.0.0.host.weight"  # the stem conv inside its LG-Conv
+    start = imagenet.state_dict()[stem]
+    assert (
+        (trained.state_dict()[stem] - start).abs().max()
+        < 1e-3
+        < (build_model("disdepth-lite0").state_dict()[stem] - start).abs().max()
+    )
+
+
+def test_the_warm_up_student_stands_in_for_a_featureless_teacher(assets, tmp_path, capsys):
+    """``--assistant warm-up``: the ghost-decoder stages run with the warm-up student's features,
+    acclimated to the ONNX teacher's pseudo-labels; the exported student is the distilled one."""
+    teacher = _relative_onnx_teacher(tmp_path)
+    run = tmp_path / "run"
+    extra = ["--scale", "fixed:2", "--assistant", "warm-up"]
+    assert main(_command(assets["bag"], f"onnx:{teacher}", run, *extra)) == 0
+    out = capsys.readouterr().out
+    assert "skipped" not in out
+    header = json.loads((run / "acclimate" / "last.json").read_text())
+    assert header["teacher"]["model"] == "disdepth-mbv2"  # the warm-up student is the feature teacher
+    distilled = json.loads((run / "distill" / "last.json").read_text())["metadata"]["config"]
+    assert distilled["teacher"] == str(run / "acclimate" / "last.safetensors")
+    assert distilled["distill"]["feature_kd"] == "attentive"
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["teacher"]["assistant"] == "warm-up" and card["training"]["distill"]["steps"] >= 3
+    assert load_estimator(run / "student.onnx").info.recipe == "disdepth distill-bag distill"
+    assert main(_command(assets["bag"], f"hf:{assets['teacher']}", tmp_path / "x", *extra)) == 2
+    assert "has its own: drop --assistant" in capsys.readouterr().err
 
 
 def test_clear_one_line_errors(assets, tmp_path, capsys):
@@ -162,6 +230,16 @@ def test_clear_one_line_errors(assets, tmp_path, capsys):
         ),
         (_command(assets["bag"], teacher, tmp_path / "d", "--max-frames", "3"), "too few frames"),
         (_command(assets["bag"], teacher, tmp_path / "e", "--scale", "topic"), "needs --depth-topic"),
+        (
+            _command(assets["bag"], teacher, tmp_path / "f", "--student", "nope"),
+            "--student nope: unknown model 'nope'",
+        ),
+        (
+            _command(assets["bag"], teacher, tmp_path / "g", "--pretrained", "imagenet"),
+            "no packaged ImageNet",
+        ),
+        (_command(assets["bag"], teacher, tmp_path / "h", "--eval-data", str(tmp_path)), "holds no .npz"),
+        (_command(assets["bag"], teacher, tmp_path / "i", "--max-zoom", "0.5"), "--max-zoom must be >= 1"),
     ]
     for argv, message in cases:
         assert main(argv) == 2
@@ -242,4 +320,26 @@ def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_p
         stages["distill"]["steps"] >= 1
         and (run / "student.onnx").is_file()
         and (run / "model_card.json").is_file()
+    )
+
+
+def test_start_weights_and_encoder_rate_follow_the_student(tmp_path):
+    """ImageNet weights where the student has them (auto), the lower encoder rate only for an encoder
+    that starts from learned weights, explicit choices win."""
+    from disdepth_core.train.distill_bag.options import DistillBagOptions
+
+    def options(**kwargs):
+        return DistillBagOptions(bags=[tmp_path], image_topic="/i", teacher="t", out=tmp_path, **kwargs)
+
+    assert options().imagenet_encoder() and options().encoder_rate() == 0.1
+    mbv2 = options(student="disdepth-mbv2")
+    assert not mbv2.imagenet_encoder() and mbv2.encoder_rate() == 1.0
+    init = options(student="disdepth-mbv2", student_init=tmp_path / "s.safetensors")
+    assert not init.imagenet_encoder() and init.encoder_rate() == 0.1
+    assert (
+        not options(pretrained="none").imagenet_encoder() and options(pretrained="none").encoder_rate() == 1.0
+    )
+    assert options(encoder_lr_scale=0.5).encoder_rate() == 0.5
+    assert (
+        options().ssi_rate("metric_depth") == 0.0 and options(ssi_weight=2.0).ssi_rate("metric_depth") == 2.0
     )

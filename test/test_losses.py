@@ -13,6 +13,7 @@ from disdepth_core.losses import (
     OutputKDLoss,
     SILogLoss,
     silog_loss,
+    ssi_inverse_depth_loss,
 )
 
 
@@ -154,3 +155,31 @@ def test_output_kd_confidence_mask():
     assert float(OutputKDLoss(confidence_quantile=0.75)(student_bad, teacher, unc)) == pytest.approx(
         0.0, abs=1e-4
     )
+
+
+def test_ssi_inverse_depth_invariant_to_disparity_scale_and_shift_hand_value():
+    depth = torch.tensor([1.0, 2.0, 4.0, 8.0]).view(1, 1, 2, 2)
+    affine = 1.0 / (3.0 / depth + 0.25)  # disparity scaled by 3 and shifted by 0.25
+    assert float(ssi_inverse_depth_loss(affine, depth)) == pytest.approx(0.0, abs=1e-6)
+    # a depth-scale change is a disparity scale: invisible; a depth shift is not
+    assert float(ssi_inverse_depth_loss(5 * depth, depth)) == pytest.approx(0.0, abs=1e-6)
+    assert float(ssi_inverse_depth_loss(depth + 1.0, depth)) > 0.05
+    # reversed order, by hand: target disparity [1, .5, .25, .125] -> median (lower) .25, MAD .28125;
+    # prediction disparity is the mirror image [.125, .25, .5, 1] -> median .25, same MAD
+    pred = torch.tensor([8.0, 4.0, 2.0, 1.0]).view(1, 1, 2, 2)
+    t = (torch.tensor([1.0, 0.5, 0.25, 0.125]) - 0.25) / 0.28125
+    p = (torch.tensor([0.125, 0.25, 0.5, 1.0]) - 0.25) / 0.28125
+    assert float(ssi_inverse_depth_loss(pred, depth)) == pytest.approx(float((p - t).abs().mean()), rel=1e-6)
+
+
+def test_ssi_inverse_depth_ignores_invalid_pixels_and_images_and_has_gradient():
+    target = torch.tensor([[1.0, 2.0, 4.0, float("nan")], [0.0, 0.0, 0.0, 3.0]]).view(2, 1, 2, 2)
+    pred = torch.tensor([[2.0, 1.0, 3.0, 6.0], [1.0, 1.0, 1.0, 1.0]]).view(2, 1, 2, 2).requires_grad_()
+    loss = ssi_inverse_depth_loss(pred, target)  # image 2 has one valid pixel: skipped
+    only = ssi_inverse_depth_loss(pred[:1].view(1, 1, 1, 4)[..., :3], target[:1].view(1, 1, 1, 4)[..., :3])
+    assert loss.item() == pytest.approx(only.item()) and loss.item() > 0
+    loss.backward()
+    grad = pred.grad.view(2, 4)
+    assert grad[0, 3] == 0 and grad[0, :3].abs().sum() > 0 and grad[1].abs().sum() == 0
+    empty = ssi_inverse_depth_loss(pred, torch.zeros_like(target))
+    assert empty.item() == 0.0 and empty.requires_grad

@@ -10,6 +10,13 @@ import argparse
 from pathlib import Path
 
 from disdepth_core.cli.teacher_arguments import add_teacher_arguments
+from disdepth_core.train.distill_bag.options import (
+    DEFAULT_MAX_ZOOM,
+    DEFAULT_STUDENT,
+    PRETRAINED,
+    PRETRAINED_ENCODER_LR_SCALE,
+    RELATIVE_SSI_WEIGHT,
+)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -47,9 +54,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--scale-data", type=Path, help="RGB-D folder (.npz frames) for --scale fit without a depth topic"
     )
     parser.add_argument(
-        "--student", default="disdepth-mbv2", help="student architecture (disdepth profile lists them)"
+        "--eval-data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra evaluation frames, never trained on: an RGB-D folder (.npz frames); student vs teacher "
+        "and both vs its ground truth, per source (repeatable)",
+    )
+    parser.add_argument(
+        "--student",
+        default=DEFAULT_STUDENT,
+        help=f"student architecture: any registered model (default {DEFAULT_STUDENT}, ImageNet-pretrained; "
+        "disdepth profile lists them)",
     )
     parser.add_argument("--student-init", type=Path, help="start the warm-up from this student checkpoint")
+    parser.add_argument(
+        "--pretrained",
+        choices=PRETRAINED,
+        default="auto",
+        help="ImageNet encoder weights for the warm-up (auto: when the student has packaged ones)",
+    )
+    parser.add_argument(
+        "--encoder-lr-scale",
+        type=float,
+        help="student encoder learning rate / --lr (default "
+        f"{PRETRAINED_ENCODER_LR_SCALE} for a pretrained or --student-init encoder, 1 for a random one)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="run directory RUN")
     parser.add_argument("--width", type=int, default=320, help="student input width (multiple of 16)")
     parser.add_argument("--height", type=int, default=0, help="student input height (default: camera aspect)")
@@ -76,6 +107,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--feature-kd", choices=("attentive", "mse", "none"), default="attentive", help="feature KD loss"
     )
     parser.add_argument("--feature-weight", type=float, default=0.5, help="feature KD weight")
+    parser.add_argument(
+        "--max-zoom",
+        type=float,
+        default=DEFAULT_MAX_ZOOM,
+        help=f"largest random zoom of the crop + rescale augmentation, K and depth updated (default "
+        f"{DEFAULT_MAX_ZOOM:g}; 1: none)",
+    )
+    parser.add_argument(
+        "--ssi-weight",
+        type=float,
+        help="weight of the scale-and-shift-invariant output KD in inverse depth, beside SILog on the "
+        f"metric labels (default {RELATIVE_SSI_WEIGHT:g} for relative teachers, 0 for metric ones)",
+    )
+    parser.add_argument(
+        "--assistant",
+        default="",
+        help="for a teacher without features (ONNX): a disdepth checkpoint, or 'warm-up' (the run's own "
+        "warm-up student), whose features are acclimated to the teacher's labels and distilled (stages 5-6)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of everything random")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -115,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
         teacher_output=args.teacher_output,
         scale=args.scale,
         scale_data=args.scale_data,
+        eval_data=list(args.eval_data),
         student_init=args.student_init,
+        pretrained=args.pretrained,
+        encoder_lr_scale=args.encoder_lr_scale,
         width=args.width,
         height=args.height,
         min_depth=args.min_depth,
@@ -133,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         distill_steps=args.distill_steps,
         feature_kd=args.feature_kd,
         feature_weight=args.feature_weight,
+        max_zoom=args.max_zoom,
+        ssi_weight=args.ssi_weight,
+        assistant=args.assistant,
         seed=args.seed,
         device=args.device,
         threads=args.threads,

@@ -12,6 +12,9 @@ carry ``K``; the crop is a random crop + resize with a random zoom (``max_zoom``
 focal length varies, and every item says its focal at the output size (``fx_in``). Training targets are
 canonical depth ``depth * canonical_focal / fx_in``; validation items keep metric depth and carry
 ``metric_scale = fx_in / canonical_focal``, the factor that turns a prediction back into metres.
+A plain metric model (``canonical_focal == 0``) with ``max_zoom > 1`` gets the same random crop + resize
+when training, with the recording camera as the canonical camera: a crop zoomed by ``z`` looks like the
+scene ``z`` times closer, so its target depth is ``depth / z`` (no ``K`` needed).
 Randomness comes from
 ``sample_rng(seed, epoch, index)``, so an item looks the same whatever worker, rank or resume point
 loads it. Unlabeled samples are always centre-cropped and never flipped here: their pseudo-labels are
@@ -145,6 +148,11 @@ class PreparedDataset(Dataset):
                 )
             image, depth, k = self.focal(raw, depth, k, self.height, self.width, crop_rng)
             out["fx_in"] = focal_of_matrix(k)
+        elif self.focal.max_zoom > 1.0:
+            # a unit focal at the source size becomes cover * zoom after the crop + resize
+            image, depth, k = self.focal(raw, depth, np.eye(3), self.height, self.width, crop_rng)
+            cover = max(self.height / raw.shape[0], self.width / raw.shape[1])
+            depth = canonical_depth(depth, focal_of_matrix(k), cover)
         else:
             image, depth = fit_to_size(raw, depth, self.height, self.width, crop_rng)
         if self.labeled:

@@ -98,9 +98,9 @@ class UnlabeledConfig:
 class DataConfig:
     """Input resolution (``runtime.model_info.check_input_size``), batching, the datasets; ``augment``:
     BTS/AdaBins train-time augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips
-    on unlabeled ones. ``max_zoom``: for a camera-aware model, the largest random zoom of the crop +
-    resize that varies the focal length of labeled training images (``disdepth_core.data.focal_augment``;
-    1 = none)."""
+    on unlabeled ones. ``max_zoom``: the largest random zoom of the crop + resize of labeled training
+    images (``disdepth_core.data.focal_augment``; 1 = none): for a camera-aware model it varies the focal
+    length, for a plain metric model the target depth is divided by the zoom (``train.batches``)."""
 
     height: int = 128
     width: int = 160
@@ -133,12 +133,14 @@ class OptimConfig:
 
 @dataclass
 class LossConfig:
-    """Supervised depth loss: SILog (``silog_lambda`` variance focus) + chamfer bin loss + gradient loss."""
+    """Supervised depth loss: SILog (``silog_lambda`` variance focus) + chamfer bin loss + gradient loss
+    + scale-and-shift-invariant loss in inverse depth (``ssi_weight``; ``disdepth_core.losses.ssi``)."""
 
     silog_weight: float = 1.0
     silog_lambda: float = 0.85
     bins_weight: float = 0.1
     gradient_weight: float = 0.0
+    ssi_weight: float = 0.0
 
 
 @dataclass

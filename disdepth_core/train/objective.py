@@ -1,10 +1,12 @@
 """The supervised depth objective shared by all stages (DisDepth Sec. 3.1 / AdaBins training loss).
 
 ``L = silog_weight * SILog(depth, gt) + bins_weight * Chamfer(bin_centers, gt)
-+ gradient_weight * GradientMatching(depth, gt)``. Ground truth outside the model's
-``[min_depth, max_depth]`` is ignored (the bins head cannot represent it, so penalising it would only
-push the bins to the range edge). AdaBins uses ``bins_weight = 0.1``; the gradient term is off by
-default (DisDepth does not use one).
++ gradient_weight * GradientMatching(depth, gt) + ssi_weight * SSI(depth, gt)``. Ground truth outside
+the model's ``[min_depth, max_depth]`` is ignored (the bins head cannot represent it, so penalising it
+would only push the bins to the range edge). AdaBins uses ``bins_weight = 0.1``; the gradient term is
+off by default (DisDepth does not use one), and so is the scale-and-shift-invariant term in inverse
+depth (MiDaS / Depth Anything; for targets whose per-image scale and shift are not trusted, e.g. a
+relative teacher's pseudo-labels).
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from disdepth_core.losses import GradientMatchingLoss, bins_chamfer_loss, silog_loss, valid_depth_mask
+from disdepth_core.losses import (
+    GradientMatchingLoss,
+    bins_chamfer_loss,
+    silog_loss,
+    ssi_inverse_depth_loss,
+    valid_depth_mask,
+)
 from disdepth_core.models import DepthPrediction
 
 from .config import LossConfig
@@ -42,4 +50,8 @@ class DepthObjective(nn.Module):
             gradient = self.gradient(prediction.depth, target, valid)
             loss = loss + cfg.gradient_weight * gradient
             parts["gradient"] = gradient.detach()
+        if cfg.ssi_weight > 0:
+            ssi = ssi_inverse_depth_loss(prediction.depth, target, valid)
+            loss = loss + cfg.ssi_weight * ssi
+            parts["ssi"] = ssi.detach()
         return loss, parts

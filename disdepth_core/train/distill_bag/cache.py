@@ -211,11 +211,25 @@ def build_cache(
     return CacheReport(total, len(todo), len(done), with_depth)
 
 
+def teacher_raw_for(
+    teacher: nn.Module,
+    image: np.ndarray,
+    out_hw: tuple[int, int],
+    device: torch.device,
+    fixed: tuple[int, int] | None = None,
+    max_side: int = 0,
+) -> np.ndarray:
+    """The teacher's raw output for a whole RGB frame: the frame resized to the teacher's resolution
+    (:func:`teacher_size`), the output resized to ``out_hw``."""
+    size = teacher_size(teacher, *image.shape[:2], fixed, max_side)
+    return teacher_raw(teacher, resize_image(image, *size), out_hw, device)
+
+
 def _frame_arrays(frame: BagFrame, key: CacheKey, teacher: nn.Module, device: torch.device) -> dict[str, Any]:
-    size = teacher_size(teacher, *frame.image.shape[:2], key.teacher_size, key.teacher_max_side)
+    out_hw = (key.height, key.width)
     arrays: dict[str, Any] = {
-        "image": resize_image(frame.image, key.height, key.width),
-        "raw": teacher_raw(teacher, resize_image(frame.image, *size), (key.height, key.width), device),
+        "image": resize_image(frame.image, *out_hw),
+        "raw": teacher_raw_for(teacher, frame.image, out_hw, device, key.teacher_size, key.teacher_max_side),
         "stamp": np.int64(frame.stamp_ns),
         "bag": np.int64(frame.bag),
         "native_hw": np.asarray(frame.image.shape[:2], np.int64),

@@ -11,6 +11,7 @@ from disdepth_core.models.checkpoint import load_model
 from disdepth_core.profiling import profile_model
 from disdepth_core.runtime.model_info import ModelInfo
 
+from .evaluate import FIDELITY_LABELS, HELDOUT_SETS, fidelity_alignments
 from .split import HELDOUT, TRAIN
 
 LICENCE_NOTE = (
@@ -34,6 +35,12 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
     cost = profile_model(model, info.input_height, info.input_width)
     split = done["split"]
     return {
+        "fidelity": {
+            "what": "the student's agreement with its teacher (the teacher's metric output as the "
+            "reference), per-image aligned: "
+            + ", ".join(FIDELITY_LABELS[a] for a in fidelity_alignments(pipeline.kind)),
+            **evaluation["fidelity"],
+        },
         "model": {
             "file": "student.onnx",
             "architecture": info.name,
@@ -44,12 +51,17 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
             "camera_aware": info.camera_aware,
             "canonical_focal_px": info.canonical_focal_px,
             "load_with": "depth_node parameter model_path (or disdepth_core.runtime.load_estimator)",
+            "start_weights": str(o.student_init)
+            if o.student_init
+            else ("imagenet encoder" if o.imagenet_encoder() else "random"),
+            "encoder_lr_scale": o.encoder_rate(),
         },
         "teacher": {
             "spec": pipeline.spec.text,
             "kind": pipeline.spec.kind,
             "output": pipeline.kind,
             "features": pipeline.spec.has_features,
+            "assistant": o.assistant or None,
             "licence": pipeline.licence,
         },
         "licence_note": LICENCE_NOTE,
@@ -77,10 +89,8 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
             for stage in ("warm-up", "acclimate", "distill")
             if stage in done
         },
-        "metrics": {
-            k: evaluation[k]
-            for k in ("student_vs_teacher", "student_vs_depth_topic", "teacher_vs_depth_topic")
-        },
+        "metrics": {k: evaluation[k] for k in HELDOUT_SETS},
+        "eval_data": evaluation["eval_data"],
         "heldout_frames": evaluation["frames"],
         "latency_ms": evaluation["latency_ms"],
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

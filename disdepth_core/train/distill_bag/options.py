@@ -16,6 +16,17 @@ from typing import Any
 from disdepth_core.runtime.model_info import SIZE_MULTIPLE, check_input_size
 
 FEATURE_KD = ("attentive", "mse", "none")
+PRETRAINED = ("auto", "imagenet", "none")
+DEFAULT_STUDENT = "disdepth-lite0"
+# A student encoder that starts from learned weights (ImageNet, --student-init) trains at this fraction of
+# the peak rate unless --encoder-lr-scale says otherwise (AdaBins/BTS; the recipes' optim.encoder_lr_scale).
+PRETRAINED_ENCODER_LR_SCALE = 0.1
+# Crop + rescale augmentation of the training frames (data.max_zoom) and the weight of the
+# scale-and-shift-invariant output KD in inverse depth for relative teachers (loss.ssi_weight).
+DEFAULT_MAX_ZOOM = 1.0
+RELATIVE_SSI_WEIGHT = 0.0
+# --assistant: the run's own warm-up student stands in for a featureless teacher in the ghost stages.
+ASSISTANT_WARMUP = "warm-up"
 # Options that do not change what a run computes (may differ between a run and its --resume).
 RUNTIME_ONLY = ("resume", "progress", "device", "threads", "eval_threads")
 
@@ -28,13 +39,16 @@ class DistillBagOptions:
     image_topic: str
     teacher: str
     out: Path
-    student: str = "disdepth-mbv2"
+    student: str = DEFAULT_STUDENT
     depth_topic: str | None = None
     camera_info_topic: str | None = None
     teacher_output: str = "auto"
     scale: str = ""
     scale_data: Path | None = None
+    eval_data: list[Path] = field(default_factory=list)
     student_init: Path | None = None
+    pretrained: str = "auto"
+    encoder_lr_scale: float | None = None
     width: int = 320
     height: int = 0
     min_depth: float = 0.1
@@ -52,6 +66,9 @@ class DistillBagOptions:
     distill_steps: int = 4000
     feature_kd: str = "attentive"
     feature_weight: float = 0.5
+    max_zoom: float = DEFAULT_MAX_ZOOM
+    assistant: str = ""
+    ssi_weight: float | None = None
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -66,6 +83,32 @@ class DistillBagOptions:
         checked by the pipeline before its first stage too)."""
         if not self.bags:
             raise ValueError("give at least one bag")
+        from disdepth_core.models import list_models
+        from disdepth_core.models.weights import IMAGENET_ENCODERS
+
+        if self.student not in list_models():
+            raise ValueError(
+                f"--student {self.student}: unknown model {self.student!r}; "
+                f"choose one of {', '.join(list_models())}"
+            )
+        if self.pretrained not in PRETRAINED:
+            raise ValueError(f"--pretrained must be one of {', '.join(PRETRAINED)}, got {self.pretrained!r}")
+        if self.pretrained == "imagenet" and self.student not in IMAGENET_ENCODERS:
+            raise ValueError(
+                f"--pretrained imagenet: no packaged ImageNet weights for {self.student} (they exist for "
+                f"{', '.join(sorted(IMAGENET_ENCODERS))}); use --pretrained none or another --student"
+            )
+        if self.encoder_lr_scale is not None and not 0 < self.encoder_lr_scale <= 1:
+            raise ValueError(f"--encoder-lr-scale must be in (0, 1], got {self.encoder_lr_scale}")
+        if not self.max_zoom >= 1.0:
+            raise ValueError(f"--max-zoom must be >= 1 (1: no crop + rescale), got {self.max_zoom}")
+        if self.assistant not in ("", ASSISTANT_WARMUP) and not Path(self.assistant).is_file():
+            raise ValueError(
+                f"--assistant {self.assistant}: not a file; give a disdepth student checkpoint "
+                f"(.safetensors) or {ASSISTANT_WARMUP!r} (the run's own warm-up student)"
+            )
+        if self.ssi_weight is not None and not self.ssi_weight >= 0:
+            raise ValueError(f"--ssi-weight must be >= 0, got {self.ssi_weight}")
         if self.feature_kd not in FEATURE_KD:
             raise ValueError(f"--feature-kd must be one of {', '.join(FEATURE_KD)}, got {self.feature_kd!r}")
         if self.height:
@@ -129,6 +172,33 @@ class DistillBagOptions:
         except ValueError as error:
             raise ValueError(f"--student {self.student}: {error}") from None
 
+    def imagenet_encoder(self) -> bool:
+        """Whether the warm-up starts from ImageNet encoder weights (``auto``: when the student has them
+        and no ``--student-init`` checkpoint gives the start weights)."""
+        from disdepth_core.models.weights import IMAGENET_ENCODERS
+
+        if self.student_init is not None:
+            return False
+        return self.pretrained == "imagenet" or (
+            self.pretrained == "auto" and self.student in IMAGENET_ENCODERS
+        )
+
+    def encoder_rate(self) -> float:
+        """``optim.encoder_lr_scale`` of the stages that train the student (warm-up, distill):
+        ``--encoder-lr-scale`` if given, else ``PRETRAINED_ENCODER_LR_SCALE`` for an encoder that starts
+        from learned weights (ImageNet or ``--student-init``) and 1 for a randomly initialised one."""
+        if self.encoder_lr_scale is not None:
+            return self.encoder_lr_scale
+        learned = self.student_init is not None or self.imagenet_encoder()
+        return PRETRAINED_ENCODER_LR_SCALE if learned else 1.0
+
+    def ssi_rate(self, output_kind: str) -> float:
+        """``loss.ssi_weight``: ``--ssi-weight`` if given, else ``RELATIVE_SSI_WEIGHT`` for a relative
+        teacher and 0 for a metric one (whose per-image scale is worth learning as it is)."""
+        if self.ssi_weight is not None:
+            return self.ssi_weight
+        return 0.0 if output_kind == "metric_depth" else RELATIVE_SSI_WEIGHT
+
     def with_quick_budget(self) -> DistillBagOptions:
         """The ``--quick`` budget: 24 frames, 64 px wide, 3 steps per stage, batch 2, no split gap."""
         if not self.quick:
@@ -152,6 +222,6 @@ class DistillBagOptions:
         for key in RUNTIME_ONLY:
             values.pop(key)
         return {
-            k: ([str(b) for b in v] if k == "bags" else str(v) if isinstance(v, Path) else v)
+            k: ([str(p) for p in v] if k in ("bags", "eval_data") else str(v) if isinstance(v, Path) else v)
             for k, v in values.items()
         }

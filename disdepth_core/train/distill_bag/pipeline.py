@@ -13,7 +13,11 @@ Stages, each printing one progress line and resumable (``--resume`` continues wh
    3.3 with the teacher's output as the target, i.e. label-free acclimation);
 6. **distill** (teachers with features): attentive feature KD from the acclimated teacher + output KD on
    the pseudo-labels (DisDepth Sec. 3.4 + Hu et al.); an ONNX teacher has no features, its student is
-   the warm-up's (output KD only, with the distill budget added to the warm-up);
+   the warm-up's (output KD only, with the distill budget added to the warm-up), unless ``--assistant``
+   names a disdepth checkpoint (or the run's own warm-up student) that stands in for it in stages 5-6:
+   the assistant's features are acclimated to reproduce the featureless teacher's pseudo-labels, and the
+   student imitates them beside the output KD (a teacher assistant, Mirzadeh et al. 2020, through the
+   ghost decoder: our choice, the papers distill from the teacher's own features);
 7. **export**: ``RUN/student.onnx`` with the teacher, data, licence and scale in its metadata;
 8. **evaluate**: the exported student on the held-out frames against the teacher and the depth topic;
    ``RUN/report.png``, ``RUN/summary.json``, ``RUN/model_card.json``.
@@ -38,6 +42,7 @@ import torch
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import remove_stale_temporaries, write_json
+from disdepth_core.models.teacher_output import MetricScale
 from disdepth_core.models.teacher_spec import (
     open_teacher,
     output_kind,
@@ -51,7 +56,7 @@ from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
 from ..scale_fit import ScaleSource, alignment_quality
 from ..state import has_state
-from .cache import CacheKey, FrameCache, build_cache, resize_image, teacher_raw, teacher_size
+from .cache import CacheKey, FrameCache, build_cache, teacher_raw_for
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
     canonical_focal,
@@ -61,8 +66,8 @@ from .labels import (
     read_labels,
     write_labels,
 )
-from .options import DistillBagOptions
-from .report import headline, render_report
+from .options import ASSISTANT_WARMUP, DistillBagOptions
+from .report import headline, render_report, summary_lines
 from .split import HELDOUT, TRAIN, check_split_sizes, split_by_time
 
 STAGES = ("pseudo-labels", "split", "scale", "warm-up", "acclimate", "distill", "export", "evaluate")
@@ -151,11 +156,24 @@ class _Pipeline:
             raise ValueError("--scale topic needs --depth-topic (a metric depth topic in the same bags)")
         if source is not None and source.kind == "fit" and not (self.o.depth_topic or self.o.scale_data):
             raise ValueError("--scale fit needs frames with ground truth: --depth-topic, or --scale-data DIR")
+        if self.o.assistant and self.spec.has_features:
+            raise ValueError(
+                f"--assistant stands in for a teacher without features; {self.spec} has its own: "
+                "drop --assistant"
+            )
+        from disdepth_core.data.rgbd_folder import RGBDFolder
 
-    def _open_teacher(self) -> torch.nn.Module:
-        teacher = open_teacher(
+        for folder in self.o.eval_data:  # fails now, not after training, on a missing or empty folder
+            RGBDFolder(folder)
+
+    def _teacher_model(self) -> torch.nn.Module:
+        """The teacher with its raw output (metres come from the run's scale, not from the teacher)."""
+        return open_teacher(
             self.spec, output=self.o.teacher_output, device=str(self.info.device), require_scale=False
         )
+
+    def _open_teacher(self) -> torch.nn.Module:
+        teacher = self._teacher_model()
         kind = output_kind(teacher)
         if kind != "metric_depth" and self.scale_source is None:
             raise ValueError(
@@ -190,7 +208,7 @@ class _Pipeline:
         del teacher  # free its memory before training (the stages reopen it)
         self._stage(2, self._split)
         self._stage(3, self._scale)
-        features = self.spec.has_features
+        features = self._feature_teacher() is not None
         self._stage(4, lambda: self._train("warm-up", "train", self._warmup_steps(features)))
         if features:
             self._stage(5, lambda: self._train("acclimate", "acclimate", self.o.acclimate_steps))
@@ -316,15 +334,25 @@ class _Pipeline:
             return None
         from disdepth_core.data.rgbd_folder import RGBDFolder
 
-        teacher = open_teacher(
-            self.spec, output=self.o.teacher_output, device=str(self.info.device), require_scale=False
-        )
-        pairs = []
-        for frame in RGBDFolder(self.o.scale_data):
-            size = teacher_size(teacher, *frame.image.shape[:2], self.o.teacher_size, 0)
-            raw = teacher_raw(teacher, resize_image(frame.image, *size), frame.depth.shape, self.info.device)
-            pairs.append((raw, frame.depth))
-        return pairs
+        teacher = self._teacher_model()
+        return [
+            (
+                teacher_raw_for(
+                    teacher, frame.image, frame.depth.shape, self.info.device, self.o.teacher_size
+                ),
+                frame.depth,
+            )
+            for frame in RGBDFolder(self.o.scale_data)
+        ]
+
+    def _feature_teacher(self) -> str | None:
+        """Spec of the teacher whose features stages 5-6 use: the teacher itself, the ``--assistant``
+        standing in for a featureless one, or None (no ghost-decoder stages)."""
+        if self.spec.has_features:
+            return self.spec.text
+        if self.o.assistant == ASSISTANT_WARMUP:
+            return str(self.out / "warm-up" / "last.safetensors")
+        return self.o.assistant or None
 
     def _warmup_steps(self, features: bool) -> int:
         return self.o.warmup_steps + (0 if features else self.o.distill_steps)
@@ -358,19 +386,23 @@ class _Pipeline:
             "model": {
                 "name": self.o.student,
                 "overrides": overrides,
+                "pretrained": "imagenet" if self.o.imagenet_encoder() else "none",
             },
             "data": {
                 "height": self.height,
                 "width": self.width,
                 "batch_size": self.o.batch_size,
+                "max_zoom": self.o.max_zoom,
                 "train": {**pseudo, "split": TRAIN},
                 "val": {**pseudo, "split": HELDOUT},
             },
             "optim": {
                 "epochs": max(1, math.ceil(steps / per_epoch)),
                 "lr": self.o.lr,
+                "encoder_lr_scale": self.o.encoder_rate(),
                 "max_steps_per_epoch": per_epoch,
             },
+            "loss": {"ssi_weight": self.o.ssi_rate(self.kind)},
             "runtime": {
                 "device": self.o.device,
                 "progress": self.o.progress,
@@ -385,11 +417,14 @@ class _Pipeline:
         elif stage in ("acclimate", "distill"):
             raw["student"] = warmup
             raw["teacher"] = (
-                self.spec.text if stage == "acclimate" else str(self.out / "acclimate" / "last.safetensors")
+                self._feature_teacher()
+                if stage == "acclimate"
+                else str(self.out / "acclimate" / "last.safetensors")
             )
-            raw["teacher_options"] = {"output": self.kind}
-            if not (scale["kind"] == "metric_depth" and scale["scale"] == 1.0 and scale["shift"] == 0.0):
-                raw["teacher_options"]["scale"] = f"fixed:{scale['scale']!r},{scale['shift']!r}"
+            if self.spec.has_features:  # an assistant is a disdepth model: metric, no scale
+                raw["teacher_options"] = {"output": self.kind}
+                if not (scale["kind"] == "metric_depth" and scale["scale"] == 1.0 and scale["shift"] == 0.0):
+                    raw["teacher_options"]["scale"] = f"fixed:{scale['scale']!r},{scale['shift']!r}"
         if stage == "distill":
             raw["distill"] = {
                 "feature_kd": self.o.feature_kd,
@@ -401,7 +436,7 @@ class _Pipeline:
         return from_dict(TrainConfig, raw, "disdepth distill-bag").validate()
 
     def _final_checkpoint(self) -> Path:
-        stage = "distill" if self.spec.has_features else "warm-up"
+        stage = "distill" if self._feature_teacher() is not None else "warm-up"
         return self.out / stage / "last.safetensors"
 
     def _export(self) -> dict[str, Any]:
@@ -435,21 +470,25 @@ class _Pipeline:
         }
 
     def _evaluate(self) -> dict[str, Any]:
-        from .evaluate import evaluate_heldout
+        from .evaluate import EvalFrames, evaluate_heldout
         from .model_card import build_model_card
 
         labels = read_labels(self.cache_dir)
+        eval_frames = None
+        if self.o.eval_data:
+            scale = MetricScale.from_dict(labels["global_scale"])
+            eval_frames = EvalFrames(
+                list(self.o.eval_data), self._teacher_model(), scale, self.info.device, self.o.teacher_size
+            )
         result = evaluate_heldout(
-            self.out / "student.onnx", FrameCache(self.cache_dir), labels, self.o.eval_threads
+            self.out / "student.onnx", FrameCache(self.cache_dir), labels, self.o.eval_threads, eval_frames
         )
         card = build_model_card(self, labels, result.summary)
         write_json(self.out / "model_card.json", card)
         title = f"{self.o.student} from {self.spec.kind} teacher {Path(self.spec.path).name} ({self.licence})"
         render_report(self.out / "report.png", result.examples, result.summary, title)
-        line = f"student vs teacher (held out) {headline(result.summary['student_vs_teacher'])}"
-        if result.summary["student_vs_depth_topic"]:
-            line += f"; vs depth topic {headline(result.summary['student_vs_depth_topic'])}"
         latency = result.summary["latency_ms"]
+        line = "; ".join(summary_lines(result.summary))
         line += f"; {latency['total_p50']:.1f} ms/frame; wrote report.png, model_card.json"
         return {"line": line, "evaluation": result.summary}
 

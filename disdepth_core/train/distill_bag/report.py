@@ -1,11 +1,13 @@
 """The distill-bag run's outputs: ``report.png``, ``summary.json`` and ``model_card.json``.
 
 ``report.png``: per example held-out frame, the image, the teacher's metric depth, the student's, their
-relative difference and (where the bag has one) the depth topic, with the headline figures in the
-title. ``model_card.json`` is what a user needs to ship or refuse the model: teacher (spec, kind, output,
+relative difference and (where the bag has one) the depth topic; the title holds the evaluation's lines
+(:func:`summary_lines`), the student's fidelity to its teacher first. ``model_card.json`` is what a user
+needs to ship or refuse the model: the student's fidelity to its teacher, teacher (spec, kind, output,
 licence), data (bags, topics, frame counts, split), scale source and how well the aligned teacher fits
-the sensor, the student (architecture, size, depth range, camera awareness), its held-out metrics and
-latency. The same card is stored inside ``student.onnx`` (metadata key ``model_card``).
+the sensor, the student (architecture, size, depth range, camera awareness, start weights), its
+held-out and extra-frame metrics and latency. ``student.onnx`` itself carries the teacher, its licence,
+the training data and the scale source in its metadata (written at export, before the evaluation).
 """
 
 from __future__ import annotations
@@ -15,17 +17,58 @@ from typing import Any
 
 import numpy as np
 
+from disdepth_core.evaluation import ALIGNMENT_LABELS
 from disdepth_core.files import atomic_write
 
-HEADLINE = ("abs_rel", "rmse", "d1")
+from .evaluate import FIDELITY_LABELS
 
 
 def headline(summary: dict[str, Any] | None, alignment: str = "raw") -> str:
-    """``AbsRel 0.123  RMSE 0.456 m  d1 0.789`` of one scorer summary (``n/a`` when absent)."""
+    """One scorer summary in one alignment, with its frames, GT range and coverage (``n/a`` when absent):
+    ``raw metric: AbsRel 0.123  RMSE 0.456 m  d1 0.789 (12 frames, GT 0.1-10 m, coverage 100.0%)``."""
     if not summary:
         return "n/a"
-    m = summary[alignment]
-    return f"AbsRel {m['abs_rel']:.3f}  RMSE {m['rmse']:.3f} m  d1 {m['d1']:.3f}"
+    m, r = summary[alignment], summary["range"]
+    return (
+        f"{ALIGNMENT_LABELS[alignment]}: AbsRel {m['abs_rel']:.3f}  RMSE {m['rmse']:.3f} m  d1 {m['d1']:.3f} "
+        f"({m['n_images']} frames, GT {r['min_depth']:g}-{r['max_depth']:g} m, "
+        f"coverage {summary['coverage']['prediction']:.1%})"
+    )
+
+
+def fidelity_line(figures: dict[str, Any] | None) -> str:
+    """The fidelity figures (:func:`.evaluate.fidelity`) in one line (``n/a`` when absent)."""
+    if not figures:
+        return "n/a"
+    parts = [
+        f"{label} AbsRel {figures[key]['abs_rel']:.3f} d1 {figures[key]['d1']:.3f}"
+        for key, label in FIDELITY_LABELS.items()
+        if key in figures
+    ]
+    low, high = figures["reference_range_m"]
+    return (
+        "; ".join(parts) + f" ({figures['frames']} frames, teacher {low:g}-{high:g} m as reference, "
+        f"coverage {figures['coverage']:.1%})"
+    )
+
+
+def summary_lines(evaluation: dict[str, Any]) -> list[str]:
+    """The evaluation in lines, fidelity first: held-out tail, extra evaluation frames, ground truth."""
+    fidelity = evaluation["fidelity"]
+    lines = [f"fidelity, student vs teacher on the held-out tail: {fidelity_line(fidelity['heldout'])}"]
+    if fidelity["eval_data"]:
+        lines.append(f"fidelity, student vs teacher on --eval-data: {fidelity_line(fidelity['eval_data'])}")
+    if evaluation.get("student_vs_depth_topic"):
+        lines.append(f"student vs depth topic: {headline(evaluation['student_vs_depth_topic'])}")
+        lines.append(f"teacher vs depth topic: {headline(evaluation['teacher_vs_depth_topic'])}")
+    extra = evaluation.get("eval_data")
+    if extra:
+        for who in ("student", "teacher"):
+            summary = extra[f"{who}_vs_ground_truth"]
+            lines.append(
+                f"{who} vs --eval-data ground truth: {headline(summary, 'median')}; {headline(summary)}"
+            )
+    return lines
 
 
 def render_report(
@@ -66,11 +109,7 @@ def render_report(
                 axis.set_title(columns[col], fontsize=9)
             if style:
                 fig.colorbar(handle, ax=axis, fraction=0.046, pad=0.02)
-    lines = [title, f"student vs teacher (held out): {headline(evaluation.get('student_vs_teacher'))}"]
-    if evaluation.get("student_vs_depth_topic"):
-        lines.append(f"student vs depth topic: {headline(evaluation['student_vs_depth_topic'])}")
-        lines.append(f"teacher vs depth topic: {headline(evaluation['teacher_vs_depth_topic'])}")
-    fig.suptitle("\n".join(lines), fontsize=9)
+    fig.suptitle("\n".join([title, *summary_lines(evaluation)]), fontsize=8)
     fig.tight_layout()
 
     def write(tmp: Path) -> None:
