@@ -334,6 +334,7 @@ def test_start_weights_and_encoder_rate_follow_the_student(tmp_path):
     assert options().imagenet_encoder() and options().encoder_rate() == 0.1
     mbv2 = options(student="disdepth-mbv2")
     assert not mbv2.imagenet_encoder() and mbv2.encoder_rate() == 1.0
+    (tmp_path / "s.safetensors").write_bytes(b"")  # only its existence is checked here
     init = options(student="disdepth-mbv2", student_init=tmp_path / "s.safetensors")
     assert not init.imagenet_encoder() and init.encoder_rate() == 0.1
     assert (
@@ -342,4 +343,7 @@ def test_start_weights_and_encoder_rate_follow_the_student(tmp_path):
     assert options(encoder_lr_scale=0.5).encoder_rate() == 0.5
     assert (
         options().ssi_rate("metric_depth") == 0.0 and options(ssi_weight=2.0).ssi_rate("metric_depth") == 2.0
+    )
+    assert (
+        options().ssi_rate("relative_depth") == 1.0 and options(ssi_weight=0).ssi_rate("relative_depth") == 0
     )

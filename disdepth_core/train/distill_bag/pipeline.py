@@ -66,7 +66,7 @@ from .labels import (
     read_labels,
     write_labels,
 )
-from .options import ASSISTANT_WARMUP, DistillBagOptions
+from .options import ASSISTANT_WARMUP, BINS_WEIGHT, DistillBagOptions
 from .report import headline, render_report, summary_lines
 from .split import HELDOUT, TRAIN, check_split_sizes, split_by_time
 
@@ -402,7 +402,7 @@ class _Pipeline:
                 "encoder_lr_scale": self.o.encoder_rate(),
                 "max_steps_per_epoch": per_epoch,
             },
-            "loss": {"ssi_weight": self.o.ssi_rate(self.kind)},
+            "loss": {"ssi_weight": self.o.ssi_rate(self.kind), "bins_weight": BINS_WEIGHT},
             "runtime": {
                 "device": self.o.device,
                 "progress": self.o.progress,
