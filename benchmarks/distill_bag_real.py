@@ -68,7 +68,7 @@ NEW = ["--width", "160", "--height", "128", "--warmup-steps", "300", "--distill-
 TODAY = ["--student", "disdepth-mbv2", "--set", "model.overrides.lgconv=true",
          "--set", "model.overrides.lgconv_depthwise=false", "--width", "160", "--height", "128",
          "--warmup-steps", "300", "--distill-steps", "300",
-         "--max-zoom", "1", "--ssi-weight", "0"]  # fmt: skip
+         "--max-zoom", "1", "--ssi-weight", "0", "--set", "loss.bins_weight=0.1"]  # fmt: skip
 RUNS = {
     "new": ("student distilled with the new defaults (disdepth-lite0, ImageNet)", NEW),
     "today": ("student of today's configuration (disdepth-mbv2, random init)", TODAY),
@@ -167,7 +167,8 @@ def run_concurrently(commands: dict[str, list[str]], logs: Path, before: dict[st
 def distill(out: Path, bags: list[Path], teacher: Path) -> dict[str, list[str]]:
     """Both runs at once; a run waits for the other's pseudo-label cache when their sizes match."""
     commands = {
-        name: distill_command(bags, teacher, out / name, options) for name, (_, options) in RUNS.items()
+        name: distill_command(bags, teacher, out / name, options, eval_data=True)
+        for name, (_, options) in RUNS.items()
     }
     first, *others = RUNS
     before = {}
