@@ -12,7 +12,8 @@ Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it 
 * ``bf16`` / ``fp16``: only where the device lists the format in ``OPTIMIZATION_CAPABILITIES`` (bf16:
   AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise. The bins
   head after the last convolution stays fp32 by OpenVINO's own graph-tail rule once the trailing resize
-  runs on the host (:mod:`~disdepth_core.runtime.backends.openvino_tail`, at every precision).
+  runs on the host and the bins MLP's vector products are elementwise ops
+  (:mod:`~disdepth_core.runtime.backends.openvino_tail`).
 * ``int8``: a file quantised by ``disdepth export --precision int8`` (Q/DQ nodes); OpenVINO's low-precision
   transformations run the quantised convolutions in int8 and everything else in fp32.
 
@@ -30,7 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.runtime.backends.openvino_tail import detach_trailing_resizes, resize_output
+from disdepth_core.runtime.backends.openvino_tail import (
+    detach_trailing_resizes,
+    resize_output,
+    unfold_vector_products,
+)
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
@@ -196,8 +201,11 @@ class OpenVinoBackend:
         return request
 
     def _compile(self, model: Any) -> _Request:
-        """One reused infer request; trailing resizes run on the host (openvino_tail)."""
+        """One reused infer request; trailing resizes run on the host and, in bf16/fp16, vector products
+        are unfolded so that the bins head stays fp32 (openvino_tail)."""
         graph, host_resizes = detach_trailing_resizes(model)
+        if self.precision in ("bf16", "fp16"):
+            unfold_vector_products(graph)
         compiled = self.core.compile_model(graph, self.device, self.config)
         names = [DEPTH_OUTPUT] + ([UNCERTAINTY_OUTPUT] if self._has_uncertainty else [])
         ports = [
