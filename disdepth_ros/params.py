@@ -68,9 +68,11 @@ PARAMETERS: dict[str, ParameterSpec] = {
     "backend": ParameterSpec("auto", f"Inference backend: {', '.join(BACKENDS)}.", read_only=True),
     "device": ParameterSpec("auto", f"Device: {DEVICE_HELP}.", read_only=True),
     "precision": ParameterSpec(
-        "fp32",
-        f"Precision: {', '.join(PRECISIONS)}. fp16: GPU backends; bf16: OpenVINO on CPUs with AVX-512 "
-        "BF16/AMX; int8: TensorRT, or an int8 file exported for onnxruntime/openvino.",
+        "auto",
+        f"Precision: {', '.join(PRECISIONS)}. auto: the fastest this CPU/GPU runs whose depth stays within "
+        "1 % of fp32 (bf16 on AVX-512 BF16/AMX CPUs, an int8 file <stem>.int8.onnx beside the model, fp16 "
+        "TensorRT engines; else fp32; the log line says what was chosen and why). fp16: GPU backends; "
+        "bf16: OpenVINO; int8: TensorRT, or an int8 file exported for onnxruntime/openvino.",
         read_only=True,
     ),
     "threads": ParameterSpec(

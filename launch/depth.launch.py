@@ -234,7 +234,7 @@ def _arguments(share: str) -> list[DeclareLaunchArgument]:
             description="auto, onnxruntime, openvino, tensorrt or torch; empty = params file.",
         ),
         DeclareLaunchArgument(
-            "precision", default_value="", description="fp32, fp16 or int8; empty = params file."
+            "precision", default_value="", description="auto, fp32, fp16, bf16 or int8; empty = params file."
         ),
         DeclareLaunchArgument(
             "autostart",

@@ -31,7 +31,7 @@ def _capabilities() -> list[str]:
 def test_fp32_matches_onnxruntime(name: str):
     path = exported(name)
     reference = load_estimator(path, backend="onnxruntime", device="cpu", threads=1)
-    estimator = load_estimator(path, backend="openvino", device="cpu", threads=1)
+    estimator = load_estimator(path, backend="openvino", precision="fp32", device="cpu", threads=1)
     assert estimator.backend.name == "openvino" and estimator.backend.precision == "fp32"
     assert "backend=openvino provider=CPU" in estimator.describe() and "OpenVINO" in estimator.describe()
     for seed in range(2):
@@ -54,7 +54,7 @@ def test_metadata_is_honoured(tmp_path: Path):
     )
     write_metadata(path, replace(info, canonical_focal_px=100.0))
     reference = load_estimator(path, backend="onnxruntime", threads=1)
-    estimator = load_estimator(path, backend="openvino", threads=1)
+    estimator = load_estimator(path, backend="openvino", precision="fp32", threads=1)
     assert estimator.info == reference.info and estimator.info.canonical_focal_px == 100.0
     assert estimator.input_hw == (64, 64) and estimator.backend.fixed_input_hw == (64, 64)
     image = _image((64, 128), 4)
@@ -66,7 +66,7 @@ def test_metadata_is_honoured(tmp_path: Path):
     low, high = 2.0 * 0.75, 3.0 * 0.75
     assert np.all(np.isnan(scaled) | ((scaled >= low - 1e-5) & (scaled <= high + 1e-5)))
     with pytest.raises(ValueError, match="static input 64x64"):
-        load_estimator(path, backend="openvino", threads=1, input_hw=(96, 128))
+        load_estimator(path, backend="openvino", precision="fp32", threads=1, input_hw=(96, 128))
 
 
 @pytest.mark.slow
@@ -75,7 +75,7 @@ def test_dynamic_sizes_match_onnxruntime():
     path = exported("hu-lite", dynamic=True)
     for hw in ((64, 96), (96, 128)):
         reference = load_estimator(path, backend="onnxruntime", threads=1, input_hw=hw)
-        estimator = load_estimator(path, backend="openvino", threads=1, input_hw=hw)
+        estimator = load_estimator(path, backend="openvino", precision="fp32", threads=1, input_hw=hw)
         assert estimator.backend.fixed_input_hw is None
         image = _image((96, 160), hw[0])
         expected, result = reference.predict(image), estimator.predict(image)
@@ -85,31 +85,106 @@ def test_dynamic_sizes_match_onnxruntime():
         assert list(estimator.backend._compiled) == [(1, 3, *hw)]
 
 
-def test_bf16_keeps_the_tail_fp32_and_stays_close():
-    from disdepth_core.runtime.backends.openvino_tail import tail_cuts
+def _head_precisions(compiled) -> set[str]:
+    """Runtime precisions of the nodes between each output and the last convolution before it (Reorder
+    nodes, which only convert layouts and types, excluded), from OpenVINO's runtime graph."""
+    results = compiled.get_runtime_model().get_results()
+    precisions, queue = set(), [result.input(0).get_source_output().get_node() for result in results]
+    while queue:
+        node = queue.pop()
+        info = node.get_rt_info()
+        kind = info["layerType"].astype(str)
+        if kind in ("Convolution", "Input"):
+            continue
+        if kind != "Reorder":
+            precisions.add(info["runtimePrecision"].astype(str))
+        queue.extend(source.get_source_output().get_node() for source in node.inputs()[:1])
+    return precisions
 
+
+def test_bf16_runs_the_bins_head_in_fp32_in_one_graph():
+    """The trailing resize runs on the host, so OpenVINO's own graph-tail rule keeps the bins head fp32;
+    compiling the file as it is (OpenVINO's own API) runs that head in bf16."""
     path = exported("disdepth-mbv2")
-    model = ov.Core().read_model(str(path))
-    cuts = tail_cuts(model)
-    types = {node.get_friendly_name(): node.get_type_name() for node in model.get_ops()}
-    assert cuts and {types[name] for name, _ in cuts} <= {"Convolution", "MatMul", "Softmax"}
     if "BF16" not in _capabilities():
         with pytest.raises(ValueError, match="precision=bf16 is not supported by OpenVINO device CPU"):
             load_estimator(path, backend="openvino", precision="bf16", threads=1)
         return
-    fp32 = load_estimator(path, backend="openvino", threads=1)
+    fp32 = load_estimator(path, backend="openvino", precision="fp32", threads=1)
     bf16 = load_estimator(path, backend="openvino", precision="bf16", threads=1)
-    assert bf16.backend.precision == "bf16" and "graph tail in fp32" in bf16.describe()
+    assert bf16.backend.precision == "bf16" and "bins head in fp32" in bf16.describe()
+    (request,) = bf16.backend._compiled.values()
+    assert _head_precisions(request.request.get_compiled_model()) == {"f32"}
+    plain = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "bf16"})
+    assert "bf16" in _head_precisions(plain)
     image = _image((64, 64), 7)
     reference, result = fp32.predict(image).depth, bf16.predict(image).depth
     assert np.nanmean(np.abs(result - reference) / reference) < 0.01
+
+
+def test_trailing_resize_runs_on_the_host_exactly():
+    """Outputs match OpenVINO running the whole file (fp32), and only an exactly reproducible resize
+    leaves the graph."""
+    from disdepth_core.runtime.backends.openvino_tail import detach_trailing_resizes
+
+    path = exported("hu-lite", 64, 96)
+    model = ov.Core().read_model(str(path))
+    graph, sizes = detach_trailing_resizes(model)
+    assert sizes == {"depth": (64, 96), "uncertainty": (64, 96)}
+    assert [tuple(o.get_shape()) for o in graph.outputs] == [(1, 1, 32, 48)] * 2
+    assert [tuple(o.get_shape()) for o in model.outputs] == [(1, 1, 64, 96)] * 2  # the input is untouched
+    whole = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()
+    backend = load_estimator(path, backend="openvino", precision="fp32", threads=1).backend
+    batch = np.random.default_rng(3).standard_normal((1, 3, 64, 96)).astype(np.float32)
+    expected = whole.infer({0: batch})
+    depth, uncertainty = backend.infer(batch)
+    assert np.abs(depth - expected["depth"]).max() < 1e-5
+    assert np.abs(uncertainty - expected["uncertainty"]).max() < 1e-5
+    assert depth is not backend.infer(batch)[0]  # each call returns arrays the caller owns
+    interpolate = next(op for op in model.get_ordered_ops() if op.get_type_name() == "Interpolate")
+    aligned = ov.opset11.interpolate(
+        interpolate.input_value(0), interpolate.input_value(1), "linear_onnx", "sizes",
+        coordinate_transformation_mode="align_corners", axes=None,
+    )  # fmt: skip
+    kept = ov.Model([ov.opset13.result(aligned)], model.get_parameters())
+    assert detach_trailing_resizes(kept)[1] == {}
+
+
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_vector_products_unfold_exactly(transpose_b: bool):
+    """A B x C by C x K (or K x C) MatMul becomes Multiply + ReduceSum with the same result in fp32;
+    products of higher rank (LG-Conv's pooling matrices) stay MatMuls."""
+    from openvino import opset13 as ops
+
+    from disdepth_core.runtime.backends.openvino_tail import unfold_vector_products
+
+    rng = np.random.default_rng(5)
+    weights = rng.standard_normal((7, 5) if transpose_b else (5, 7)).astype(np.float32)
+    vector = ops.parameter([2, 5], np.float32, name="x")
+    grid = ops.parameter([1, 3, 4, 5], np.float32, name="g")
+    product = ops.matmul(vector, ops.constant(weights), False, transpose_b)
+    pooled = ops.matmul(grid, ops.constant(rng.standard_normal((5, 2)).astype(np.float32)), False, False)
+    model = ov.Model([ops.result(product), ops.result(pooled)], [vector, grid])
+    inputs = [
+        rng.standard_normal((2, 5)).astype(np.float32),
+        rng.standard_normal((1, 3, 4, 5)).astype(np.float32),
+    ]
+    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    expected = ov.Core().compile_model(model, "CPU", config).create_infer_request().infer(inputs)
+    unfolded = model.clone()
+    assert unfold_vector_products(unfolded) == 1
+    types = [op.get_type_name() for op in unfolded.get_ordered_ops()]
+    assert types.count("MatMul") == 1 and "ReduceSum" in types
+    result = ov.Core().compile_model(unfolded, "CPU", config).create_infer_request().infer(inputs)
+    for index in range(2):
+        np.testing.assert_allclose(result[index], expected[index], rtol=1e-5, atol=1e-5)
 
 
 def test_int8_file_runs_and_agrees_with_fp32(tmp_path: Path):
     from disdepth_core.export.calibration import calibration_images, model_batches
     from disdepth_core.export.ort_quantize import quantize_int8
 
-    fp32 = load_estimator(exported("hu-lite"), backend="openvino", threads=1)
+    fp32 = load_estimator(exported("hu-lite"), backend="openvino", precision="fp32", threads=1)
     batches = model_batches(calibration_images(None, size_hw=(64, 64)), fp32.info, 6)
     path = quantize_int8(exported("hu-lite"), tmp_path / "int8.onnx", fp32.info, batches, backend="openvino")
     int8 = load_estimator(path, backend="openvino", precision="int8", threads=1)

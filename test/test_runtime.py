@@ -230,7 +230,7 @@ def test_torch_backend_loads_checkpoint(tmp_path: Path):
 
     path = save_model(tmp_path / "hu.safetensors", model("hu-lite"), {"input_height": 64, "input_width": 64})
     estimator = load_estimator(path, device="cpu")
-    onnx_estimator = load_estimator(exported("hu-lite"), threads=1)
+    onnx_estimator = load_estimator(exported("hu-lite"), precision="fp32", threads=1)
     image = np.random.default_rng(2).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     assert estimator.backend.name == "torch" and estimator.input_hw == (64, 64)
     np.testing.assert_allclose(estimator.predict(image).depth, onnx_estimator.predict(image).depth, atol=1e-3)

@@ -29,7 +29,7 @@ from disdepth_core.files import atomic_write_bytes, sha256_file
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend, import_tensorrt
 from disdepth_core.runtime.cuda_memory import DeviceMemory, default_device_memory
 from disdepth_core.runtime.engine_record import EngineKey
-from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.runtime.errors import ModelFileError, PrecisionCheckError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
 DEFAULT_TOLERANCE = {"fp32": 0.005, "fp16": 0.02, "int8": 0.08}
@@ -38,7 +38,7 @@ for TF32, which TensorRT enables by default on Ampere and newer GPUs."""
 WORKSPACE_BYTES = 1 << 30
 
 
-class EngineValidationError(RuntimeError):
+class EngineValidationError(PrecisionCheckError):
     """A freshly built engine disagrees with ONNX Runtime beyond the tolerance; it was not kept."""
 
 

@@ -14,6 +14,11 @@ class ModelFileError(ValueError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class PrecisionCheckError(RuntimeError):
+    """A reduced-precision model (e.g. a TensorRT fp16 engine) was refused: its depth differs from the
+    fp32 model's by more than the allowed bound; nothing was kept."""
+
+
 def require_file(path: str | Path) -> Path:
     """Return ``path`` as a Path, raising FileNotFoundError naming it when it does not exist."""
     path = Path(path)

@@ -26,10 +26,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from disdepth_core.runtime.backends.card_backend import card_backend_for, read_card_if_any
-from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.runtime.errors import ModelFileError, PrecisionCheckError, require_file
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.options import PRECISIONS, check_device
+from disdepth_core.runtime.precision import AUTO, choose_precision
 
 BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
     ".onnx": ("onnxruntime", "openvino", "tensorrt"),
@@ -46,9 +47,7 @@ class EngineBuilder(Protocol):
     def __call__(self, onnx_path: Path, precision: str, cache_dir: Path | None, device: str) -> Path: ...
 
 
-def select_backend(
-    path: Path, backend: str, device: str = "auto", precision: str = "fp32"
-) -> tuple[str, str]:
+def select_backend(path: Path, backend: str, device: str = "auto", precision: str = AUTO) -> tuple[str, str]:
     """Resolve ``backend`` ("auto" or a name) for ``path``; returns (backend, reason)."""
     suffix = path.suffix.lower()
     if suffix in _PICKLE_SUFFIXES:
@@ -168,11 +167,39 @@ def _make_backend(
     return TensorRTBackend.from_file(path, device=device)
 
 
+def _auto_precision(
+    path: Path,
+    backend: str,
+    device: str,
+    threads: int | None,
+    cache_dir: Path | None,
+    engine_builder: EngineBuilder | None,
+    input_hw: tuple[int, int] | None,
+) -> tuple[Any, str]:
+    """The backend ``precision=auto`` picks for ``backend`` and why (rules: ``runtime.precision``)."""
+
+    def make(file: Path, precision: str) -> Any:
+        return _make_backend(file, backend, device, precision, threads, cache_dir, engine_builder)
+
+    if backend in ("openvino", "onnxruntime"):
+        choice = choose_precision(path, backend, make, input_hw)
+        return choice.backend, choice.reason
+    if backend == "tensorrt" and path.suffix.lower() == ".onnx":
+        try:
+            return make(path, "fp16"), "precision=auto: fp16 (engine checked against ONNX Runtime when built)"
+        except PrecisionCheckError as error:
+            return make(path, "fp32"), f"precision=auto: fp32 (the fp16 engine was refused: {error})"
+    runner = make(path, "fp32")
+    if backend == "tensorrt":
+        return runner, f"precision=auto: {runner.precision}, the precision the engine was built with"
+    return runner, "precision=auto: fp32 (checkpoints run in fp32 unless asked for fp16 on CUDA)"
+
+
 def load_estimator(
     path: str | Path,
     backend: str = "auto",
     device: str = "auto",
-    precision: str = "fp32",
+    precision: str = AUTO,
     threads: int | None = None,
     *,
     resize_mode: ResizeMode = "resize",
@@ -182,10 +209,11 @@ def load_estimator(
 ) -> DepthEstimator:
     """Load a model file (.onnx, .engine/.plan, .safetensors) into a :class:`DepthEstimator`.
 
-    ``device`` is "auto", "cpu", "cuda", "cuda:N" (or OpenVINO's "gpu", "gpu.N", "npu"); ``threads`` sets
-    intra-op threads (onnxruntime, openvino) or torch's process-wide thread count; ``engine_cache_dir``
-    is where backend=tensorrt caches engines built from an .onnx file. ``estimator.describe()`` and
-    ``estimator.selection_reason`` say what was chosen and why.
+    ``device`` is "auto", "cpu", "cuda", "cuda:N" (or OpenVINO's "gpu", "gpu.N", "npu"); ``precision``
+    "auto" is the fastest this device runs within the accuracy bound of ``runtime.precision``;
+    ``threads`` sets intra-op threads (onnxruntime, openvino) or torch's process-wide thread count;
+    ``engine_cache_dir`` is where backend=tensorrt caches engines built from an .onnx file.
+    ``estimator.describe()`` and ``estimator.selection_reason`` say what was chosen and why.
     """
     path = require_file(path)
     if precision not in PRECISIONS:
@@ -199,8 +227,12 @@ def load_estimator(
         return estimator
     name, reason = select_backend(path, backend, device, precision)
     cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
-    runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
-    reason = f"{reason}; {runner.reason}"
+    if precision == AUTO:
+        runner, why = _auto_precision(path, name, device, threads, cache_dir, engine_builder, input_hw)
+        reason = f"{reason}; {runner.reason}; {why}"
+    else:
+        runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
+        reason = f"{reason}; {runner.reason}"
     estimator = DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
     _check_finite_output(estimator, path)
     return estimator

@@ -12,7 +12,8 @@ from disdepth_core.runtime.model_info import check_input_size
 __all__ = ["BACKENDS", "PRECISIONS", "RuntimeOptions"]
 
 BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+"""auto: the fastest precision within a stated bound of fp32 (:mod:`~disdepth_core.runtime.precision`)."""
 DEVICE_HELP = "auto, cpu, cuda or cuda:N (OpenVINO also: gpu, gpu.N, npu)"
 
 
@@ -28,13 +29,14 @@ def check_device(device: str) -> None:
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """Backend, device, precision, CPU threads (None = the backend's default), network input size
+    """Backend, device, precision ("auto": the fastest within the accuracy bound, see
+    :mod:`~disdepth_core.runtime.precision`), CPU threads (None = the backend's default), network input size
     (None = the model's) and resize mode; ``engine_cache_dir`` is where TensorRT engines built from ONNX
     files are cached."""
 
     backend: str = "auto"
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     threads: int | None = None
     input_hw: tuple[int, int] | None = None
     resize_mode: ResizeMode = "resize"

@@ -110,11 +110,12 @@ def read_card_if_any(path: Path) -> TeacherCard | None:
 def card_backend_for(
     path: Path, card: TeacherCard, backend: str, device: str, precision: str, threads: int | None
 ) -> Any:
-    """The card backend for ``backend`` (auto or onnxruntime) at ``precision`` fp32; ValueError otherwise."""
+    """The card backend for ``backend`` (auto or onnxruntime) at ``precision`` fp32 (auto: fp32 too);
+    ValueError otherwise."""
     if backend not in ("auto", "onnxruntime"):
         raise ValueError(
             f"{path} is a card-described ONNX model: it runs on backend onnxruntime, not {backend}"
         )
-    if precision != "fp32":
+    if precision not in ("auto", "fp32"):
         raise ValueError(f"{path} is a card-described ONNX model: it runs in fp32, not {precision}")
     return CardBackend(path, card, device=device, threads=threads)

@@ -10,14 +10,17 @@ Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it 
 * ``fp32``: ``INFERENCE_PRECISION_HINT=f32``: the file's float maths (depth within 1e-3 m of ONNX
   Runtime in the tests; kernels round differently).
 * ``bf16`` / ``fp16``: only where the device lists the format in ``OPTIMIZATION_CAPABILITIES`` (bf16:
-  AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise. The graph
-  tail after the last convolution/matmul/softmax (the bins head's expectation, variance and resize)
-  stays fp32 (:mod:`~disdepth_core.runtime.backends.openvino_tail`).
+  AVX-512 BF16 / AMX CPUs; fp16: Intel GPUs/NPUs, AVX-512 FP16 CPUs); refused otherwise. The bins
+  head after the last convolution stays fp32 by OpenVINO's own graph-tail rule once the trailing resize
+  runs on the host and the bins MLP's vector products are elementwise ops
+  (:mod:`~disdepth_core.runtime.backends.openvino_tail`).
 * ``int8``: a file quantised by ``disdepth export --precision int8`` (Q/DQ nodes); OpenVINO's low-precision
   transformations run the quantised convolutions in int8 and everything else in fp32.
 
 Dynamic files are compiled once per input shape (a static shape lets the CPU plugin pick its fastest
-kernels); the estimator runs one shape, so this is one compilation in practice.
+kernels); the estimator runs one shape, so this is one compilation in practice. Each shape has one
+reused infer request; a call shares the caller's input and the request's output memory (no copies but
+the host resize, or one copy of an output that has none).
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.runtime.backends.openvino_tail import TwoStageRequest, split_tail, tail_cuts
+from disdepth_core.runtime.backends.openvino_tail import (
+    detach_trailing_resizes,
+    resize_output,
+    unfold_vector_products,
+)
 from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
@@ -127,7 +134,7 @@ class OpenVinoBackend:
         self.fixed_input_hw, self._has_uncertainty = self._check_io()
         self.config = self._config(threads)
         self.threads = threads
-        self._compiled: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._compiled: OrderedDict[tuple[int, ...], _Request] = OrderedDict()
         if self.fixed_input_hw is not None:
             self._request(tuple(self.model.inputs[0].get_shape()))  # compile now: fail at load, not later
 
@@ -173,7 +180,7 @@ class OpenVinoBackend:
                 config["INFERENCE_NUM_THREADS"] = int(threads)
         return config
 
-    def _request(self, shape: tuple[int, ...]) -> Any:
+    def _request(self, shape: tuple[int, ...]) -> _Request:
         request = self._compiled.get(shape)
         if request is not None:
             self._compiled.move_to_end(shape)
@@ -193,27 +200,43 @@ class OpenVinoBackend:
             self._compiled.popitem(last=False)
         return request
 
-    def _compile(self, model: Any) -> Any:
-        """An infer request; bf16/fp16 run the body reduced and the graph tail in fp32 (openvino_tail)."""
-        cuts = tail_cuts(model) if self.precision in ("bf16", "fp16") else []
-        if not cuts:
-            return self.core.compile_model(model, self.device, self.config).create_infer_request()
-        body, tail = split_tail(model, cuts)
-        tail_config = {**self.config, "INFERENCE_PRECISION_HINT": "f32"}
-        return TwoStageRequest(
-            self.core.compile_model(body, self.device, self.config).create_infer_request(),
-            self.core.compile_model(tail, self.device, tail_config).create_infer_request(),
-        )
+    def _compile(self, model: Any) -> _Request:
+        """One reused infer request; trailing resizes run on the host and, in bf16/fp16, vector products
+        are unfolded so that the bins head stays fp32 (openvino_tail)."""
+        graph, host_resizes = detach_trailing_resizes(model)
+        if self.precision in ("bf16", "fp16"):
+            unfold_vector_products(graph)
+        compiled = self.core.compile_model(graph, self.device, self.config)
+        names = [DEPTH_OUTPUT] + ([UNCERTAINTY_OUTPUT] if self._has_uncertainty else [])
+        ports = [
+            next(i for i, out in enumerate(compiled.outputs) if name in out.get_names()) for name in names
+        ]
+        return _Request(compiled.create_infer_request(), ports, [host_resizes.get(name) for name in names])
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Run one normalised batch; returns float32 (depth, uncertainty or None)."""
+        """Run one normalised batch; returns float32 (depth, uncertainty or None) the caller owns."""
         request = self._request(tuple(int(d) for d in batch.shape))
-        results = request.infer({0: np.ascontiguousarray(batch, dtype=np.float32)})
-        depth = np.array(results[DEPTH_OUTPUT], dtype=np.float32)  # copies: the request reuses its buffers
-        uncertainty = (
-            np.array(results[UNCERTAINTY_OUTPUT], dtype=np.float32) if self._has_uncertainty else None
-        )
-        return depth, uncertainty
+        outputs = request.run(np.ascontiguousarray(batch, dtype=np.float32))
+        return outputs[0], outputs[1] if len(outputs) > 1 else None
+
+
+class _Request:
+    """A compiled model's infer request with shared input/output memory, its output ports (depth,
+    uncertainty) and the host resize of each (None: the graph's own output size)."""
+
+    def __init__(self, request: Any, ports: list[int], resizes: list[tuple[int, int] | None]) -> None:
+        self.request = request
+        self.ports = ports
+        self.resizes = resizes
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        results = self.request.infer({0: batch}, share_inputs=True, share_outputs=True)
+        # Shared outputs are the request's own buffers, reused by the next call: resize into a new
+        # array, or copy.
+        return [
+            np.array(results[port], dtype=np.float32) if size is None else resize_output(results[port], size)
+            for port, size in zip(self.ports, self.resizes, strict=True)
+        ]
 
 
 def _check_finite_weights(model: Any, path: Path) -> None:
@@ -244,4 +267,4 @@ def _precision_note(precision: str, capabilities: list[str]) -> str:
     if precision == "fp32":
         others = [c.lower() for c in capabilities if c in ("BF16", "FP16")]
         return "full precision" + (f"; {'/'.join(others)} also supported here" if others else "")
-    return f"the device reports native {precision}; graph tail in fp32"
+    return f"the device reports native {precision}; bins head in fp32"

@@ -1,82 +1,112 @@
-"""Keep the graph tail of a depth model in fp32 when OpenVINO runs the rest in bf16/fp16.
+"""Keep the bins head of a depth model in fp32 when OpenVINO runs it in bf16/fp16, in one compiled graph.
 
-OpenVINO's CPU plugin keeps a graph's tail in fp32 only back to the first "significant" node
-(convolution, matmul, interpolate). Our AdaBins head ends with a bilinear resize, so without help the
-whole head runs in bf16: the per-pixel expectation ``sum_i p_i c_i`` and the cumulative bin edges are
-then rounded to 8 mantissa bits, which moved the shipped model's depth by 2.7 % per pixel (mean) on
-random inputs and its real_dev raw AbsRel by 1.2 %. Splitting the model at the outputs of the last heavy
-nodes (convolutions, matmuls, softmax) and compiling the small tail in fp32 brings the difference to
-0.3 % per pixel at a fraction of bf16's speed-up (measured in docs/runtime.md).
+OpenVINO's CPU plugin keeps a graph's tail in fp32 back to the first "significant" node (convolution,
+matmul, interpolate: ``Graph::EnforceInferencePrecision``). Our heads end with a bilinear resize to the
+input size (an ``Interpolate``), so without help the whole AdaBins head runs in bf16: the cumulative bin
+edges and the per-pixel expectation ``sum_i p_i c_i`` are rounded to 8 mantissa bits, which moved the
+shipped model's depth by 2.7 % per pixel on random inputs and 1.3-3.9 % on real frames.
 
-Uses only the public graph API: ``Model.clone``, ``Output.get_target_inputs``,
-``Input.replace_source_output``, ``opset13.parameter``/``result``.
+* :func:`detach_trailing_resizes` takes such a trailing resize out of the graph; the backend does it on
+  the host with :func:`resize_output` (``cv2.resize`` ``INTER_LINEAR`` is the same half-pixel bilinear
+  interpolation as ONNX ``Resize`` linear / OpenVINO ``linear_onnx`` ``half_pixel``: equal to 1e-6 m).
+  Then OpenVINO's own rule keeps the per-pixel head in fp32 inside the one compiled graph: no second
+  request, no copies between two graphs, and the CPU plugin's one-channel ``Interpolate`` (0.3 ms per
+  output at 64x80 -> 128x160 on one thread, more than the rest of the head) is gone at every precision.
+* :func:`unfold_vector_products` rewrites a vector-matrix ``MatMul`` (one feature vector per image: the
+  bins MLP that predicts the bin widths from pooled features) as ``Multiply`` + ``ReduceSum``, which the
+  rule does not stop at: the bin widths are then fp32 too. In bf16 they carried a per-image scale error
+  of up to 2 % (0.8 % per pixel on average on procedural rooms, shipped model; 0.28 % with it fp32).
+
+Uses only the public graph API: ``Model.clone``, ``Input.replace_source_output``, ``opset13``, tensor
+names.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
-HEAVY_TYPES = frozenset({"Convolution", "GroupConvolution", "MatMul", "Softmax", "Parameter"})
-"""Node types whose outputs end the tail: they run in reduced precision (where its speed comes from)."""
+import cv2
+import numpy as np
+
+_EXACT_MODES = {"linear_onnx"}
+_EXACT_COORDINATES = {"half_pixel", "pytorch_half_pixel"}  # equal for output sizes > 1
 
 
-def tail_cuts(model: Any) -> list[tuple[str, int]]:
-    """(friendly name, output index) of the heavy-node outputs that feed the tail, in a stable order.
+def _host_resizable(node: Any) -> tuple[int, int] | None:
+    """The output (H, W) of ``node`` when it is an Interpolate that ``cv2.resize`` reproduces exactly
+    (bilinear, half-pixel centres, no antialias or padding, static N x C x H x W that keeps N and C)."""
+    if node.get_type_name() != "Interpolate":
+        return None
+    attributes = node.get_attributes()
+    exact = (
+        attributes.get("mode") in _EXACT_MODES
+        and attributes.get("coordinate_transformation_mode") in _EXACT_COORDINATES
+        and not attributes.get("antialias", False)
+        and not any(attributes.get("pads_begin", ()))
+        and not any(attributes.get("pads_end", ()))
+    )
+    source, target = node.get_input_partial_shape(0), node.get_output_partial_shape(0)
+    if not (exact and source.is_static and target.is_static and len(source) == len(target) == 4):
+        return None
+    source, target = source.to_shape(), target.to_shape()
+    if tuple(source)[:2] != tuple(target)[:2] or min(target[2], target[3]) < 2:
+        return None
+    return int(target[2]), int(target[3])
 
-    Walks back from the results through light nodes (elementwise, reductions, resize, reshape, cumsum);
-    returns [] when the results come straight from heavy nodes (no tail to keep).
-    """
-    cuts: list[tuple[str, int]] = []
-    seen: set[tuple[str, int]] = set()
-    queue = deque(result.input(0).get_source_output() for result in model.get_results())
-    light = 0
-    while queue:
-        output = queue.popleft()
-        node = output.get_node()
-        key = (node.get_friendly_name(), output.get_index())
-        if key in seen:
+
+def detach_trailing_resizes(model: Any) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """(a copy of ``model`` whose outputs skip their trailing host-resizable Interpolate, {output name:
+    the (H, W) it resized to}); ``model`` itself and outputs produced otherwise are left as they are."""
+    model = model.clone()
+    sizes: dict[str, tuple[int, int]] = {}
+    for result in model.get_results():
+        resize = result.input(0).get_source_output().get_node()
+        size_hw = _host_resizable(resize)
+        if size_hw is None:
             continue
-        seen.add(key)
-        if node.get_type_name() in HEAVY_TYPES:
-            cuts.append(key)
-        elif node.get_type_name() != "Constant":
-            light += 1
-            queue.extend(source.get_source_output() for source in node.inputs())
-    return cuts if light else []
+        names = resize.output(0).get_names()
+        source = resize.input_value(0)
+        resize.output(0).get_tensor().set_names(set())
+        source.get_tensor().add_names(names)
+        result.input(0).replace_source_output(source)
+        sizes.update((name, size_hw) for name in names)
+    if sizes:
+        model.validate_nodes_and_infer_types()
+    return model, sizes
 
 
-def split_tail(model: Any, cuts: list[tuple[str, int]]) -> tuple[Any, Any]:
-    """(body, tail): the body ends at ``cuts`` (one result each, in order); the tail takes them as
-    parameters (same order) and produces the model's original results, names included."""
-    import openvino as ov
-
-    body_source = model.clone()
-    nodes = {node.get_friendly_name(): node for node in body_source.get_ops()}
-    results = [ov.opset13.result(nodes[name].output(index)) for name, index in cuts]
-    body = ov.Model(results, body_source.get_parameters(), "disdepth_body")
-    tail_source = model.clone()
-    nodes = {node.get_friendly_name(): node for node in tail_source.get_ops()}
-    parameters = []
-    for position, (name, index) in enumerate(cuts):
-        output = nodes[name].output(index)
-        parameter = ov.opset13.parameter(
-            output.get_partial_shape(), output.get_element_type(), name=f"tail_input_{position}"
-        )
-        for target in list(output.get_target_inputs()):
-            target.replace_source_output(parameter.output(0))
-        parameters.append(parameter)
-    return body, ov.Model(tail_source.get_results(), parameters, "disdepth_tail")
+def resize_output(maps: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """B x C x h x w float32 maps resized to B x C x H x W like the detached Interpolate (a new array)."""
+    height, width = size_hw
+    out = np.empty((*maps.shape[:2], height, width), dtype=np.float32)
+    for index in np.ndindex(*maps.shape[:2]):
+        cv2.resize(maps[index], (width, height), dst=out[index], interpolation=cv2.INTER_LINEAR)
+    return out
 
 
-class TwoStageRequest:
-    """Runs a compiled body then the compiled fp32 tail; ``infer`` returns the tail's results."""
+def unfold_vector_products(model: Any) -> int:
+    """Replace every ``MatMul`` of a B x C matrix by a C x K (or K x C, ``transpose_b``) matrix with
+    ``ReduceSum(Multiply(x[:, :, None], w[None]), axis=1)`` (or the transposed form), in place; returns
+    how many. Only products whose inputs are both rank 2: a per-image vector times a weight matrix."""
+    from openvino import opset13 as ops
 
-    def __init__(self, body: Any, tail: Any) -> None:
-        self.body = body
-        self.tail = tail
-        self._count = len(body.model_outputs)
-
-    def infer(self, inputs: dict[int, Any]) -> Any:
-        cut = self.body.infer(inputs)
-        return self.tail.infer([cut[index] for index in range(self._count)])
+    count = 0
+    for node in model.get_ordered_ops():
+        ranks = [node.get_input_partial_shape(i).rank for i in range(node.get_input_size())]
+        if node.get_type_name() != "MatMul" or any(r.is_dynamic or r.get_length() != 2 for r in ranks):
+            continue
+        attributes = node.get_attributes()
+        if attributes["transpose_a"]:
+            continue
+        # x: B x C; w: K x C (transpose_b) or C x K. Product terms B x K x C or B x C x K, summed over C.
+        x_axis, w_axis, sum_axis = (1, 0, 2) if attributes["transpose_b"] else (2, 0, 1)
+        x = ops.unsqueeze(node.input_value(0), ops.constant(np.array([x_axis], np.int64)))
+        w = ops.unsqueeze(node.input_value(1), ops.constant(np.array([w_axis], np.int64)))
+        product = ops.reduce_sum(ops.multiply(x, w), ops.constant(np.array([sum_axis], np.int64)), False)
+        product.output(0).get_tensor().set_names(node.output(0).get_names())
+        for target in list(node.output(0).get_target_inputs()):
+            target.replace_source_output(product.output(0))
+        count += 1
+    if count:
+        model.validate_nodes_and_infer_types()
+    return count
