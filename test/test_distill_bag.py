@@ -14,11 +14,10 @@ from safetensors import safe_open
 
 from disdepth_core.cli.main import main
 from disdepth_core.models import build_model
-from disdepth_core.models.checkpoint import load_model
+from disdepth_core.models.checkpoint import ACCLIMATED_KEY, load_model
 from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 from disdepth_core.models.weights import load_imagenet_encoder
 from disdepth_core.runtime import load_estimator
-from disdepth_core.train.acclimated import ACCLIMATED_KEY
 from disdepth_core.train.distill_bag.pipeline import STAGES
 
 transformers = pytest.importorskip("transformers", reason="transformers is not installed")

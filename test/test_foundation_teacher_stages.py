@@ -10,8 +10,8 @@ from safetensors import safe_open
 from test_train import synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.cli.main import main
-from disdepth_core.models.checkpoint import load_model, save_model
-from disdepth_core.train.acclimated import ACCLIMATED_KEY, load_acclimated
+from disdepth_core.models.checkpoint import ACCLIMATED_KEY, load_model, save_model
+from disdepth_core.train.acclimated import load_acclimated
 from disdepth_core.train.runner import build_stage, run_stage
 
 transformers = pytest.importorskip("transformers", reason="transformers is not installed")

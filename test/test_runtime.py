@@ -13,8 +13,8 @@ import pytest
 from onnx import TensorProto, helper
 from runtime_fixtures import exported
 
+from disdepth_core.onnx_sessions import choose_providers
 from disdepth_core.runtime import DepthEstimator, ModelFileError, ModelInfo, ResizePlan, load_estimator
-from disdepth_core.runtime.backends.onnxruntime_backend import choose_providers
 from disdepth_core.runtime.image_ops import as_rgb, invalidate, preprocess, restore
 from disdepth_core.runtime.loader import select_backend
 

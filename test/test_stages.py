@@ -7,8 +7,8 @@ import torch
 from test_train import state_of, synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.models import build_model
-from disdepth_core.models.checkpoint import load_model, save_model
-from disdepth_core.train.acclimated import is_acclimated, load_acclimated, load_teacher
+from disdepth_core.models.checkpoint import is_acclimated, load_model, save_model
+from disdepth_core.train.acclimated import load_acclimated, load_teacher
 from disdepth_core.train.pseudo_labels import PseudoLabelCache
 from disdepth_core.train.runner import build_stage, run_stage
 from disdepth_core.train.stages.distill import DistillStage, pair_scales

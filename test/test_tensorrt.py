@@ -15,9 +15,9 @@ from runtime_fixtures import exported
 
 from disdepth_core.export.engine_cache import file_lock
 from disdepth_core.export.tensorrt_builder import EngineValidationError, build_engine, detect_api
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend
 from disdepth_core.runtime.engine_record import read_record, sidecar_path
-from disdepth_core.runtime.errors import ModelFileError
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,8 @@ from .depth_model import DepthModel
 from .registry import build_model
 
 HEADER_KEY = "disdepth"
+ACCLIMATED_KEY = "disdepth_acclimated"
+"""Header key of an acclimated teacher (``disdepth_core.train.acclimated`` writes and loads those)."""
 FORMAT_VERSION = 1
 
 
@@ -112,3 +114,17 @@ def load_model(
     except RuntimeError as error:
         raise ValueError(f"{path}: weights do not match model {header['model']!r}: {error}") from None
     return model.to(device).eval(), dict(header.get("metadata", {}))
+
+
+def is_acclimated(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds an acclimated teacher (as opposed to a plain model checkpoint)."""
+    return ACCLIMATED_KEY in read_safetensors_metadata(path)
+
+
+def checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The user metadata of a plain or acclimated checkpoint's header."""
+    header = read_safetensors_metadata(path)
+    raw = header.get(ACCLIMATED_KEY) or header.get(HEADER_KEY)
+    if raw is None:
+        raise ValueError(f"{path}: neither a disdepth model checkpoint nor an acclimated teacher")
+    return dict(json.loads(raw).get("metadata", {}))

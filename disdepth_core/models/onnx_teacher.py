@@ -64,7 +64,7 @@ class ONNXDepthTeacher(nn.Module):
         threads: int | None = None,
     ) -> None:
         super().__init__()
-        from disdepth_core.runtime.backends.onnxruntime_backend import open_session
+        from disdepth_core.onnx_sessions import open_session
 
         self.path = Path(path)
         self.card = card

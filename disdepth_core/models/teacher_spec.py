@@ -80,7 +80,7 @@ def parse_teacher_spec(text: str | os.PathLike[str]) -> TeacherSpec:
     if path.suffix.lower() == ".onnx":
         return TeacherSpec("onnx", path, text)
     if path.suffix.lower() == ".safetensors":
-        from disdepth_core.train.acclimated import is_acclimated
+        from .checkpoint import is_acclimated
 
         return TeacherSpec("acclimated" if is_acclimated(path) else "checkpoint", path, text)
     raise ValueError(f"teacher {text}: unknown file type {path.suffix!r}; give {SPEC_HELP}")
@@ -193,7 +193,7 @@ def teacher_licence(spec: TeacherSpec) -> str:
             if found:
                 return found
         return f"not recorded (no README.md license field in {spec.path}); check the model's page"
-    from disdepth_core.train.acclimated import checkpoint_metadata
+    from .checkpoint import checkpoint_metadata
 
     return str(checkpoint_metadata(spec.path).get("licence", "not recorded in the checkpoint"))
 

@@ -4,7 +4,7 @@ Importing this package needs only numpy and OpenCV; each backend imports its own
 it is chosen, so a robot needs only numpy, OpenCV and ONNX Runtime or TensorRT, not the training stack.
 """
 
-from disdepth_core.runtime.errors import ModelFileError
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.runtime.estimator import DepthEstimator, DepthResult, Timings
 from disdepth_core.runtime.image_ops import ResizePlan
 from disdepth_core.runtime.loader import load_estimator, select_backend

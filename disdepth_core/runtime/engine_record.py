@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from disdepth_core.runtime.errors import ModelFileError
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.runtime.model_info import ModelInfo
 
 SIDECAR_SUFFIX = ".json"

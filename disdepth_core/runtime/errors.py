@@ -1,29 +1,8 @@
-"""Errors raised when a model file cannot be used; every message names the file and the problem."""
+"""Errors of the runtime beyond a bad model file (:mod:`disdepth_core.model_files`)."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-
-class ModelFileError(ValueError):
-    """A model file exists but is unusable (corrupted, truncated, wrong inputs/outputs, stale engine)."""
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
 
 
 class PrecisionCheckError(RuntimeError):
     """A reduced-precision model (e.g. a TensorRT fp16 engine) was refused: its depth differs from the
     fp32 model's by more than the allowed bound; nothing was kept."""
-
-
-def require_file(path: str | Path) -> Path:
-    """Return ``path`` as a Path, raising FileNotFoundError naming it when it does not exist."""
-    path = Path(path)
-    if path.is_dir():
-        raise FileNotFoundError(f"{path} is a directory, not a model file (.onnx, .engine or .safetensors)")
-    if not path.is_file():
-        raise FileNotFoundError(f"model file not found: {path}")
-    return path

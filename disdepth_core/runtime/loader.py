@@ -25,8 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from disdepth_core.model_files import ModelFileError, require_file
 from disdepth_core.runtime.backends.card_backend import card_backend_for, read_card_if_any
-from disdepth_core.runtime.errors import ModelFileError, PrecisionCheckError, require_file
+from disdepth_core.runtime.errors import PrecisionCheckError
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.options import PRECISIONS, check_device
@@ -77,7 +78,7 @@ def _check_fp16_runs_here(path: Path) -> None:
 
     import onnxruntime
 
-    from disdepth_core.runtime.backends.onnxruntime_backend import TENSORRT
+    from disdepth_core.onnx_sessions import TENSORRT
 
     providers = onnxruntime.get_available_providers()
     if TENSORRT in providers:
@@ -123,7 +124,7 @@ def auto_onnx_backend(device: str, precision: str) -> tuple[str, str]:
     if device == "auto":
         import onnxruntime
 
-        from disdepth_core.runtime.backends.onnxruntime_backend import GPU_PROVIDERS
+        from disdepth_core.onnx_sessions import GPU_PROVIDERS
 
         gpu = [p for p in onnxruntime.get_available_providers() if p in GPU_PROVIDERS]
         if gpu:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from disdepth_core.runtime.errors import ModelFileError
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.teacher_kinds import check_output_kind
 
 OUTPUT_MEANING = (

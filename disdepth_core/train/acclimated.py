@@ -35,7 +35,12 @@ from safetensors.torch import save_file
 
 from disdepth_core.files import atomic_write, atomic_write_text
 from disdepth_core.models import DepthModel, GhostDecoder, build_model
-from disdepth_core.models.checkpoint import HEADER_KEY, load_model, read_safetensors_metadata
+from disdepth_core.models.checkpoint import (
+    ACCLIMATED_KEY,
+    HEADER_KEY,
+    load_model,
+    read_safetensors_metadata,
+)
 from disdepth_core.models.teacher_output import MetricScale
 from disdepth_core.models.teacher_spec import (
     TeacherSpec,
@@ -45,7 +50,6 @@ from disdepth_core.models.teacher_spec import (
     teacher_digest,
 )
 
-ACCLIMATED_KEY = "disdepth_acclimated"
 FORMAT_VERSION = 1
 
 
@@ -94,20 +98,6 @@ def save_acclimated(
     sidecar = json.dumps(header, indent=2, sort_keys=True) + "\n"
     atomic_write_text(path.with_suffix(".json"), sidecar)
     return path
-
-
-def is_acclimated(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` holds an acclimated teacher (as opposed to a plain model checkpoint)."""
-    return ACCLIMATED_KEY in read_safetensors_metadata(path)
-
-
-def checkpoint_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The user metadata of a plain or acclimated checkpoint's header."""
-    header = read_safetensors_metadata(path)
-    raw = header.get(ACCLIMATED_KEY) or header.get(HEADER_KEY)
-    if raw is None:
-        raise ValueError(f"{path}: neither a disdepth model checkpoint nor an acclimated teacher")
-    return dict(json.loads(raw).get("metadata", {}))
 
 
 def _spec_teacher(

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError, require_file
 from disdepth_core.runtime.model_info import ModelInfo
 from disdepth_core.teacher_card import TeacherCard
 
@@ -38,7 +38,7 @@ class CardBackend:
     def __init__(
         self, path: str | Path, card: TeacherCard, device: str = "auto", threads: int | None = None
     ) -> None:
-        from disdepth_core.runtime.backends.onnxruntime_backend import open_session
+        from disdepth_core.onnx_sessions import open_session
 
         self.path = require_file(path)
         self.card = card

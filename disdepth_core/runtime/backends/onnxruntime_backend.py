@@ -1,9 +1,5 @@
-"""ONNX Runtime backend: TensorRT EP > CUDA EP > CPU EP, whichever this onnxruntime build offers.
-
-Uses the public onnxruntime API (``InferenceSession``, ``SessionOptions.intra_op_num_threads``,
-``get_modelmeta().custom_metadata_map``). The TensorRT EP gets an engine cache directory next to the
-model so engines are not rebuilt at every launch (minutes on a Jetson).
-"""
+"""ONNX Runtime backend: a disdepth ONNX model in a session from :mod:`disdepth_core.onnx_sessions`
+(TensorRT EP > CUDA EP > CPU EP), its metadata from ``get_modelmeta().custom_metadata_map``."""
 
 from __future__ import annotations
 
@@ -12,72 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.onnx_sessions import TENSORRT, open_session
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
-CPU = "CPUExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-TENSORRT = "TensorrtExecutionProvider"
-GPU_PROVIDERS = (TENSORRT, CUDA)  # the providers that run on a local GPU (not e.g. Azure's)
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
-
-
-def choose_providers(
-    available: list[str], device: str, precision: str, model_path: Path
-) -> tuple[list[Any], str]:
-    """Pick execution providers (with options) for ``device`` ("auto", "cpu", "cuda", "cuda:N").
-
-    Returns the provider list for ``InferenceSession`` and a sentence explaining the choice.
-    """
-    if device == "cpu":
-        return [CPU], "device=cpu requested"
-    device_id = int(device.split(":", 1)[1]) if device.startswith("cuda:") else 0
-    gpu = [name for name in GPU_PROVIDERS if name in available]
-    if not gpu:
-        if device.startswith("cuda"):
-            raise RuntimeError(
-                f"device={device} requested but this onnxruntime build has no GPU provider "
-                f"(available: {', '.join(available)}); install onnxruntime-gpu or use device=cpu"
-            )
-        return [CPU], f"no GPU provider in this onnxruntime build (available: {', '.join(available)})"
-    providers: list[Any] = []
-    if TENSORRT in gpu:
-        cache = model_path.parent / ".ort_trt_cache"
-        providers.append(
-            (
-                TENSORRT,
-                {
-                    "device_id": device_id,
-                    "trt_fp16_enable": precision == "fp16",
-                    "trt_engine_cache_enable": True,
-                    "trt_engine_cache_path": str(cache),
-                    "trt_timing_cache_enable": True,
-                },
-            )
-        )
-    if CUDA in gpu:
-        providers.append((CUDA, {"device_id": device_id}))
-    providers.append(CPU)
-    return providers, f"GPU providers available ({', '.join(gpu)}), preferred over CPU"
-
-
-def open_session(
-    path: Path, device: str, precision: str = "fp32", threads: int | None = None
-) -> tuple[Any, str]:
-    """An ``InferenceSession`` on ``path`` with the providers for ``device`` (full graph optimisation,
-    quiet logs, ``threads`` intra-op threads) and why those providers; ModelFileError for a bad file."""
-    import onnxruntime as ort
-
-    providers, reason = choose_providers(ort.get_available_providers(), device, precision, path)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    if threads is not None:
-        options.intra_op_num_threads = int(threads)
-    try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=providers), reason
-    except Exception as error:  # onnxruntime raises its own exception types for bad protobufs
-        raise ModelFileError(path, f"not a valid ONNX model (corrupted or truncated?): {error}") from error
 
 
 class OnnxRuntimeBackend:

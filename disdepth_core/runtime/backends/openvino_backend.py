@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from disdepth_core.model_files import ModelFileError, require_file
 from disdepth_core.runtime.backends.openvino_tail import (
     detach_trailing_resizes,
     resize_output,
     unfold_vector_products,
 )
-from disdepth_core.runtime.errors import ModelFileError, require_file
 from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 OPENVINO_REQUIREMENT = "openvino==2026.4.1"

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from disdepth_core.runtime.errors import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError, require_file
 from disdepth_core.runtime.model_info import ModelInfo
 
 DEFAULT_INPUT_HW = (240, 320)
