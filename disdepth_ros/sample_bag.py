@@ -35,8 +35,8 @@ from tqdm import tqdm
 
 from disdepth_core.bags import STORAGES
 from disdepth_core.bags.tf import TF_MSGTYPE, TF_STATIC_TOPIC, TF_TOPIC, StampedTransform, tf_message_cdr
-from disdepth_core.data.scene_primitives import CameraPose
 from disdepth_core.data.synthetic import KINDS, intrinsics_matrix, make_scene, render_view
+from disdepth_core.data.synthetic.primitives import CameraPose
 from disdepth_core.scale import CameraMount, mount_from_angles
 from disdepth_core.scale.rotations import (
     BODY_FROM_OPTICAL,

@@ -18,7 +18,7 @@ import numpy as np
 
 from disdepth_core.data.photometric import Photometric
 from disdepth_core.data.synthetic import DEFAULT_MAX_DEPTH, KINDS, render_scene
-from disdepth_core.data.textures import GROUPS, load_texture_bank
+from disdepth_core.data.synthetic.textures import GROUPS, load_texture_bank
 from disdepth_core.files import atomic_write_bytes
 
 

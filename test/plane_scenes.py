@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disdepth_core.data.scene_primitives import camera_rotation
+from disdepth_core.data.synthetic.primitives import camera_rotation
 from disdepth_core.geometry import CameraIntrinsics
 
 

@@ -8,8 +8,8 @@ pytest.importorskip("rclpy")
 from disdepth_core.bags import BagError, BagWriter, open_bag
 from disdepth_core.bags.tf import read_tf
 from disdepth_core.cli.main import main
-from disdepth_core.data.scene_primitives import CameraPose
 from disdepth_core.data.synthetic import intrinsics_matrix, make_scene, render_sequence, render_view
+from disdepth_core.data.synthetic.primitives import CameraPose
 from disdepth_core.image_encodings import decode_compressed
 from disdepth_core.scale import TransformBuffer, mount_from_transform
 from disdepth_ros.sample_bag import FRAME_ID, TOPICS, SampleBagSpec, robot_mount, write_sample_bag

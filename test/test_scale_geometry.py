@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from disdepth_core.data.scene_primitives import camera_rotation
+from disdepth_core.data.synthetic.primitives import camera_rotation
 from disdepth_core.scale import (
     CameraMount,
     TransformBuffer,

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from disdepth_core.data.scene_primitives import (
+from disdepth_core.data.synthetic import KINDS, make_scene, render_scene, render_sequence, render_view
+from disdepth_core.data.synthetic.primitives import (
     Box,
     CameraPose,
     Cylinder,
@@ -15,7 +16,6 @@ from disdepth_core.data.scene_primitives import (
     Sphere,
     camera_rotation,
 )
-from disdepth_core.data.synthetic import KINDS, make_scene, render_scene, render_sequence, render_view
 
 GREY = Material(np.full(3, 0.5, np.float32), np.full(3, 0.5, np.float32), "plain", 1.0)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from disdepth_core.data.textures import (
+from disdepth_core.data.synthetic.textures import (
     SCIKIT_IMAGE_SOURCES,
     TextureBank,
     TextureSource,

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from disdepth_core.data.photometric import Photometric
 from disdepth_core.data.synthetic import KINDS, RENDERER_VERSION, render_scene
-from disdepth_core.data.textures import TextureBank, default_texture_bank, load_texture_bank
+from disdepth_core.data.synthetic.textures import TextureBank, default_texture_bank, load_texture_bank
 from disdepth_core.files import atomic_write_bytes
 
 SEED_STRIDE = 1_000_003  # sample i of dataset seed s renders scene s * SEED_STRIDE + i

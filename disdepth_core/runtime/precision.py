@@ -52,7 +52,7 @@ def int8_sibling(path: Path) -> Path:
 def check_batches(backend: Backend, input_hw: tuple[int, int]) -> list[np.ndarray]:
     """The check images as ``backend``'s normalised 1 x 3 x H x W inputs at ``input_hw``."""
     from disdepth_core.data.synthetic import render_scene
-    from disdepth_core.data.textures import TextureBank
+    from disdepth_core.data.synthetic.textures import TextureBank
 
     info = backend.info
     batches = []

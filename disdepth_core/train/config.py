@@ -51,9 +51,10 @@ class DatasetConfig:
     """A labeled dataset.
 
     ``synthetic``: procedural scenes (``size`` images, ``seed``, ``kinds``; empty = all kinds);
-    ``photometric`` adds the renderer's camera effects (``disdepth_core.data.photometric``), ``textures``
-    picks photograph groups of ``disdepth_core.data.textures.GROUPS`` (empty = the renderer's default
-    bank; ``rtabmap``/``manydepth`` read ``real_unlabeled``), ``cache_dir`` keeps renders on disk.
+    ``photometric`` adds the renderer's camera effects (``disdepth_core.data.photometric``),
+    ``textures`` picks photograph groups of ``disdepth_core.data.synthetic.textures.GROUPS`` (empty = the
+    renderer's default bank; ``rtabmap``/``manydepth`` read ``real_unlabeled``), ``cache_dir`` keeps
+    renders on disk.
     ``nyu``: ``root`` holding ``nyu_depth_v2_labeled.mat`` + ``splits.mat``, or a BTS file list
     (``list_file``, paths under ``root``). ``kitti``: ``root`` (raw images) + BTS file list
     (``list_file``) + ``gt_root`` (annotated depth, default ``root``). ``max_samples`` > 0 truncates.

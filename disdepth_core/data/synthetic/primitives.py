@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from disdepth_core.data.textures import TextureBank
+from disdepth_core.data.synthetic.textures import TextureBank
 from disdepth_core.scale.rotations import BODY_FROM_OPTICAL, rotation_from_rpy
 
 _EPS = 1e-4  # smallest accepted ray parameter

@@ -1,6 +1,6 @@
 """Procedural synthetic scenes with exact metric depth: a vectorised numpy ray caster with shadows.
 
-Two scene kinds (layouts in ``scene_layouts``):
+Two scene kinds (layouts in ``rooms`` and ``streets``):
 
 - ``"room"``: rooms and corridors (floor, walls, ceiling) with furniture built from primitives
   (tables, chairs, shelves, cabinets, doors, pillars, pictures, plants), lit by ceiling lamps;
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from disdepth_core.data.scene_layouts import FOV_DEGREES, build_room, build_street
-from disdepth_core.data.scene_primitives import (
+from disdepth_core.data.synthetic.camera_paths import FOV_DEGREES
+from disdepth_core.data.synthetic.primitives import (
     _EPS,
     SHELL_FACES,
     SKY_FACE,
@@ -45,7 +45,9 @@ from disdepth_core.data.scene_primitives import (
     Shell,
     _lookup,
 )
-from disdepth_core.data.textures import TextureBank, default_texture_bank
+from disdepth_core.data.synthetic.rooms import build_room
+from disdepth_core.data.synthetic.streets import build_street
+from disdepth_core.data.synthetic.textures import TextureBank, default_texture_bank
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",

@@ -125,7 +125,7 @@ def _as_rgb(image: np.ndarray) -> np.ndarray:
 
 def default_real_unlabeled_root() -> Path:
     """``../shared/data/real_unlabeled`` next to the repository (the development machine's layout)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "real_unlabeled"
+    return Path(__file__).resolve().parents[4] / "shared" / "data" / "real_unlabeled"
 
 
 def _read_rgb(path: Path) -> np.ndarray:
