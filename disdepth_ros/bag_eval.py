@@ -18,7 +18,7 @@ order while holding only the ground-truth frames and predictions still waiting f
 The metric scale comes from `scale.spec` as in the node (`disdepth_core.scale`): the camera mount from
 `scale.mount` (measured numbers) or from the bag's own `/tf` and `/tf_static` (`base_frame <- image
 frame_id` at each image's stamp), sparse depth from `sparse_depth_topic`, range readings from
-`range_topic` (each used once, by the first image within `SCALE_INPUT_MAX_AGE_S` of it). Frames are
+`range_topic` (each used once: `disdepth_ros.bag_scale_inputs`). Frames are
 scored as the model predicted them (raw, median, ...) and as published with the scale source's factor
 (the `scale_source` row); every frame's scale, source and state are in `frames.csv`, and the summary
 counts frames per source and state.
@@ -38,8 +38,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -50,205 +48,36 @@ from disdepth_core import interrupts
 from disdepth_core.bags import (
     IMAGE_TYPES,
     BagReadError,
-    deserialize,
     find_topic,
     open_bag,
-    pair_by_stamp,
     read_messages,
     stamp_ns,
 )
-from disdepth_core.bags.tf import read_tf
-from disdepth_core.cli.scale_args import ScaleOptions
 from disdepth_core.deployment import open_estimator
 from disdepth_core.evaluation import (
-    ALIGNMENTS,
-    METRIC_KEYS,
-    PROTOCOLS,
     DepthScorer,
     EvalRange,
-    accuracy_line,
 )
-from disdepth_core.evaluation.scoring import SCALE_SOURCE
 from disdepth_core.evaluation.stats import depth_stats, percentiles
-from disdepth_core.files import write_csv, write_json
-from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
-from disdepth_core.image_encodings import DEPTH_ENCODINGS
 from disdepth_core.runtime import DepthEstimator
-from disdepth_core.runtime.options import RuntimeOptions
-from disdepth_core.scale import ScaleSettings, ScaleTracker, TrackerSettings, TransformBuffer
+from disdepth_core.scale import ScaleSettings, ScaleTracker
 from disdepth_core.scale.advice import own_scale_warning
-from disdepth_core.scale.mount_source import MountSource
-from disdepth_core.scale.rotations import Rigid
-from disdepth_core.serving.failures import FAILURE_CAUSES, FrameFailure
-from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
-from disdepth_core.visualize.preview import render_report
+from disdepth_core.serving.failures import FrameFailure
+from disdepth_ros.bag_eval_config import DEFAULT_GT_RANGE, EvalConfig
+from disdepth_ros.bag_eval_results import EvalResult, Failures
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
+from disdepth_ros.bag_scale_inputs import BagScaleInputs, bag_mounts
+from disdepth_ros.bag_stamps import Pairing, index_stamps, read_window_ns
 from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
-from disdepth_ros.pipeline import FramePipeline, ScaleInputs
-from disdepth_ros.scale_inputs import Measurement, range_reading
+from disdepth_ros.pipeline import FramePipeline
 
-__all__ = [
-    "DEFAULT_GT_RANGE",
-    "FRAME_COLUMNS",
-    "EvalConfig",
-    "EvalResult",
-    "evaluate_bag",
-    "output_topic",
-    "write_results",
-]
+__all__ = ["evaluate_bag", "output_topic"]
 
 DEPTH_TYPES = ("sensor_msgs/msg/Image",)
 CAMERA_INFO_TYPES = ("sensor_msgs/msg/CameraInfo",)
 RANGE_TYPES = ("sensor_msgs/msg/Range",)
-SCALE_INPUT_MAX_AGE_S = 0.2  # as the node's sparse_depth_max_age default
-LOOKAHEAD_NS = 1_000_000_000  # after the last wanted image, read on this long (plus the tolerance) for GT
-MAX_LISTED_FAILURES = 1000
-DEFAULT_GT_RANGE = PROTOCOLS["rgbd"]  # scored ground truth of a recording: real depth sensors, 0.1-80 m
 WRITTEN_OUTPUTS = ("depth", "camera_info", "points")
-FRAME_COLUMNS = (
-    "index",
-    "stamp_ns",
-    "status",
-    "paired",
-    "gt_stamp_ns",
-    "gt_dt_ms",
-    "latency_ms",
-    "inference_ms",
-    "depth_valid_fraction",
-    "depth_min_m",
-    "depth_median_m",
-    "depth_max_m",
-    "n_scored",
-    "gt_in_range",
-    "prediction",
-    "scale",
-    "scale_source",
-    "scale_state",
-    "scale_reason",
-    *(f"{alignment}_{key}" for alignment in (*ALIGNMENTS, SCALE_SOURCE) for key in METRIC_KEYS),
-)
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    """What to evaluate and where to write it (see `disdepth eval-bag --help` for each option).
-
-    `min_depth`/`max_depth` bound the scored ground truth (None: `DEFAULT_GT_RANGE`'s, never the
-    model's, so two models on one bag are scored on the same pixels); `crop` is an evaluation crop (None,
-    "eigen", "garg"); `runtime` are the node's runtime options; `scale` the scale source, base frame and
-    measured mount; `sparse_depth_topic`/`range_topic` feed those sources.
-    """
-
-    bag: Path
-    model: Path
-    image_topic: str
-    out_dir: Path
-    depth_topic: str | None = None
-    camera_info_topic: str | None = None
-    write_bag: Path | None = None
-    write_storage: str = "mcap"
-    stamp_tolerance_s: float = 0.01
-    runtime: RuntimeOptions = field(default_factory=RuntimeOptions)
-    max_frames: int | None = None
-    min_depth: float | None = None
-    max_depth: float | None = None
-    crop: str | None = None
-    cloud_stride: int = DEFAULT_CLOUD_STRIDE
-    points_rgb: bool = False
-    output_prefix: str = "/disdepth"
-    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
-    scale: ScaleOptions = field(default_factory=ScaleOptions)
-    tracking: TrackerSettings = field(default_factory=TrackerSettings)
-    sparse_depth_topic: str | None = None
-    range_topic: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.stamp_tolerance_s < 0:
-            raise ValueError(f"--stamp-tolerance must be >= 0 s, got {self.stamp_tolerance_s}")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise ValueError(f"--max-frames must be >= 1, got {self.max_frames}")
-        if self.cloud_stride < 1:
-            raise ValueError(f"--cloud-stride must be >= 1, got {self.cloud_stride}")
-        if self.max_input_pixels < 1:
-            raise ValueError(f"--max-input-pixels must be >= 1, got {self.max_input_pixels}")
-
-    @property
-    def tolerance_ns(self) -> int:
-        return round(self.stamp_tolerance_s * 1e9)
-
-
-@dataclass
-class EvalResult:
-    """Summary (what `summary.json` holds), per-frame rows (`frames.csv`) and the report inputs."""
-
-    summary: dict[str, Any]
-    rows: list[dict[str, Any]]
-    error: str | None = None
-    sample: dict[str, Any] | None = None
-    error_by_distance: dict[str, list[float]] | None = None
-    depth_values: np.ndarray | None = None
-
-
-@dataclass
-class _StampIndex:
-    """Pass 1: header stamps of the wanted images and of all ground-truth frames, in receive order, and
-    the encodings seen on each topic (raw images only)."""
-
-    images: list[int] = field(default_factory=list)
-    depths: list[int] = field(default_factory=list)
-    image_encodings: set[str] = field(default_factory=set)
-    depth_encodings: set[str] = field(default_factory=set)
-
-    def check_encodings(self, config: EvalConfig) -> None:
-        """Refuse a colour topic given as --depth-topic and a depth topic given as --image-topic."""
-        if self.depth_encodings and not self.depth_encodings & DEPTH_ENCODINGS:
-            raise ValueError(
-                f"--depth-topic {config.depth_topic} carries {', '.join(sorted(self.depth_encodings))} "
-                "images, not depth: ground truth must be 16UC1 (millimetres) or 32FC1 (metres), REP 118 "
-                "(e.g. a RealSense's /camera/aligned_depth_to_color/image_raw)"
-            )
-        if self.image_encodings and self.image_encodings <= DEPTH_ENCODINGS:
-            raise ValueError(
-                f"--image-topic {config.image_topic} carries depth images "
-                f"({', '.join(sorted(self.image_encodings))}), not camera images: give the colour camera's "
-                "topic, and this one as --depth-topic"
-            )
-
-
-class _Pairing:
-    """Which ground-truth stamp each image stamp uses, and how many images still need each one."""
-
-    def __init__(self, index: _StampIndex, tolerance_ns: int) -> None:
-        self._depths = index.depths
-        self._tolerance = tolerance_ns
-        self.needed: dict[int, int] = defaultdict(int)
-        for match in pair_by_stamp(index.images, index.depths, tolerance_ns):
-            if match is not None:
-                self.needed[index.depths[match]] += 1
-
-    def partner(self, image_stamp: int) -> int | None:
-        match = pair_by_stamp([image_stamp], self._depths, self._tolerance)[0]
-        return None if match is None else self._depths[match]
-
-
-class _Failures:
-    """Every message that cost a frame (or part of one): counted per cause, the first ones listed."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = dict.fromkeys(FAILURE_CAUSES, 0)
-        self.listed: list[dict[str, Any]] = []
-
-    def add(self, topic: str, stamp: int | None, failure: FrameFailure) -> None:
-        self.counts[failure.cause] += 1
-        if len(self.listed) < MAX_LISTED_FAILURES:
-            self.listed.append(
-                {"topic": topic, "stamp_ns": stamp, "cause": failure.cause, "reason": failure.message}
-            )
-
-    def summary(self) -> dict[str, Any]:
-        total = sum(self.counts.values())
-        return {"counts": self.counts, "listed": self.listed, "not_listed": total - len(self.listed)}
 
 
 class _Evaluation:
@@ -258,16 +87,15 @@ class _Evaluation:
         self,
         config: EvalConfig,
         estimator: DepthEstimator,
-        pairing: _Pairing,
+        pairing: Pairing,
         n_images: int,
-        mounts: MountSource,
+        scale_inputs: BagScaleInputs,
     ) -> None:
         info = estimator.info
         self.config = config
         self.estimator = estimator
         self.pairing = pairing
-        self.mounts = mounts
-        self.sparse, self.ranges = Measurement(), Measurement()
+        self.scale_inputs = scale_inputs
         settings = OutputSettings(
             min_depth=0.0,
             max_depth=float("inf"),
@@ -292,7 +120,7 @@ class _Evaluation:
         )
         self.scale_states: dict[str, int] = defaultdict(int)
         self.counts = dict.fromkeys(("read", "predicted", "paired", "unpaired", "failed", "gt_read"), 0)
-        self.failures = _Failures()
+        self.failures = Failures()
         self.rows: list[dict[str, Any]] = []
         self.latencies: list[float] = []
         self.inference: list[float] = []
@@ -331,7 +159,10 @@ class _Evaluation:
         row: dict[str, Any] = {"index": index, "stamp_ns": stamp, "paired": False}
         self.rows.append(row)
         wanted = ("points",) if writer is not None else ()
-        outcome = self.pipeline.process(msg, self.camera_info, wanted, self._scale_inputs(msg, stamp))
+        inputs, problem = self.scale_inputs.for_image(msg, stamp)
+        if problem is not None:
+            self.failures.add(self.config.sparse_depth_topic or "", stamp, problem)
+        outcome = self.pipeline.process(msg, self.camera_info, wanted, inputs)
         decision = outcome.scale
         if decision is not None:
             self.scale_states[f"{decision.source} ({decision.state})"] += 1
@@ -373,35 +204,6 @@ class _Evaluation:
             self._pair(row, scored, rgb, self.gt_frames[partner], partner)
         else:
             self.waiting[partner].append((row, scored, rgb))
-
-    def _scale_inputs(self, msg: Any, stamp: int) -> ScaleInputs:
-        """The mount at this image, and the sparse depth and range reading no earlier image used."""
-        sparse = None
-        sparse_msg = self.sparse.take(stamp, SCALE_INPUT_MAX_AGE_S)
-        if sparse_msg is not None:
-            try:
-                sparse = depth_msg_to_array(sparse_msg, self.config.max_input_pixels)
-            except ValueError as error:
-                self.failures.add(
-                    self.config.sparse_depth_topic or "",
-                    stamp,
-                    FrameFailure("bad_input", f"sparse depth: {error}"),
-                )
-        reading = None
-        range_msg = self.ranges.take(stamp, SCALE_INPUT_MAX_AGE_S)
-        if range_msg is not None:
-            reading = range_reading(range_msg, self._camera_from_range(msg.header.frame_id, range_msg))
-        return ScaleInputs(self.mounts.mount_for(msg.header), sparse, reading)
-
-    def _camera_from_range(self, camera_frame: str, msg: Any) -> Rigid:
-        """The range sensor in the camera frame from the bag's TF; co-located and looking along the
-        optical axis when the bag has no such transform."""
-        if self.mounts.lookup is not None:
-            try:
-                return self.mounts.lookup(camera_frame, msg.header.frame_id, stamp_ns(msg.header.stamp))
-            except Exception:  # TransformLookupError: no transform for the range frame in this bag
-                pass
-        return Rigid(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]), np.zeros(3))
 
     def _keep_depth_values(self, depth: np.ndarray) -> None:
         """A bounded subsample of valid predicted depths for the no-ground-truth histogram."""
@@ -448,39 +250,6 @@ def output_topic(config: EvalConfig, name: str) -> str:
     return f"{config.output_prefix.rstrip('/')}/{OUTPUT_TOPICS[name][0]}"
 
 
-def _index_stamps(reader: Any, images: list, depths: list, config: EvalConfig) -> _StampIndex:
-    """Pass 1 (header stamps only; rosbags deserialisation is zero-copy for the pixel data).
-
-    Malformed records and storage damage are skipped here; pass 2 meets them again and reports them.
-    """
-    index = _StampIndex()
-    image_ids = {c.id for c in images}
-    depth_ids = {c.id for c in depths}
-    last_image_ns: int | None = None
-    try:
-        for conn, receive_ns, raw in read_messages(reader, images + depths, config.bag):
-            full = config.max_frames is not None and len(index.images) >= config.max_frames
-            if full and last_image_ns is not None and receive_ns > last_image_ns + _window_ns(config):
-                break
-            try:
-                msg = deserialize(reader, raw, conn, config.bag)
-            except BagReadError:
-                continue
-            stamp = stamp_ns(msg.header.stamp)
-            encoding = getattr(msg, "encoding", None)  # CompressedImage has a format instead
-            if conn.id in depth_ids:
-                index.depths.append(stamp)
-                index.depth_encodings.add(encoding)
-            if conn.id in image_ids and not full:
-                index.images.append(stamp)
-                last_image_ns = receive_ns
-                if encoding is not None:
-                    index.image_encodings.add(encoding)
-    except BagReadError:
-        pass
-    return index
-
-
 def evaluate_bag(
     config: EvalConfig, estimator: DepthEstimator | None = None, progress: bool = True
 ) -> EvalResult:
@@ -513,12 +282,11 @@ def evaluate_bag(
             if not config.model.is_file():
                 raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
             estimator = open_estimator(config.model, config.runtime)
-        index = _index_stamps(reader, image_conns, depth_conns, config)
-        index.check_encodings(config)
-        mounts = _bag_mounts(reader, config)
-        state = _Evaluation(
-            config, estimator, _Pairing(index, config.tolerance_ns), len(index.images), mounts
-        )
+        window = read_window_ns(config.tolerance_ns)
+        index = index_stamps(reader, image_conns, depth_conns, config.bag, config.max_frames, window)
+        index.check_encodings(config.image_topic, config.depth_topic)
+        inputs = BagScaleInputs(bag_mounts(reader, config.bag, config.scale), config.max_input_pixels)
+        state = _Evaluation(config, estimator, Pairing(index, config.tolerance_ns), len(index.images), inputs)
         state.pipeline.compressed = compressed
         started = time.perf_counter()
         connections = image_conns + depth_conns + info_conns + sparse_conns + range_conns
@@ -533,20 +301,6 @@ def evaluate_bag(
         error_by_distance=state.scorer.error_by_distance() if config.depth_topic else None,
         depth_values=np.concatenate(state.depth_values) if state.depth_values else None,
     )
-
-
-def _bag_mounts(reader: Any, config: EvalConfig) -> MountSource:
-    """The measured mount when given, else the bag's own TF (all of it, read once), else none."""
-    options = config.scale
-    if options.mount is not None:
-        return MountSource(options.base_frame, options.mount)
-    buffer = TransformBuffer(cache_s=None)
-    if read_tf(reader, config.bag, buffer) == 0:
-        return MountSource(
-            options.base_frame,
-            missing=f"no camera mount: {config.bag} has no /tf or /tf_static and no --camera-height given",
-        )
-    return MountSource(options.base_frame, lookup=buffer.lookup, transport="the bag's /tf and /tf_static")
 
 
 class _InterruptedError(Exception):
@@ -602,7 +356,9 @@ def _read_loop(
             if interrupts.requested():  # a KeyboardInterrupt raised inside a C extension can be lost
                 raise KeyboardInterrupt
             done = config.max_frames is not None and state.counts["read"] >= config.max_frames
-            if done and (not state.waiting or receive_ns > last_image_ns + _window_ns(config)):
+            if done and (
+                not state.waiting or receive_ns > last_image_ns + read_window_ns(config.tolerance_ns)
+            ):
                 break
             is_image = conn.id in image_ids
             if is_image and done:
@@ -617,9 +373,9 @@ def _read_loop(
                     bar.update(1)
                 continue
             if conn.topic == config.sparse_depth_topic:
-                state.sparse.put(msg, receive_ns)
+                state.scale_inputs.sparse.put(msg, receive_ns)
             elif conn.topic == config.range_topic:
-                state.ranges.put(msg, receive_ns)
+                state.scale_inputs.ranges.put(msg, receive_ns)
             elif conn.topic == config.camera_info_topic:
                 state.camera_info = msg
                 if writer is not None:
@@ -635,11 +391,6 @@ def _read_loop(
     except KeyboardInterrupt:
         return f"interrupted after {state.counts['read']} frames"
     return None
-
-
-def _window_ns(config: EvalConfig) -> int:
-    """How long (receive time) to keep reading after the last wanted image, for late ground truth."""
-    return LOOKAHEAD_NS + config.tolerance_ns
 
 
 def _declare_output_topics(writer: MessageBagWriter, config: EvalConfig, compressed: bool) -> None:
@@ -660,7 +411,7 @@ def _summary(
     compressed: bool,
     written: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    estimator = state.estimator
+    estimator, mounts = state.estimator, state.scale_inputs.mounts
     counts = dict(state.counts)
     runtime = config.runtime
     return {
@@ -694,11 +445,11 @@ def _summary(
         "frames": counts,
         "scale": {
             "source": config.scale.spec,
-            "mount": state.mounts.note,
-            "mount_lookup_failures": state.mounts.failures,
-            "last_mount_error": state.mounts.last_error,
+            "mount": mounts.note,
+            "mount_lookup_failures": mounts.failures,
+            "last_mount_error": mounts.last_error,
             "frames_by_source": dict(state.scale_states),
-            "warning": own_scale_warning(estimator.info, config.scale.spec, state.mounts.known),
+            "warning": own_scale_warning(estimator.info, config.scale.spec, mounts.known),
         },
         "failures": state.failures.summary(),
         "stamp_tolerance_s": config.stamp_tolerance_s,
@@ -712,18 +463,3 @@ def _summary(
         "metrics": state.scorer.summary() if config.depth_topic else None,
         "written_bag": written,
     }
-
-
-def write_results(result: EvalResult, out_dir: Path) -> dict[str, Path]:
-    """Write `summary.json`, `frames.csv` and `report.png` into `out_dir` (each atomically); returns paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: out_dir / name for name in ("summary.json", "frames.csv", "report.png")}
-    write_json(paths["summary.json"], result.summary)
-    write_csv(paths["frames.csv"], result.rows, FRAME_COLUMNS)
-    model = result.summary["model"]
-    metrics = result.summary.get("metrics")
-    title = f"{Path(result.summary['bag']).name}: {model['name']} ({model['backend']})"
-    if metrics and metrics["raw"]["n_images"]:
-        title += "\n" + accuracy_line("raw metric", metrics["raw"], metrics["coverage"], metrics["range"])
-    render_report(paths["report.png"], result.sample, result.error_by_distance, result.depth_values, title)
-    return paths

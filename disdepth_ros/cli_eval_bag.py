@@ -89,7 +89,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from disdepth_core.evaluation import format_summary
-    from disdepth_ros.bag_eval import EvalConfig, evaluate_bag, write_results
+    from disdepth_ros.bag_eval import evaluate_bag
+    from disdepth_ros.bag_eval_config import EvalConfig
+    from disdepth_ros.bag_eval_results import write_results
 
     config = EvalConfig(
         bag=args.bag,

@@ -16,7 +16,9 @@ from disdepth_core.bags import BagError, open_bag, stamp_ns
 from disdepth_core.cli.main import main
 from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS
 from disdepth_core.image_encodings import decode_depth
-from disdepth_ros.bag_eval import EvalConfig, evaluate_bag, output_topic, write_results
+from disdepth_ros.bag_eval import evaluate_bag, output_topic
+from disdepth_ros.bag_eval_config import EvalConfig
+from disdepth_ros.bag_eval_results import write_results
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
 from disdepth_ros.conversions import compressed_msg_to_rgb
 from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
