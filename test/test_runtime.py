@@ -112,6 +112,9 @@ def test_estimator_marks_invalid_and_returns_input_resolution():
     assert np.isnan(result.depth[:, :30]).all() and np.allclose(result.depth[:, 34:], 5.0)
     assert np.isnan(result.uncertainty[:, :30]).all()
     assert result.timings.total_ms > 0
+    lean = estimator.predict(np.zeros((64, 64), np.uint8), uncertainty=False)  # nobody wants it
+    assert lean.uncertainty is None
+    np.testing.assert_array_equal(lean.depth, result.depth)
     with pytest.raises(ValueError, match="multiples of 16"):
         DepthEstimator(_FakeBackend(values), "test", input_hw=(50, 64))
 
