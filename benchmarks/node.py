@@ -1,22 +1,25 @@
 """Depth node benchmark at 640x480 (a script, not a test).
 
 Measures, in one run:
-1. per-frame node overhead excluding inference (target: < 5 ms median), through the node's own
-   `FramePipeline`: Image decode, the estimator's pre- and post-processing, depth/image +
-   depth/camera_info + the organized cloud (only `points` subscribed), at cloud stride 1 and 2, with
-   the scale source (`--scale-source`, default auto: ground_plane with the rendered frame's own camera
-   mount unless `--camera-height` gives another) and its cost on its own (`scale_ms`);
-   building every output (plus depth/colorized) is reported next to it;
+1. per stage, the node's per-frame path at 640x480 with default outputs (`points` subscribed, no
+   colorized), through the node's own `FramePipeline` and the node's publish of each message: decode,
+   resize + normalise, inference, restore + range check, scale source (`--scale-source`, default auto:
+   ground_plane with the rendered frame's own camera mount unless `--camera-height` gives another) with
+   the published limits, depth image + camera_info messages, cloud, publish (rclpy, of which
+   serialisation); medians, each as a share of inference (issue 21: everything but inference <= 0.5x),
+   at cloud stride 2 (default) and 1; depth/colorized (built only while subscribed) on its own;
 2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
    construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
 3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
-   publish-to-receive latency seen by a subscriber, for the given runtime options and, with
-   `--compare`, for each other backend/precision in the same run (ratios against the first).
+   publish-to-receive latency seen by a subscriber of depth/image and points (`--subscribe-colorized`
+   adds depth/colorized), for the given runtime options and, with `--compare`, for each other
+   backend/precision in the same run (p50 ratios against the first). `--compare fp32` is the first
+   run's backend at fp32, today's default before precision=auto.
 
     taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
         [--backend B --device D --precision P --input-size HxW]  (the node's runtime options)
         [--scale-source SPEC --camera-height M --camera-pitch DEG --camera-roll DEG]
-        [--compare onnxruntime:fp32 openvino:fp32 openvino:bf16 openvino:int8=M_int8.onnx]
+        [--compare fp32 onnxruntime:fp32 openvino:bf16 openvino:int8=M_int8.onnx]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from timing import median_ms
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import ScaleOptions, add_scale_arguments, scale_options
+from disdepth_core.runtime.options import PRECISIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 H, W = 480, 640
@@ -81,15 +85,34 @@ def _naive_cloud_bytes(depth: np.ndarray, fx: float, fy: float, cx: float, cy: f
     return bytes(buffer)
 
 
-def bench_overhead(
+STAGES = (
+    ("decode (bgr8 Image -> RGB view)", "decode_ms"),
+    ("resize + normalise (pre-process)", "preprocess_ms"),
+    ("inference (backend call)", "inference_ms"),
+    ("restore to 640x480 + range check", "postprocess_ms"),
+    ("scale source + published limits", "scale_ms"),
+    ("depth image + camera_info messages", "outputs_ms"),
+    ("cloud (PointCloud2)", "cloud_ms"),
+    ("publish (rclpy, subscribers matched)", "publish_ms"),
+)
+
+
+def bench_stages(
     estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int, scale: ScaleOptions
 ) -> dict[str, float]:
-    from dataclasses import replace
-
+    """Medians (ms) of every stage of the node's per-frame path at 640x480, default outputs (`points`
+    subscribed, no colorized), cloud `stride`: the node's own `FramePipeline`, then each message
+    published as `DepthNode._process` does, on publishers with the node's output QoS that a subscriber
+    in this process has matched (it is not spun: the publish cost is the sender's). Also: `serialise_ms`,
+    rclpy's serialisation of the same messages alone (part of publish), and `non_inference_ms`, the
+    median of the per-frame sum of every stage but inference."""
+    import rclpy
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from rclpy.serialization import serialize_message
     from sensor_msgs.msg import CameraInfo, Image
 
     from disdepth_core.scale import ScaleTracker
-    from disdepth_ros.outputs import OutputSettings
+    from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
     from disdepth_ros.pipeline import FramePipeline, ScaleInputs
 
     msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
@@ -99,37 +122,80 @@ def bench_overhead(
     info.k = k.ravel().tolist()
     info.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
     settings = OutputSettings(min_depth=0.0, max_depth=float("inf"), cloud_stride=stride)
-    relative = estimator.info.relative
-    pipeline = FramePipeline(estimator, settings, scale=ScaleTracker(scale.spec, relative_model=relative))
-    every_pipeline = FramePipeline(
-        estimator,
-        replace(settings, publish_colorized=True),
-        scale=ScaleTracker(scale.spec, relative_model=relative),
-    )
+    tracker = ScaleTracker(scale.spec, relative_model=estimator.info.relative)
+    pipeline = FramePipeline(estimator, settings, scale=tracker)
     inputs = ScaleInputs(mount=scale.mount)
 
-    decode, pre_post, scaling, depth_cloud, every, totals = [], [], [], [], [], []
-    for index in range(repeats):
-        msg.header.stamp.sec = index  # stamps advance as a camera's do (the tracker holds by stamp time)
-        outcome = pipeline.process(msg, info, ("points",), inputs)
-        assert outcome.ok and "points" in outcome.messages, outcome.failure
-        t = outcome.timings
-        decode.append(t.decode_ms)
-        pre_post.append(t.preprocess_ms + t.postprocess_ms)
-        scaling.append(t.scale_ms)
-        depth_cloud.append(t.outputs_ms)
-        totals.append(t.total_ms - t.inference_ms)
-        every.append(every_pipeline.process(msg, info, ("points", "colorized"), inputs).timings.outputs_ms)
-    print(f"  scale: {outcome.scale.describe()}")
-    return {
-        "decode_ms": statistics.median(decode),
-        "pre_post_ms": statistics.median(pre_post),
-        "scale_ms": statistics.median(scaling),
-        "depth_cloud_msgs_ms": statistics.median(depth_cloud),
-        "overhead_ms": statistics.median(totals),
-        "overhead_p95_ms": float(np.percentile(totals, 95)),
-        "all_outputs_ms": statistics.median(every),
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    sender = rclpy.create_node("bench_stages", context=context)
+    receiver = rclpy.create_node("bench_stages_receiver", context=context)
+    qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    publishers = {
+        name: sender.create_publisher(kind, topic, qos) for name, (topic, kind) in OUTPUT_TOPICS.items()
     }
+    for name in ("depth", "camera_info", "points"):
+        topic, kind = OUTPUT_TOPICS[name]
+        receiver.create_subscription(kind, topic, lambda _m: None, qos)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline and publishers["points"].get_subscription_count() == 0:
+        time.sleep(0.05)
+
+    samples: dict[str, list[float]] = {key: [] for _, key in STAGES}
+    samples.update(serialise_ms=[], non_inference_ms=[])
+    try:
+        for index in range(repeats):
+            msg.header.stamp.sec = index  # stamps advance as a camera's do (the tracker holds by stamp time)
+            outcome = pipeline.process(msg, info, ("points",), inputs)
+            assert outcome.ok and "points" in outcome.messages, outcome.failure
+            started = time.perf_counter()
+            for name, out in outcome.messages.items():
+                publishers[name].publish(out)
+            publish_ms = (time.perf_counter() - started) * 1e3
+            started = time.perf_counter()
+            for out in outcome.messages.values():
+                serialize_message(out)
+            samples["serialise_ms"].append((time.perf_counter() - started) * 1e3)
+            timings = vars(outcome.timings) | {"publish_ms": publish_ms}
+            for _, key in STAGES:
+                samples[key].append(timings[key])
+            samples["non_inference_ms"].append(sum(timings.values()) - timings["inference_ms"])
+    finally:
+        sender.destroy_node()
+        receiver.destroy_node()
+        rclpy.shutdown(context=context)
+    print(f"  stride {stride}: {outcome.scale.describe()}")
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def print_stage_table(results: dict[int, dict[str, float]], repeats: int) -> None:
+    """One column pair per cloud stride: the stage's median and its share of the inference median."""
+    strides = list(results)
+    header = "| stage | " + " | ".join(f"stride {s} ms | x inference" for s in strides) + " |"
+    print(f"\nper-stage medians of {repeats} frames at {W}x{H} ({_load()}):\n{header}")
+    print("|---|" + "---:|---:|" * len(strides))
+    rows = [*STAGES, ("rclpy serialisation of the same messages alone (not summed)", "serialise_ms")]
+    rows.append(("**everything but inference** (target <= 0.5 x inference)", "non_inference_ms"))
+    for label, key in rows:
+        cells = []
+        for stride in strides:
+            value, inference = results[stride][key], results[stride]["inference_ms"]
+            cells.append(f"{value:.2f} | {value / inference:.2f}")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def bench_colorized(estimator, rgb: np.ndarray, repeats: int) -> float:
+    """Median ms of depth/colorized for one frame (built only while someone subscribes)."""
+    from std_msgs.msg import Header
+
+    from disdepth_ros.outputs import OutputSettings, build_image_outputs
+
+    depth = estimator.predict(rgb).depth
+    settings = OutputSettings(min_depth=0.0, max_depth=float("inf"))
+    header = Header(frame_id="camera_optical_frame")
+    with_colour = median_ms(lambda: build_image_outputs(depth, None, header, None, settings), repeats)
+    without = median_ms(lambda: build_image_outputs(depth, None, header, None, settings, ()), repeats)
+    return with_colour - without
 
 
 def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, float]:
@@ -155,7 +221,13 @@ def bench_cloud(depth: np.ndarray, k: np.ndarray, repeats: int) -> dict[str, flo
 
 
 def bench_end_to_end(
-    model: Path, rgb: np.ndarray, k: np.ndarray, seconds: float, options, scale: ScaleOptions
+    model: Path,
+    rgb: np.ndarray,
+    k: np.ndarray,
+    seconds: float,
+    options,
+    scale: ScaleOptions,
+    colorized: bool = False,
 ) -> dict[str, float]:
     import rclpy
     from rclpy.parameter import Parameter
@@ -196,7 +268,8 @@ def bench_end_to_end(
             latencies.append((now - sent[msg.header.stamp.nanosec]) * 1e3)
 
     probe.create_subscription(Image, "depth/image", on_depth, 5)
-    probe.create_subscription(Image, "depth/colorized", lambda _m: None, 5)
+    if colorized:
+        probe.create_subscription(Image, "depth/colorized", lambda _m: None, 5)
     probe.create_subscription(PointCloud2, "points", lambda _m: clouds.append(time.monotonic()), 5)
     executors = SpinningExecutors(context, [[node], [probe]])  # the node alone, as `depth_node` spins
 
@@ -254,7 +327,13 @@ def main() -> int:
         nargs="*",
         default=[],
         metavar="BACKEND:PRECISION[=MODEL]",
-        help="further end-to-end runs in the same process run, e.g. openvino:bf16 openvino:int8=m_int8.onnx",
+        help="further end-to-end runs in the same process, e.g. fp32 (the first run's backend at fp32: "
+        "today's default before precision=auto), openvino:bf16, openvino:int8=m_int8.onnx",
+    )
+    parser.add_argument(
+        "--subscribe-colorized",
+        action="store_true",
+        help="the end-to-end probe also subscribes to depth/colorized (as rviz would)",
     )
     add_runtime_arguments(parser)
     add_scale_arguments(parser)
@@ -272,14 +351,10 @@ def main() -> int:
     estimator = open_estimator(model, options)
     print(f"model: {origin}\n  {estimator.describe()}")
     print(f"cpu: {os.cpu_count()} cores, affinity {sorted(os.sched_getaffinity(0))}, {_load()}")
-    for stride in (1, 2):
-        overhead = bench_overhead(estimator, rgb, k, args.repeats, stride, scale)
-        print(
-            f"per-frame overhead at {W}x{H} excluding inference, cloud stride {stride} "
-            f"(median of {args.repeats}; {_load()}):"
-        )
-        for key, value in overhead.items():
-            print(f"  {key:20s} {value:8.2f}")
+    stages = {stride: bench_stages(estimator, rgb, k, args.repeats, stride, scale) for stride in (2, 1)}
+    print_stage_table(stages, args.repeats)
+    colorized = bench_colorized(estimator, rgb, max(args.repeats // 4, 5))
+    print(f"depth/colorized, built only while subscribed: +{colorized:.2f} ms a frame\n")
     depth = estimator.predict(rgb).depth
     cloud = bench_cloud(depth, k, max(args.repeats, 10))
     ratio = cloud["cloud_python_ms"] / cloud["cloud_numpy_ms"]
@@ -292,27 +367,26 @@ def main() -> int:
     runs = [(f"{options.backend}:{options.precision}", model, options)]
     for spec in args.compare:
         name, _, path = spec.partition("=")
-        backend, _, precision = name.partition(":")
-        runs.append(
-            (
-                name,
-                Path(path) if path else model,
-                replace(options, backend=backend, precision=precision or "fp32"),
-            )
-        )
+        if name in PRECISIONS:  # the first run's backend at another precision
+            run_options = replace(options, precision=name)
+            name = f"{options.backend}:{name}"
+        else:
+            backend, _, precision = name.partition(":")
+            run_options = replace(options, backend=backend, precision=precision or "fp32")
+        runs.append((name, Path(path) if path else model, run_options))
     results = []
     for name, run_model, run_options in runs:
-        e2e = bench_end_to_end(run_model, rgb, k, args.seconds, run_options, scale)
+        e2e = bench_end_to_end(run_model, rgb, k, args.seconds, run_options, scale, args.subscribe_colorized)
         results.append((name, e2e))
         print(f"end-to-end {name} ({run_model.name}), fed at 30 Hz for {args.seconds:g} s ({_load()}):")
         for key, value in e2e.items():
             print(f"  {key:18s} {value:8.2f}")
     if len(results) > 1:
-        base = results[0][1]["latency_p50_ms"]
-        print("end-to-end latency p50, ratio to the first:")
+        first, base = results[0][0], results[0][1]["latency_p50_ms"]
+        print(f"end-to-end latency p50 (x = that run's p50 / {first}'s: how much faster {first} is):")
         for name, e2e in results:
             print(
-                f"  {name:24s} {e2e['latency_p50_ms']:8.1f} ms  {base / e2e['latency_p50_ms']:5.2f}x  "
+                f"  {name:24s} {e2e['latency_p50_ms']:8.1f} ms  {e2e['latency_p50_ms'] / base:5.2f}x  "
                 f"depth {e2e['depth_hz']:5.1f} Hz"
             )
     return 0

@@ -13,6 +13,12 @@ this machine's practical peak measured in the same run (best float32 2048^3 matm
   disdepth-lite0 when registered.
 * int8: QDQ from :mod:`disdepth_core.export.ort_quantize`, calibrated on ``--calib`` (default
   ``../shared/data/real_unlabeled``, else synthetic scenes); int8 vs fp32 depth on 4 held-out images.
+* OpenVINO's own API (``ov-own-api-fp32``/``-bf16``): ``compile_model`` on the same file with only the
+  precision hint, ``PERFORMANCE_HINT=LATENCY`` and the thread count, one reused infer request with shared
+  input/output memory; timed in the same rounds, right after the project's OpenVINO row of the same
+  precision. ``x_own_api`` = project p50 / own-API p50 (issue 21: at most 1.10). The own API runs the
+  whole graph at the hint (bf16 bins head: the accuracy the project's backend keeps) and returns views
+  of the request's buffers (the project returns arrays the caller owns).
 * The peer: PyDNet++ (``--teacher``, research-only weights) on ONNX Runtime fp32 at its own 448x640 NHWC.
 * Accuracy: every precision of every *trained* .onnx file on ``--real-dev`` through
   ``disdepth_core.evaluation`` (AbsRel, all alignment modes) and its change relative to ONNX Runtime fp32.
@@ -143,6 +149,37 @@ def precision_backends(onnx_path: Path, int8_path: Path, threads: int) -> dict[s
     return backends
 
 
+class OwnApiRunner:
+    """OpenVINO's own Python API on an .onnx file, the reference the project's backend is held to:
+    ``Core().compile_model(path, "CPU", {INFERENCE_PRECISION_HINT, PERFORMANCE_HINT=LATENCY,
+    INFERENCE_NUM_THREADS})`` (nothing else set: OpenVINO's defaults for the rest), one reused infer
+    request, shared input and output memory. No graph changes, no host resize, no output copy."""
+
+    def __init__(self, path: Path, precision: str, threads: int) -> None:
+        import openvino as ov
+
+        config = {
+            "INFERENCE_PRECISION_HINT": {"fp32": "f32", "bf16": "bf16"}[precision],
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_NUM_THREADS": int(threads),
+        }
+        self.request = ov.Core().compile_model(str(path), "CPU", config).create_infer_request()
+
+    def infer(self, batch: np.ndarray) -> object:
+        return self.request.infer({0: batch}, share_inputs=True, share_outputs=True)
+
+
+def with_own_api(onnx_path: Path, backends: dict[str, object], threads: int) -> dict[str, object]:
+    """``backends`` with an OpenVINO own-API runner right after the project's ov-fp32 and ov-bf16 rows."""
+    runners: dict[str, object] = {}
+    for name, backend in backends.items():
+        runners[name] = backend
+        precision = name.removeprefix("ov-")
+        if name in ("ov-fp32", "ov-bf16"):
+            runners[f"ov-own-api-{precision}"] = OwnApiRunner(onnx_path, precision, threads)
+    return runners
+
+
 def rows_for(
     label: str,
     backends: dict[str, object],
@@ -158,6 +195,7 @@ def rows_for(
     rows = []
     for name, (times, cpu_times) in samples.items():
         p50, cpu50 = percentile(times, 50), percentile(cpu_times, 50)
+        own = samples.get(f"ov-own-api-{name.removeprefix('ov-')}") if name.startswith("ov-") else None
         row = {
             "model": label,
             "size": f"{batch.shape[2]}x{batch.shape[3]}",
@@ -170,6 +208,9 @@ def rows_for(
             "cpu_p50_ms": round(cpu50, 2),
             "x_ort_fp32_cpu": round(base_cpu / cpu50, 2) if base_cpu else None,
         }
+        if own is not None:
+            row["x_own_api"] = round(p50 / percentile(own[0], 50), 3)
+            row["x_own_api_cpu"] = round(cpu50 / percentile(own[1], 50), 3)
         if gflops:
             row.update(
                 gflops=round(gflops, 3),
@@ -205,7 +246,7 @@ def bench_student(name: str, size: str, tmp: Path, peak: float, args: argparse.N
     batch = np.random.default_rng(0).standard_normal((1, 3, height, width)).astype(np.float32)
     gflops = count_flops(model, height, width) / 1e9
     extra = {"ort-int8": agreement, "ov-int8": agreement}
-    return rows_for(name, backends, batch, gflops, peak, args, extra)
+    return rows_for(name, with_own_api(onnx_path, backends, args.threads), batch, gflops, peak, args, extra)
 
 
 def bench_file(path: Path, tmp: Path, peak: float, args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
@@ -216,14 +257,18 @@ def bench_file(path: Path, tmp: Path, peak: float, args: argparse.Namespace) -> 
     batch = np.random.default_rng(0).standard_normal((1, 3, info.input_height, info.input_width))
     rows = rows_for(
         _label(str(path)),
-        backends,
+        with_own_api(path, backends, args.threads),
         batch.astype(np.float32),
         onnx_gflops(path),
         peak,
         args,
         {"ort-int8": agreement, "ov-int8": agreement},
     )
-    accuracy = accuracy_rows(rows[0]["model"], backends, args) if info.trained and args.real_dev else []
+    accuracy = (
+        accuracy_rows(rows[0]["model"], backends, args)
+        if info.trained and args.real_dev and not args.no_accuracy
+        else []
+    )
     return rows, accuracy
 
 
@@ -324,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         "--teacher", type=Path, default=existing(SHARED / "teachers" / "pydnet_pp_448x640.onnx")
     )
     parser.add_argument("--no-teacher", action="store_true", help="skip the PyDNet++ peer row")
+    parser.add_argument("--no-accuracy", action="store_true", help="skip the real_dev accuracy rows")
     parser.add_argument("--json-out", type=Path, help="also write all rows to this JSON file")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -354,6 +400,12 @@ def report(
 ) -> None:
     """Print every table so far (a long run shows its results as it goes) and rewrite --json-out."""
     print("\n## latency\n" + markdown(latency, LATENCY_KEYS))
+    for row in latency:
+        if row.get("x_own_api") is not None:
+            print(
+                f"{row['model']} {row['size']} {row['backend']}: {row['x_own_api']:.3f}x OpenVINO's own API "
+                f"wall, {row['x_own_api_cpu']:.3f}x CPU (same rounds; target <= 1.10)"
+            )
     if accuracy:
         keys = ["model", "backend"] + [k for k in accuracy[0] if k.startswith(("abs_rel_", "change_"))]
         print("\n## real_dev AbsRel per precision (change relative to ort-fp32)\n" + markdown(accuracy, keys))
@@ -363,6 +415,7 @@ def report(
 
 
 LATENCY_KEYS = ["model", "size", "backend", "p50_ms", "p95_ms", "x_ort_fp32", "cpu_p50_ms", "x_ort_fp32_cpu"]
+LATENCY_KEYS += ["x_own_api", "x_own_api_cpu"]
 LATENCY_KEYS += ["gflops", "gflop_s", "of_peak"]
 LATENCY_KEYS += ["int8_vs_fp32_abs_rel"]
 

@@ -30,7 +30,8 @@ __all__ = [
     "ON_DEMAND_OUTPUTS",
     "OUTPUT_TOPICS",
     "OutputSettings",
-    "build_outputs",
+    "build_cloud",
+    "build_image_outputs",
     "camera_info_for_image",
 ]
 
@@ -96,8 +97,7 @@ def camera_info_for_image(
     return out, camera_info_to_intrinsics(out), resized
 
 
-def build_outputs(
-    rgb: np.ndarray,
+def build_image_outputs(
     depth: np.ndarray,
     uncertainty: np.ndarray | None,
     header: Header,
@@ -105,12 +105,13 @@ def build_outputs(
     settings: OutputSettings,
     subscribed: Collection[str] = ON_DEMAND_OUTPUTS,
 ) -> dict[str, object]:
-    """The output messages of one frame, by output name.
+    """The image outputs of one frame by output name (depth, depth_mm, uncertainty, colorized) and
+    depth/camera_info; the cloud is `build_cloud`.
 
-    `depth` is metric depth for `rgb` (same size) already limited to the published range (NaN invalid);
+    `depth` is metric depth for the camera image already limited to the published range (NaN invalid);
     `camera` is the camera_info for this image and its intrinsics (`camera_info_for_image`), or None,
-    in which case no depth/camera_info and no cloud are produced. `subscribed` names the on-demand
-    outputs that have subscribers.
+    in which case no depth/camera_info is produced. `subscribed` names the on-demand outputs that have
+    subscribers.
     """
     messages: dict[str, object] = {"depth": depth_to_image_msg(depth, header)}
     if settings.publish_depth_mm:
@@ -123,19 +124,31 @@ def build_outputs(
         bgr = colorize_depth(depth, near, far, settings.colormap)
         messages["colorized"] = array_to_image_msg(bgr, "bgr8", header)
     if camera is not None:
-        info, intrinsics = camera
-        messages["camera_info"] = info
-        if settings.publish_points and "points" in subscribed:
-            messages["points"] = depth_to_cloud_msg(
-                depth,
-                intrinsics,
-                header,
-                settings.cloud_stride,
-                settings.max_range or None,
-                rgb if settings.points_rgb else None,
-                settings.flying_pixel_threshold or None,
-            )
+        messages["camera_info"] = camera[0]
     return messages
+
+
+def build_cloud(
+    rgb: np.ndarray,
+    depth: np.ndarray,
+    header: Header,
+    camera: tuple[CameraInfo, CameraIntrinsics] | None,
+    settings: OutputSettings,
+    subscribed: Collection[str] = ON_DEMAND_OUTPUTS,
+) -> PointCloud2 | None:
+    """The `points` output of one frame (organized cloud of `depth`, coloured from `rgb` when
+    `points_rgb`), or None when it is off, not subscribed, or there is no camera_info (`camera` None)."""
+    if camera is None or not settings.publish_points or "points" not in subscribed:
+        return None
+    return depth_to_cloud_msg(
+        depth,
+        camera[1],
+        header,
+        settings.cloud_stride,
+        settings.max_range or None,
+        rgb if settings.points_rgb else None,
+        settings.flying_pixel_threshold or None,
+    )
 
 
 def _colour_range(depth: np.ndarray, settings: OutputSettings) -> tuple[float, float]:

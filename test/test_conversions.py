@@ -21,7 +21,7 @@ from disdepth_ros.conversions import (
     points_to_cloud_msg,
     scaled_camera_info,
 )
-from disdepth_ros.outputs import OutputSettings, build_outputs, camera_info_for_image
+from disdepth_ros.outputs import OutputSettings, build_cloud, build_image_outputs, camera_info_for_image
 
 H, W = 12, 16
 
@@ -161,7 +161,7 @@ def test_depth_limits_and_colorize():
         colorize_depth(limited, 0.1, 10.0, "nope")
 
 
-def test_build_outputs():
+def test_build_image_outputs_and_cloud():
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     depth = rng.uniform(0.5, 5.0, (H, W)).astype(np.float32)
@@ -179,7 +179,8 @@ def test_build_outputs():
     limited = invalidate(depth.copy(), 0.1, 4.0)
     info, intrinsics, resized = camera_info_for_image(_camera_info(W // 2, H // 2), header, W, H)
     assert resized
-    out = build_outputs(rgb, limited, uncertainty, header, (info, intrinsics), settings)
+    out = build_image_outputs(limited, uncertainty, header, (info, intrinsics), settings)
+    out["points"] = build_cloud(rgb, limited, header, (info, intrinsics), settings)
     assert set(out) == {"depth", "depth_mm", "uncertainty", "colorized", "camera_info", "points"}
     assert all(m.header is header for m in out.values())
     assert (out["camera_info"].width, out["camera_info"].height) == (W, H)
@@ -192,8 +193,10 @@ def test_build_outputs():
     np.testing.assert_array_equal(np.isnan(unc), np.isnan(limited))
     assert out["colorized"].encoding == "bgr8"
 
-    lean = build_outputs(rgb, limited, None, header, None, OutputSettings(min_depth=0.1, max_depth=4.0), ())
-    assert set(lean) == {"depth"}
+    lean_settings = OutputSettings(min_depth=0.1, max_depth=4.0)
+    assert set(build_image_outputs(limited, None, header, None, lean_settings, ())) == {"depth"}
+    assert build_cloud(rgb, limited, header, None, settings) is None  # no camera_info
+    assert build_cloud(rgb, limited, header, (info, intrinsics), settings, ()) is None  # unsubscribed
 
 
 def test_depth_msg_to_array_reads_millimetres_and_refuses_oversized_images():

@@ -89,7 +89,25 @@ def test_valid_frame_gives_depth_camera_info_and_points(estimator):
     assert outcome.ok and not outcome.problems
     assert set(outcome.messages) == {"depth", "camera_info", "points"}
     assert outcome.depth.shape == (H, W) and np.isfinite(outcome.depth).all()
-    assert outcome.timings.inference_ms > 0 and outcome.timings.total_ms >= outcome.timings.inference_ms
+    timings = outcome.timings
+    assert timings.inference_ms > 0 and timings.outputs_ms > 0 and timings.cloud_ms > 0
+    assert timings.total_ms >= timings.inference_ms + timings.outputs_ms + timings.cloud_ms
+    unsubscribed = _pipeline(estimator).process(_image(_rgb()), _info(), ())
+    assert set(unsubscribed.messages) == {"depth", "camera_info"} and unsubscribed.timings.cloud_ms == 0
+
+
+def test_uncertainty_is_restored_only_when_published(estimator, monkeypatch):
+    asked = []
+    predict = estimator.predict
+    monkeypatch.setattr(
+        estimator, "predict", lambda *a, **kw: asked.append(kw.get("uncertainty")) or predict(*a, **kw)
+    )
+    pipeline = _pipeline(estimator)
+    assert "uncertainty" not in pipeline.process(_image(_rgb()), _info()).messages
+    pipeline.settings = OutputSettings(min_depth=0.1, max_depth=10.0, publish_uncertainty=True)
+    published = pipeline.process(_image(_rgb()), _info()).messages["uncertainty"]
+    assert (published.height, published.width, published.encoding) == (H, W, "32FC1")
+    assert asked == [False, True]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import pytest
@@ -112,6 +113,9 @@ def test_estimator_marks_invalid_and_returns_input_resolution():
     assert np.isnan(result.depth[:, :30]).all() and np.allclose(result.depth[:, 34:], 5.0)
     assert np.isnan(result.uncertainty[:, :30]).all()
     assert result.timings.total_ms > 0
+    lean = estimator.predict(np.zeros((64, 64), np.uint8), uncertainty=False)  # nobody wants it
+    assert lean.uncertainty is None
+    np.testing.assert_array_equal(lean.depth, result.depth)
     with pytest.raises(ValueError, match="multiples of 16"):
         DepthEstimator(_FakeBackend(values), "test", input_hw=(50, 64))
 
@@ -310,3 +314,15 @@ def test_predict_from_several_threads_gives_each_caller_its_own_result():
         assert len(results[index]) == 5
         for depth in results[index]:
             np.testing.assert_array_equal(depth, expected[index])
+
+
+def test_shrinking_preprocess_equals_the_uint8_area_resize():
+    """Shrinking averages each output pixel's footprint (INTER_AREA, as training resizes) on float32 and
+    rounds to whole grey levels: at 640x480 -> 160x128 (a non-integer ratio, OpenCV's generic path) the
+    model input is exactly what the uint8 resize gives."""
+    rng = np.random.default_rng(5)
+    plan = ResizePlan.create((480, 640), (128, 160), "resize")
+    for image in (rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), np.full((480, 640, 3), 7, np.uint8)):
+        batch = preprocess(image, plan, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))[0].transpose(1, 2, 0) * 255
+        expected = cv2.resize(image, (160, 128), interpolation=cv2.INTER_AREA).astype(np.float32)
+        np.testing.assert_allclose(batch, expected, atol=1e-4)

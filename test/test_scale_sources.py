@@ -242,3 +242,16 @@ def test_range_beam_scales_the_depth_at_its_pixel():
     assert (
         "behind the camera" in source.observe(depth, FrameContext(0, CAMERA, range_reading=sideways)).reason
     )
+
+
+def test_ground_plane_median_of_the_cluster_is_the_lower_middle_value():
+    """The cluster's median is an order statistic (a partition, no sort): the lower middle of an even
+    count, as the cumulative-count median it replaced picked it."""
+    from disdepth_core.scale.ground_plane import _lower_median
+
+    assert _lower_median(np.array([3.0, 1.0, 2.0], np.float32)) == 2.0
+    assert _lower_median(np.array([4.0, 1.0, 3.0, 2.0], np.float32)) == 2.0
+    values = np.random.default_rng(0).normal(size=1001).astype(np.float32)
+    order = np.sort(values)
+    cumulative = np.cumsum(np.ones_like(order))
+    assert _lower_median(values) == order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]

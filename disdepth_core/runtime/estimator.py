@@ -93,13 +93,14 @@ class DepthEstimator:
             f"{self.resize_mode} depth=[{info.min_depth:g}, {info.max_depth:g}] m; {self.selection_reason}"
         )
 
-    def predict(self, image: np.ndarray, fx: float | None = None) -> DepthResult:
+    def predict(self, image: np.ndarray, fx: float | None = None, uncertainty: bool = True) -> DepthResult:
         """Metric depth for one uint8 H x W x 3 RGB (or H x W mono) image, at the image's resolution.
 
         ``fx`` is the image's horizontal focal length in pixels (from CameraInfo / K). A camera-aware
         model's depth is multiplied by ``fx_in / canonical_focal_px``, where ``fx_in`` is ``fx`` at the
         model input resolution (Metric3D's canonical-camera transform); without ``fx`` it keeps the
-        training focal. Other models ignore ``fx``.
+        training focal. Other models ignore ``fx``. ``uncertainty=False`` skips restoring the model's
+        uncertainty map to the image size (the result's ``uncertainty`` is then None).
         """
         start = time.perf_counter()
         info = self.info
@@ -119,19 +120,19 @@ class DepthEstimator:
             invalidate(depth, float(np.finfo(np.float32).tiny), np.inf)
         else:
             invalidate(depth, info.min_depth * scale, info.max_depth * scale)
-        uncertainty = None
-        if uncertainty_map is not None:
-            uncertainty = restore(uncertainty_map[0, 0], plan)
+        variance = None
+        if uncertainty and uncertainty_map is not None:
+            variance = restore(uncertainty_map[0, 0], plan)
             if scale != 1.0:
-                uncertainty *= np.float32(scale * scale)  # a variance scales with the square
-            np.copyto(uncertainty, np.nan, where=np.isnan(depth))
+                variance *= np.float32(scale * scale)  # a variance scales with the square
+            np.copyto(variance, np.nan, where=np.isnan(depth))
         end = time.perf_counter()
         timings = Timings(
             preprocess_ms=(after_pre - start) * 1e3,
             inference_ms=(after_infer - after_pre) * 1e3,
             postprocess_ms=(end - after_infer) * 1e3,
         )
-        return DepthResult(depth=depth, uncertainty=uncertainty, timings=timings)
+        return DepthResult(depth=depth, uncertainty=variance, timings=timings)
 
     def _plan(self, source_hw: tuple[int, int]) -> ResizePlan:
         plan = self._plans.get(source_hw)

@@ -77,11 +77,20 @@ def preprocess(
     # contiguous buffer (cv2 would first copy the view, ~2 ms at 640x480) and swap channels below.
     bgr_buffer = rgb.strides[2] < 0
     source = rgb[..., ::-1] if bgr_buffer else rgb
-    resized = cv2.resize(source, (plan.width, plan.height), interpolation=interpolation)
+    size = (plan.width, plan.height)
+    if shrinking:
+        # INTER_AREA at a non-integer ratio (640x480 -> 160x128) takes OpenCV's generic path, faster on
+        # float32 than on uint8, conversion included (0.65 vs 0.88 ms). Rounded to whole grey levels as
+        # the uint8 resize (and training) rounds them: the same input, bit for bit; unrounded averages
+        # moved the shipped model's real_dev AbsRel by up to 0.7 %.
+        resized = cv2.resize(source.astype(np.float32), size, interpolation=interpolation)
+        np.rint(resized, out=resized)
+    else:
+        resized = cv2.resize(source, size, interpolation=interpolation)
     # (x / 255 - mean) / std = x * scale + offset per channel, written straight into the NCHW batch.
     scale = 1.0 / (255.0 * np.asarray(std, dtype=np.float32))
     offset = -np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)
-    channels = resized.transpose(2, 0, 1)  # uint8 view, 3 x h x w, in the order of `source`
+    channels = resized.transpose(2, 0, 1)  # a view, 3 x h x w, in the order of `source`
     if color_order == "bgr":
         scale, offset = scale[::-1], offset[::-1]
     if (color_order == "bgr") != bgr_buffer:

@@ -12,15 +12,15 @@ Estimator (what was chosen, measured in docs/scale_sources.md):
    ``MIN_BELOW_DEG`` below the horizon (near the horizon ``z_floor`` explodes with any tilt error)
    with a valid prediction.
 2. The scale is the *densest cluster* of ``log q``: a kernel density (Gaussian, ``BANDWIDTH`` in log
-   units) of ``log q``, each candidate weighted by ``z_floor`` so that far floor counts about as much as
-   the many near-floor pixels; its highest peak, refined to the weighted median of ``log q`` within
-   ``2 * BANDWIDTH`` of it. A floor concentrates its ratios, an obstacle spreads them over a range (its
-   rows see the floor at different distances). Not the lowest percentile of ``q``, as the geometry
+   units) of ``log q``, each candidate counting once; its highest peak, refined to the median of
+   ``log q`` within ``2 * BANDWIDTH`` of it (the lower middle value of an even count). A floor
+   concentrates its ratios, an obstacle spreads them over a range (its rows see the floor at different
+   distances). Not the lowest percentile of ``q``, as the geometry
    suggests: a real model's floor is not exactly planar and that envelope is biased low by the spread;
    nor the lowest cluster: a lower plane beside the robot's floor (the road beside a sidewalk) forms one
    (both measured: docs/scale_sources.md).
 3. The floor must be what is seen, else the source refuses (the tracker holds the last scale): at least
-   ``MIN_FLOOR_SHARE`` of the candidates' weight agrees with the scale within ``AGREEMENT`` (log units;
+   ``MIN_FLOOR_SHARE`` of the candidates agrees with the scale within ``AGREEMENT`` (log units;
    wide enough for a model whose floor is not exactly planar; a wall, a person or a table filling the
    lower image leaves little floor), and those floor pixels must recede: their floor depths span at
    least ``MIN_RECESSION`` (p90 / p10). A surface facing the camera agrees with "a floor at some scale"
@@ -97,10 +97,9 @@ class GroundPlaneScale:
             )
         floor_depth = np.float32(mount.height_m) / toward_floor[candidate]
         log_ratio = np.log(floor_depth / z[candidate])
-        weight = np.ones_like(floor_depth)
-        log_scale = self._densest_cluster(log_ratio, weight)
+        log_scale = self._densest_cluster(log_ratio)
         inlier = np.abs(log_ratio - log_scale) < AGREEMENT
-        share = float(weight[inlier].sum() / weight.sum())
+        share = np.count_nonzero(inlier) / inlier.size
         if share < MIN_FLOOR_SHARE:
             return ScaleObservation.undecided(
                 f"only {share:.0%} of the view below the horizon agrees with a floor {mount.height_m:.2f} m "
@@ -122,20 +121,19 @@ class GroundPlaneScale:
             f"{share:.0%} of the view below the horizon agrees with the floor, {near:.1f}-{far:.1f} m",
         )
 
-    def _densest_cluster(self, log_ratio: np.ndarray, weight: np.ndarray) -> float:
-        """Step 2 of the module docstring: the weighted median of the densest cluster of log q."""
+    def _densest_cluster(self, log_ratio: np.ndarray) -> float:
+        """Step 2 of the module docstring: the median of the densest cluster of log q (each candidate
+        counts once)."""
         step = BANDWIDTH / _BINS_PER_BANDWIDTH
         low, high = np.percentile(log_ratio, (0.5, 99.5))
-        keep = (log_ratio >= low) & (log_ratio <= high)
-        values, weights = log_ratio[keep], weight[keep]
+        values = log_ratio[(log_ratio >= low) & (log_ratio <= high)]
         index = ((values - low) / step).astype(np.int64)
-        density = np.convolve(np.bincount(index, weights=weights), self._kernel)  # bin j - len(kernel) // 2
+        density = np.convolve(np.bincount(index), self._kernel)  # bin j - len(kernel) // 2
         peak = low + (int(np.argmax(density)) - len(self._kernel) // 2 + 0.5) * step
-        near_peak = np.abs(values - peak) < 2 * BANDWIDTH
-        return _weighted_median(values[near_peak], weights[near_peak])
+        return _lower_median(values[np.abs(values - peak) < 2 * BANDWIDTH])
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+def _lower_median(values: np.ndarray) -> float:
+    """The ((n - 1) // 2)-th smallest value: the median of an even count is the lower middle one."""
+    middle = (values.size - 1) // 2
+    return float(np.partition(values, middle)[middle])
