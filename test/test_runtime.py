@@ -137,6 +137,43 @@ def test_select_backend_by_suffix_and_reason(tmp_path: Path):
         select_backend(Path("m.txt"), "auto")
 
 
+class CountingBackend:
+    """A backend registered by a test: ONNX Runtime underneath, counting its calls."""
+
+    def __init__(self, path, device="auto", precision="fp32", threads=None):
+        from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+        self._inner = OnnxRuntimeBackend(path, device=device, precision=precision, threads=threads)
+        self.name, self.calls = "counting", 0
+        self.info, self.provider, self.precision = self._inner.info, "counting", precision
+        self.reason, self.fixed_input_hw = "test backend", self._inner.fixed_input_hw
+
+    def infer(self, batch):
+        self.calls += 1
+        return self._inner.infer(batch)
+
+
+def test_a_registered_backend_is_one_registration_away(tmp_path: Path, monkeypatch):
+    """A new backend is a factory plus one BackendKind: the loader, options and errors then know it."""
+    from runtime_fixtures import tiny_onnx
+
+    from disdepth_core.runtime.backends import registry
+    from disdepth_core.runtime.options import RuntimeOptions
+
+    kind = registry.BackendKind("counting", (".onnx",), ("fp32",), "test_runtime:CountingBackend", "test")
+    monkeypatch.setitem(registry._KINDS, kind.name, kind)
+    path = Path(tiny_onnx(tmp_path / "tiny.onnx"))
+    estimator = load_estimator(path, backend="counting", precision="fp32")
+    estimator.predict(np.full((32, 40, 3), 128, np.uint8))
+    assert estimator.backend.name == "counting" and estimator.backend.calls == 2  # finite check + predict
+    assert RuntimeOptions(backend="counting").backend == "counting"
+    assert "counting" in registry.backends_for_suffix()[".onnx"]
+    with pytest.raises(ValueError, match="precision=bf16 runs on backend=openvino only, not counting"):
+        select_backend(path, "counting", precision="bf16")
+    with pytest.raises(ValueError, match="unknown backend 'nope'"):
+        registry.backend_kind("nope")
+
+
 def test_provider_preference():
     onnx_path = Path("/models/m.onnx")
     providers, reason = choose_providers(["CPUExecutionProvider"], "auto", "fp32", onnx_path)

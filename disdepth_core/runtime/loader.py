@@ -27,18 +27,13 @@ import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
 from disdepth_core.runtime.backends.card_backend import card_backend_for, read_card_if_any
+from disdepth_core.runtime.backends.registry import backend_kind, backend_names, backends_for_suffix
 from disdepth_core.runtime.errors import PrecisionCheckError
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.options import PRECISIONS, check_device
 from disdepth_core.runtime.precision import AUTO, choose_precision
 
-BACKENDS_BY_SUFFIX: dict[str, tuple[str, ...]] = {
-    ".onnx": ("onnxruntime", "openvino", "tensorrt"),
-    ".engine": ("tensorrt",),
-    ".plan": ("tensorrt",),
-    ".safetensors": ("torch",),
-}
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
 
 
@@ -53,10 +48,11 @@ def select_backend(path: Path, backend: str, device: str = "auto", precision: st
     suffix = path.suffix.lower()
     if suffix in _PICKLE_SUFFIXES:
         raise ModelFileError(path, "pickle-based checkpoints are never loaded (unsafe); use .safetensors")
-    allowed = BACKENDS_BY_SUFFIX.get(suffix)
+    by_suffix = backends_for_suffix()
+    allowed = by_suffix.get(suffix)
     if allowed is None:
         raise ModelFileError(
-            path, f"unknown model file type {suffix!r}; expected one of {', '.join(BACKENDS_BY_SUFFIX)}"
+            path, f"unknown model file type {suffix!r}; expected one of {', '.join(by_suffix)}"
         )
     on_gpu_or_npu = device.startswith(("gpu", "npu"))  # OpenVINO devices that may run fp16
     if precision == "fp16" and suffix == ".onnx" and backend in ("auto", "onnxruntime") and not on_gpu_or_npu:
@@ -67,8 +63,9 @@ def select_backend(path: Path, backend: str, device: str = "auto", precision: st
         return allowed[0], f"backend=auto: {suffix} files run on {allowed[0]}"
     if backend not in allowed:
         raise ValueError(f"{path}: backend {backend!r} cannot load {suffix} files (use one of {allowed})")
-    if precision == "bf16" and backend != "openvino":
-        raise ValueError(f"precision=bf16 runs on backend=openvino only, not {backend}")
+    if precision != AUTO and precision not in backend_kind(backend).precisions:
+        runs = [name for name in backend_names() if precision in backend_kind(name).precisions]
+        raise ValueError(f"precision={precision} runs on backend={' or '.join(runs)} only, not {backend}")
     return backend, f"backend={backend} requested"
 
 
@@ -144,28 +141,15 @@ def _make_backend(
     cache_dir: Path | None,
     engine_builder: EngineBuilder | None,
 ) -> Any:
-    if backend == "onnxruntime":
-        from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend
-
-        return OnnxRuntimeBackend(path, device=device, precision=precision, threads=threads)
-    if backend == "openvino":
-        from disdepth_core.runtime.backends.openvino_backend import OpenVinoBackend
-
-        return OpenVinoBackend(path, device=device, precision=precision, threads=threads)
-    if backend == "torch":
-        from disdepth_core.runtime.backends.torch_backend import TorchBackend
-
-        return TorchBackend.from_checkpoint(path, device=device, precision=precision, threads=threads)
-    from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend
-
-    if path.suffix.lower() == ".onnx":
+    """The registered ``backend`` on ``path``; TensorRT gets an .onnx file as the engine built from it."""
+    if backend == "tensorrt" and path.suffix.lower() == ".onnx":
         if engine_builder is None:
             raise ValueError(
                 f"{path}: backend=tensorrt on an .onnx file needs an engine builder; use "
                 "disdepth_core.deployment.open_estimator or build one with `disdepth build-engine`"
             )
         path = engine_builder(path, precision, cache_dir, device)
-    return TensorRTBackend.from_file(path, device=device)
+    return backend_kind(backend).make(path, device, precision, threads)
 
 
 def _auto_precision(

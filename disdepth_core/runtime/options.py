@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from disdepth_core.runtime.backends.registry import backend_names
 from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.model_info import check_input_size
 
 __all__ = ["BACKENDS", "PRECISIONS", "RuntimeOptions"]
 
-BACKENDS = ("auto", "onnxruntime", "openvino", "tensorrt", "torch")
+BACKENDS = ("auto", *backend_names())
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 """auto: the fastest precision within a stated bound of fp32 (:mod:`~disdepth_core.runtime.precision`)."""
 DEVICE_HELP = "auto, cpu, cuda or cuda:N (OpenVINO also: gpu, gpu.N, npu)"
@@ -43,7 +44,7 @@ class RuntimeOptions:
     engine_cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
+        if self.backend != "auto" and self.backend not in backend_names():  # registered after import too
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")

@@ -147,3 +147,10 @@ class TensorRTBackend:
         depth = self._buffers[DEPTH_OUTPUT].download().astype(np.float32, copy=False)
         uncertainty = self._buffers.get(UNCERTAINTY_OUTPUT)
         return depth, None if uncertainty is None else uncertainty.download().astype(np.float32, copy=False)
+
+
+def open_engine(path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None):
+    """The registry's factory (``backends.registry``): an engine runs at the precision it was built with,
+    on the GPU's own threads, so ``precision`` and ``threads`` do not apply."""
+    del precision, threads
+    return TensorRTBackend.from_file(path, device=device)
