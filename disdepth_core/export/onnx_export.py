@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from torch import nn
 
 from disdepth_core.files import atomic_write
 from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
+from disdepth_core.provenance import git_revision
 from disdepth_core.runtime.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
@@ -62,22 +62,6 @@ class ExportReport:
     seconds: float
 
 
-def current_git_hash() -> str:
-    """HEAD of the repository this package lives in ("" outside a git checkout)."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return result.stdout.strip()
-
-
 def export_info(
     model: nn.Module,
     height: int,
@@ -108,7 +92,7 @@ def export_info(
         trained=trained,
         precision=precision,
         recipe=recipe,
-        git_hash=current_git_hash(),
+        git_hash=git_revision(),
         canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
         extra=dict(extra or {}),
     )

@@ -21,7 +21,6 @@ uninterrupted run bit for bit (see :mod:`disdepth_core.train.seeding`), wherever
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from disdepth_core.files import atomic_write_text, remove_stale_temporaries
+from disdepth_core.provenance import git_revision
 
 from .batches import EpochBatches
 from .config import TrainConfig
@@ -58,26 +58,6 @@ class FitResult:
     step: int
     metrics: dict[str, float] = field(default_factory=dict)
     best_metrics: dict[str, float] = field(default_factory=dict)
-
-
-def git_revision() -> str:
-    """``git rev-parse HEAD`` of the source tree (``+dirty`` if modified), or ``unknown``."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev + ("+dirty" if dirty else "")
 
 
 def amp_context(device: torch.device, mode: str) -> contextlib.AbstractContextManager:

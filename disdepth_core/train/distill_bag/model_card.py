@@ -6,9 +6,9 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from disdepth_core.export.onnx_export import current_git_hash
 from disdepth_core.models.checkpoint import load_model
 from disdepth_core.profiling import profile_model
+from disdepth_core.provenance import git_revision
 from disdepth_core.runtime.model_info import ModelInfo
 
 from .evaluate import FIDELITY_LABELS, HELDOUT_SETS, fidelity_alignments
@@ -94,7 +94,7 @@ def build_model_card(pipeline: Any, labels: dict[str, Any], evaluation: dict[str
         "heldout_frames": evaluation["frames"],
         "latency_ms": evaluation["latency_ms"],
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "git_hash": current_git_hash(),
+        "git_hash": git_revision(),
     }
 
 
