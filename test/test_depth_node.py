@@ -313,11 +313,11 @@ def test_backend_failure_is_counted_and_survived(raw, monkeypatch):
     real_predict = node.estimator.predict
     calls = {"n": 0}
 
-    def flaky(image, fx=None):
+    def flaky(image, fx=None, **options):
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("simulated backend failure")
-        return real_predict(image, fx)
+        return real_predict(image, fx, **options)
 
     monkeypatch.setattr(node.estimator, "predict", flaky)
     stamp = 404
