@@ -12,7 +12,7 @@ Keys: ``input_height``/``input_width`` (the graph's input size), ``layout`` (``N
 (free text, recorded in every model card a student distilled from it gets), optional ``name``,
 ``input_name`` and ``output_name`` (default: the graph's first input and output), and for running it in
 the depth node ``min_depth``/``max_depth`` (metres a metric output may take, default 0.1-80). The same
-card serves ``distill-bag --teacher onnx:FILE`` (:mod:`disdepth_core.models.onnx_teacher`) and the
+card serves ``distill-bag --teacher onnx:FILE`` (:mod:`disdepth_core.models.teachers.onnx_teacher`) and the
 runtime (``model_path``: :mod:`disdepth_core.runtime.backends.card_backend`).
 """
 

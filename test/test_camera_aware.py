@@ -177,7 +177,7 @@ def test_runtime_rescales_a_model_trained_for_one_focal_on_another_camera(tmp_pa
 
 
 def test_distill_converts_a_metric_teacher_to_the_student_convention() -> None:
-    from disdepth_core.models.teacher_spec import TeacherSpec
+    from disdepth_core.models.teachers.spec import TeacherSpec
     from disdepth_core.train.acclimated import TeacherBundle
     from disdepth_core.train.config import DistillConfig, LossConfig
     from disdepth_core.train.stages.distill import DistillStage

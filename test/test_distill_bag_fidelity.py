@@ -11,8 +11,8 @@ import torch
 
 from disdepth_core.files import write_json
 from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
-from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import open_teacher, parse_teacher_spec
+from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.models.teachers.spec import open_teacher, parse_teacher_spec
 from disdepth_core.runtime import load_estimator
 from disdepth_core.train.distill_bag.cache import FrameCache
 from disdepth_core.train.distill_bag.evaluate import EvalFrames, evaluate_heldout

@@ -9,8 +9,8 @@ transformers = pytest.importorskip("transformers", reason="transformers is not i
 
 from disdepth_core.models import build_model  # noqa: E402
 from disdepth_core.models.ghost import GhostDecoder  # noqa: E402
-from disdepth_core.models.hf_teacher import HFDepthTeacher  # noqa: E402
-from disdepth_core.models.teacher_output import MetricScale  # noqa: E402
+from disdepth_core.models.teachers.hf_teacher import HFDepthTeacher  # noqa: E402
+from disdepth_core.models.teachers.output import MetricScale  # noqa: E402
 
 
 def _save(config, directory) -> str:

@@ -7,8 +7,13 @@ import json
 import pytest
 
 from disdepth_core.cli.main import main
-from disdepth_core.models.hub import KNOWN_TEACHERS, pull_teacher
-from disdepth_core.models.teacher_spec import PULL_RECORD, open_teacher, output_kind, parse_teacher_spec
+from disdepth_core.models.teachers.hub import KNOWN_TEACHERS, pull_teacher
+from disdepth_core.models.teachers.spec import (
+    PULL_RECORD,
+    open_teacher,
+    output_kind,
+    parse_teacher_spec,
+)
 
 transformers = pytest.importorskip("transformers", reason="transformers is not installed")
 

@@ -11,10 +11,10 @@ from runtime_fixtures import foreign_onnx
 
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import save_model
-from disdepth_core.models.hf_teacher import processor_size
-from disdepth_core.models.onnx_teacher import ONNXDepthTeacher
-from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import (
+from disdepth_core.models.teachers.hf_teacher import processor_size
+from disdepth_core.models.teachers.onnx_teacher import ONNXDepthTeacher
+from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.models.teachers.spec import (
     open_teacher,
     output_kind,
     parse_teacher_spec,

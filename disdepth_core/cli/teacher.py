@@ -33,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_pull(args: argparse.Namespace) -> int:
-    from disdepth_core.models.hub import pull_teacher
+    from disdepth_core.models.teachers.hub import pull_teacher
 
     out = pull_teacher(args.name, args.out, args.revision, args.cache_dir, args.offline)
     print(f"disdepth teacher pull: {args.name} in {out}; use --teacher hf:{out}")
@@ -41,7 +41,7 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from disdepth_core.models.hub import KNOWN_TEACHERS
+    from disdepth_core.models.teachers.hub import KNOWN_TEACHERS
 
     for name, known in sorted(KNOWN_TEACHERS.items()):
         print(f"{name:40s} {known.repo_id:55s} {known.output}")
@@ -49,7 +49,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from disdepth_core.models.teacher_spec import (
+    from disdepth_core.models.teachers.spec import (
         open_teacher,
         output_kind,
         parse_teacher_spec,

@@ -67,7 +67,7 @@ class GhostDecoder(nn.Module):
     """Teacher encoder -> FAM -> frozen copy of the student's decoder + head.
 
     ``teacher`` needs ``encode``, ``feature_channels`` and ``feature_strides`` (a registered teacher or a
-    :class:`~disdepth_core.models.hf_teacher.HFDepthTeacher`); ``student`` is a :class:`DepthModel`.
+    :class:`~disdepth_core.models.teachers.hf_teacher.HFDepthTeacher`); ``student`` is a :class:`DepthModel`.
     The copied decoder + head never require gradients and stay in eval mode (BN statistics fixed) even
     after ``.train()``; with ``freeze_teacher_encoder`` the teacher is frozen the same way and only FAM
     trains.

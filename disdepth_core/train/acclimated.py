@@ -17,7 +17,7 @@ The teacher is stored one of two ways:
 
 :func:`load_teacher` opens any teacher for the distill stage: an acclimated checkpoint (ghost
 available), a plain disdepth checkpoint, or a foundation-teacher spec (ghost-free;
-:mod:`disdepth_core.models.teacher_spec`).
+:mod:`disdepth_core.models.teachers.spec`).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from disdepth_core.models.checkpoint import (
     load_model,
     read_safetensors_metadata,
 )
-from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import (
+from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.models.teachers.spec import (
     TeacherSpec,
     open_teacher,
     output_kind,

@@ -219,7 +219,7 @@ class RuntimeConfig:
 
 @dataclass
 class TrainConfig:
-    """A full training recipe. ``teacher`` is a teacher spec (``disdepth_core.models.teacher_spec``) for
+    """A full training recipe. ``teacher`` is a teacher spec (``disdepth_core.models.teachers.spec``) for
     acclimate/distill; ``student`` a checkpoint: the trained student for acclimate, the initial weights
     for distill and train (optional; its architecture replaces ``model``)."""
 

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from disdepth_core.models import DepthModel, build_model
 from disdepth_core.models.checkpoint import load_model
-from disdepth_core.models.teacher_spec import teacher_digest
+from disdepth_core.models.teachers.spec import teacher_digest
 from disdepth_core.models.weights import load_imagenet_encoder
 
 from . import distributed

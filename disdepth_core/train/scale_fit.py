@@ -8,7 +8,7 @@ A relative teacher teaches metric depth only with a declared scale source (a rob
   sparse or dense) paired with each frame by stamp; every paired frame gets its own scale, frames
   without a usable partner get the global fit over the paired training frames.
 
-Alignment (the :class:`~disdepth_core.models.teacher_output.MetricScale` forms): for depth-like output
+Alignment (the :class:`~disdepth_core.models.teachers.output.MetricScale` forms): for depth-like output
 ``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling) and ``lsq`` the least-squares
 ``s * raw + b ~ gt``; for inverse depth both work on ``1 / gt`` (``lsq`` = the MiDaS scale-and-shift
 fit). Defaults: ``median`` for depth, ``lsq`` for inverse depth (its unknown shift cannot be ignored).
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.evaluation import DepthScorer, EvalRange
-from disdepth_core.models.teacher_output import MetricScale, parse_fixed_scale
+from disdepth_core.models.teachers.output import MetricScale, parse_fixed_scale
 
 ALIGN_MODES = ("median", "lsq")
 SOURCE_KINDS = ("fixed", "fit", "topic")

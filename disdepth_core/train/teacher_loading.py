@@ -1,6 +1,6 @@
 """Open the teacher of an acclimate or distill stage from its spec and ``teacher_options``.
 
-The spec (``config.teacher``) is any of :mod:`disdepth_core.models.teacher_spec`. A relative foundation
+The spec (``config.teacher``) is any of :mod:`disdepth_core.models.teachers.spec`. A relative foundation
 teacher gets its metric scale here from ``teacher_options.scale`` (:mod:`disdepth_core.train.scale_fit`):
 a fixed value, or one global fit on the first ``fit_frames`` training samples (resized and centre-cropped
 to the training size, ground truth in the student's depth range). The scale used is printed in one line
@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from disdepth_core.models import DepthModel
-from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import output_kind, parse_teacher_spec
+from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.models.teachers.spec import output_kind, parse_teacher_spec
 from disdepth_core.teacher_kinds import SPEC_HELP
 
 from .acclimated import TeacherBundle, load_teacher

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from disdepth_core.evaluation import DepthScorer, EvalRange, focal_of
-from disdepth_core.models.teacher_output import MetricScale
+from disdepth_core.models.teachers.output import MetricScale
 
 from .cache import FrameCache, teacher_raw_for
 from .labels import to_depth_grid

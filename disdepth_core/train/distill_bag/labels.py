@@ -27,7 +27,7 @@ import numpy as np
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
-from disdepth_core.models.teacher_output import MetricScale
+from disdepth_core.models.teachers.output import MetricScale
 
 from ..scale_fit import ScaleSource, alignment_quality, fit_frame, fit_global, fixed_scale
 from .cache import FrameCache

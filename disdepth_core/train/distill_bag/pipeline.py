@@ -42,8 +42,8 @@ import torch
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import remove_stale_temporaries, write_json
-from disdepth_core.models.teacher_output import MetricScale
-from disdepth_core.models.teacher_spec import (
+from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.models.teachers.spec import (
     open_teacher,
     output_kind,
     parse_teacher_spec,

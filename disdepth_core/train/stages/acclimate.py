@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from disdepth_core.models import DepthModel, GhostDecoder
 from disdepth_core.models.normalization import IMAGENET_NORM
-from disdepth_core.models.teacher_spec import TeacherSpec
+from disdepth_core.models.teachers.spec import TeacherSpec
 
 from ..acclimated import save_acclimated
 from ..config import LossConfig

@@ -27,7 +27,7 @@ image's ``fx_in`` (``disdepth_core.data.focal_augment.depth_scale``; needs ``K``
 two predicts plain metric depth and the other canonical depth).
 The teacher (and ghost decoder) is frozen and stays in eval mode. The artifact is the student.
 
-Teachers: any spec of :mod:`disdepth_core.models.teacher_spec`. A foundation teacher without a ghost
+Teachers: any spec of :mod:`disdepth_core.models.teachers.spec`. A foundation teacher without a ghost
 gives features and depth from one forward (``encode_and_predict``); an ONNX teacher has no features, so
 it teaches by output KD only (``feature_kd: none``, ``ghost: false``).
 """

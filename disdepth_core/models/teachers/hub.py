@@ -21,7 +21,7 @@ from pathlib import Path
 
 from disdepth_core.files import atomic_directory, write_json
 
-from .teacher_spec import PULL_RECORD, readme_licence
+from .spec import PULL_RECORD, readme_licence
 
 ALLOW_PATTERNS = ("config.json", "preprocessor_config.json", "README.md", "*.safetensors")
 

@@ -5,9 +5,9 @@ A spec is one of
 - a disdepth checkpoint (``.safetensors``: a trained model, or an acclimated teacher from
   ``disdepth acclimate``);
 - a local Hugging Face depth model directory: ``hf:DIR``, or any directory holding ``config.json``
-  (Depth Anything V2 metric/relative, DPT, GLPN, ZoeDepth; :mod:`disdepth_core.models.hf_teacher`);
+  (Depth Anything V2 metric/relative, DPT, GLPN, ZoeDepth; :mod:`disdepth_core.models.teachers.hf_teacher`);
 - an ONNX depth model: ``onnx:FILE`` or a ``.onnx`` path, with a teacher card beside it
-  (:mod:`disdepth_core.models.onnx_teacher`); output KD only, it exposes no features.
+  (:mod:`disdepth_core.models.teachers.onnx_teacher`); output KD only, it exposes no features.
 
 :func:`parse_teacher_spec` resolves the kind without loading anything; :func:`open_teacher` loads it;
 :func:`teacher_licence` and :func:`teacher_digest` give what model cards and pseudo-label caches record.
@@ -30,7 +30,7 @@ from torch import nn
 from disdepth_core.files import sha256_file
 from disdepth_core.teacher_kinds import SPEC_HELP
 
-from .teacher_output import MetricScale
+from .output import MetricScale
 
 TEACHER_KINDS = ("checkpoint", "acclimated", "hf", "onnx")
 PULL_RECORD = "disdepth_teacher.json"
@@ -80,7 +80,7 @@ def parse_teacher_spec(text: str | os.PathLike[str]) -> TeacherSpec:
     if path.suffix.lower() == ".onnx":
         return TeacherSpec("onnx", path, text)
     if path.suffix.lower() == ".safetensors":
-        from .checkpoint import is_acclimated
+        from ..checkpoint import is_acclimated
 
         return TeacherSpec("acclimated" if is_acclimated(path) else "checkpoint", path, text)
     raise ValueError(f"teacher {text}: unknown file type {path.suffix!r}; give {SPEC_HELP}")
@@ -122,7 +122,7 @@ def _load(
 ) -> nn.Module:
     declared = None if output == "auto" else output
     if spec.kind == "checkpoint":
-        from .checkpoint import load_model
+        from ..checkpoint import load_model
 
         if declared not in (None, "metric_depth"):
             raise ValueError("a disdepth checkpoint predicts metric_depth")
@@ -193,7 +193,7 @@ def teacher_licence(spec: TeacherSpec) -> str:
             if found:
                 return found
         return f"not recorded (no README.md license field in {spec.path}); check the model's page"
-    from .checkpoint import checkpoint_metadata
+    from ..checkpoint import checkpoint_metadata
 
     return str(checkpoint_metadata(spec.path).get("licence", "not recorded in the checkpoint"))
 

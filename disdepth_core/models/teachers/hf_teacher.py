@@ -12,7 +12,7 @@ outputs* (``model.neck``: reassembled + fused multi-scale maps, captured with a 
 stride and resampled bilinearly to exactly ``H // stride x W // stride``, so ViT patch sizes such as 14
 still give a clean stride pyramid.
 
-Output (:mod:`disdepth_core.models.teacher_output`): GLPN, ZoeDepth and Depth Anything with
+Output (:mod:`disdepth_core.models.teachers.output`): GLPN, ZoeDepth and Depth Anything with
 ``depth_estimation_type="metric"`` predict metres; Depth Anything relative predicts relative inverse
 depth; DPT configs do not say, so ``output`` must be given for them. A relative teacher needs a declared
 :class:`MetricScale` before ``forward`` gives metres (relative depth is useless to a robot downstream);
@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import resize_to
-from .normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
-from .prediction import DepthPrediction
-from .teacher_output import MetricScale, check_output_kind
+from ..layers import resize_to
+from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
+from ..prediction import DepthPrediction
+from .output import MetricScale, check_output_kind
 
 _PROBE_SIZE = 64
 # Children of a transformers depth model that compute the features; the others only turn them into depth.

@@ -24,9 +24,9 @@ from torch import Tensor, nn
 
 from disdepth_core.teacher_card import TeacherCard
 
-from .normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
-from .prediction import DepthPrediction
-from .teacher_output import MetricScale
+from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
+from ..prediction import DepthPrediction
+from .output import MetricScale
 
 
 def card_from_disdepth_metadata(props: dict[str, str], licence: str) -> TeacherCard:

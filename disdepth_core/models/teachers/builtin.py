@@ -2,7 +2,7 @@
 
 Sizes follow Swin (T/S/B-like widths and depths) scaled down at the small end: ``teacher-tiny``
 (~2M parameters) trains on a 2-core CPU at ~128x160, ``teacher-large`` is a Swin-B-sized encoder. For
-a pretrained teacher, load a Hugging Face depth model with :mod:`disdepth_core.models.hf_teacher`.
+a pretrained teacher, load a Hugging Face depth model with :mod:`disdepth_core.models.teachers.hf_teacher`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from torch import nn
 
-from .registry import register_model
-from .transformer import HierarchicalTransformer
+from ..registry import register_model
+from ..transformer import HierarchicalTransformer
 
 TEACHER_PRESETS: dict[str, dict[str, Any]] = {
     "teacher-tiny": {"embed_dims": [32, 64, 128, 256], "depths": [1, 1, 2, 1], "decoder_width": 64},

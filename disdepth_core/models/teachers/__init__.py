@@ -1,0 +1,9 @@
+"""Teachers: the built-in transformer teachers (``builtin``, registered with the model zoo), pretrained
+foundation models behind one interface (``hf_teacher``: Hugging Face depth models; ``onnx_teacher``: any
+ONNX depth model with a teacher card), their output kinds and metric scale (``output``), teacher specs
+on the command line (``spec``) and ``teacher pull`` (``hub``). The torch-free pieces the runtime and the
+command line share live outside ``models`` (``disdepth_core.teacher_card``, ``disdepth_core.teacher_kinds``)
+so that importing them never imports torch.
+"""
+
+from . import builtin  # noqa: F401  (register the transformer teachers)
