@@ -26,7 +26,7 @@ def _worker(rank: int, world_size: int, port: int, out: str) -> None:
         }
     )
     torch.set_num_threads(1)
-    from test_train import tiny_config
+    from train_fixtures import tiny_config
 
     from disdepth_core.train import distributed
     from disdepth_core.train.runner import build_batches, build_stage, build_val_loader

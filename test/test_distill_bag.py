@@ -112,7 +112,7 @@ def test_distill_bag_with_a_depth_anything_teacher(assets, tmp_path, capsys):
 
 def _relative_onnx_teacher(root):
     """An ONNX export of a tiny student, declared a relative-depth teacher by its card (no features)."""
-    from test_train import tiny_student
+    from train_fixtures import tiny_student
 
     from disdepth_core.export.onnx_export import export_onnx
 

@@ -24,7 +24,7 @@ SIZE = 64
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
     """A tiny exported student; its own ONNX file, declared relative by a card, is also the teacher."""
-    from test_train import tiny_student
+    from train_fixtures import tiny_student
 
     from disdepth_core.export.onnx_export import export_onnx
 

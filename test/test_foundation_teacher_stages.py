@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
-from test_train import synthetic_batch, tiny_config, tiny_student, train_on_batch
+from train_fixtures import synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.cli.main import main
 from disdepth_core.models.checkpoint import ACCLIMATED_KEY, load_model, save_model

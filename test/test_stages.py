@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from test_train import state_of, synthetic_batch, tiny_config, tiny_student, train_on_batch
+from train_fixtures import state_of, synthetic_batch, tiny_config, tiny_student, train_on_batch
 
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import is_acclimated, load_model, save_model
