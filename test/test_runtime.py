@@ -89,6 +89,18 @@ def test_invalid_depth_becomes_nan():
     depth = np.array([0.05, 0.1, 5.0, 10.0, 11.0, np.inf, np.nan], np.float32)
     out = invalidate(depth, 0.1, 10.0)
     assert np.isnan(out).tolist() == [True, False, False, False, True, True, True]
+    unbounded = np.array([-np.inf, -1.0, 0.0, 3.0e38, np.inf, np.nan], np.float32)
+    assert np.isnan(invalidate(unbounded.copy(), 0.0, np.inf)).tolist() == [1, 1, 0, 0, 1, 1]
+    assert np.isnan(invalidate(unbounded.copy(), -np.inf, np.inf)).tolist() == [0, 0, 0, 0, 1, 1]
+    assert np.isnan(invalidate(unbounded.copy().astype(np.float64) * 1e10, 0.0, np.inf)).tolist() == [
+        1,
+        1,
+        0,
+        0,
+        1,
+        1,
+    ]  # float64 keeps what float32 cannot hold
+    assert np.isnan(invalidate(unbounded.copy(), 0.0, np.nan)).all()
 
 
 class _FakeBackend:
