@@ -34,7 +34,7 @@ from disdepth_core.runtime.image_ops import invalidate
 from disdepth_core.scale import CameraMount, FrameContext, RangeReading, ScaleDecision, ScaleTracker
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
-from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
+from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb, message_array
 from disdepth_ros.outputs import (
     ON_DEMAND_OUTPUTS,
     OutputSettings,
@@ -180,7 +180,9 @@ class FramePipeline:
             return outcome
         settings = self.settings
         factor = np.float32(decision.scale)
-        depth = invalidate(result.depth * factor, settings.min_depth, settings.max_depth)  # a new array
+        # Scaled into a new array (model_depth stays the model's) that the depth message takes as it is.
+        depth = np.multiply(result.depth, factor, out=message_array(result.depth.shape))
+        invalidate(depth, settings.min_depth, settings.max_depth)
         uncertainty = result.uncertainty
         if uncertainty is not None and decision.scale != 1.0:
             uncertainty = uncertainty * (factor * factor)  # a variance scales with the square
