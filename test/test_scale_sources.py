@@ -272,3 +272,16 @@ def test_ground_plane_geometry_follows_changes_of_intrinsics_and_mount():
         assert observed.scale == pytest.approx(TRUE_SCALE, rel=0.05)
     wrong = kept.observe(depth, FrameContext(0, CAMERA, mount_from_angles(0.4, 5.0)))
     assert wrong.scale == pytest.approx(TRUE_SCALE * 0.5, rel=0.05)  # half the height: half the scale
+
+
+def test_ground_plane_percentiles_are_numpys_bit_for_bit():
+    from disdepth_core.scale.ground_plane import _percentiles
+
+    rng = np.random.default_rng(3)
+    for size in (*range(1, 12), 101, 5000):
+        for values in (rng.normal(size=size), rng.integers(0, 4, size) * 0.1):  # ties included
+            values = values.astype(np.float32)
+            for percents in ((0.5, 99.5), (10, 90), (0, 100)):
+                expected = np.percentile(values, percents)
+                assert np.array_equal(_percentiles(values, percents), expected)
+                assert _percentiles(values, percents).dtype == expected.dtype

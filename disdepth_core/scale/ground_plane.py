@@ -109,7 +109,7 @@ class GroundPlaneScale:
                 "down (a wall, person or table in front?)",
                 count,
             )
-        near, far = np.percentile(floor_depth[inlier], (10, 90))
+        near, far = _percentiles(floor_depth[inlier], (10, 90))
         recession = float(far / near)
         if recession < MIN_RECESSION:
             return ScaleObservation.undecided(
@@ -146,12 +146,33 @@ class GroundPlaneScale:
         """Step 2 of the module docstring: the median of the densest cluster of log q (each candidate
         counts once)."""
         step = BANDWIDTH / _BINS_PER_BANDWIDTH
-        low, high = np.percentile(log_ratio, (0.5, 99.5))
+        low, high = _percentiles(log_ratio, (0.5, 99.5))
         values = log_ratio[(log_ratio >= low) & (log_ratio <= high)]
         index = ((values - low) / step).astype(np.int64)
         density = np.convolve(np.bincount(index), self._kernel)  # bin j - len(kernel) // 2
         peak = low + (int(np.argmax(density)) - len(self._kernel) // 2 + 0.5) * step
         return _lower_median(values[np.abs(values - peak) < 2 * BANDWIDTH])
+
+
+def _percentiles(values: np.ndarray, percents: tuple[float, float]) -> np.ndarray:
+    """``np.percentile(values, percents)`` (its default linear method) of finite 1-D ``values``, bit for bit,
+    without its generic-case overhead (about 30 us a call): the same order statistics, interpolated with
+    the same float64 arithmetic (numpy's ``_lerp``)."""
+    q = np.true_divide(percents, 100)
+    last = values.size - 1
+    virtual = last * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= last
+    previous[above] = following[above] = -1  # the largest value
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    ordered = np.partition(values, np.unique(np.concatenate((previous, following))))
+    a, b = ordered[previous], ordered[following]
+    gamma = virtual - previous
+    difference = b - a
+    result = np.add(a, difference * gamma)
+    np.subtract(b, difference * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result
 
 
 def _lower_median(values: np.ndarray) -> float:
