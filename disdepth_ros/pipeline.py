@@ -19,6 +19,7 @@ counts and logs them (throttled per cause) and keeps going.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -182,7 +183,8 @@ class FramePipeline:
         factor = np.float32(decision.scale)
         # Scaled into a new array (model_depth stays the model's) that the depth message takes as it is.
         depth = np.multiply(result.depth, factor, out=message_array(result.depth.shape))
-        invalidate(depth, settings.min_depth, settings.max_depth)
+        if not _limits_cut_nothing(result.bounds, factor, settings.min_depth, settings.max_depth):
+            invalidate(depth, settings.min_depth, settings.max_depth)
         uncertainty = result.uncertainty
         if uncertainty is not None and decision.scale != 1.0:
             uncertainty = uncertainty * (factor * factor)  # a variance scales with the square
@@ -217,6 +219,20 @@ class FramePipeline:
             range_reading=inputs.range_reading,
         )
         return self.scale.update(depth, context)
+
+
+def _limits_cut_nothing(bounds: tuple[float, float], factor: np.float32, low: float, high: float) -> bool:
+    """Whether `invalidate(depth * factor, low, high)` would leave depth predicted within `bounds` as it
+    is (the default limits, 0 and none, after a metric model's range check): a float32 product with a
+    positive factor is monotonic, so the bounds' products decide (compared exactly: as conservative as
+    `invalidate`'s float32 comparisons)."""
+    largest = float(np.finfo(np.float32).max)
+    if not factor > 0 or math.isnan(low) or math.isnan(high):
+        return False
+    with np.errstate(over="ignore"):
+        lowest = np.float32(bounds[0]) * factor
+        highest = np.float32(min(bounds[1], largest)) * factor
+    return float(lowest) >= low and float(highest) <= min(high, largest)
 
 
 def _focal(camera: tuple[CameraInfo, CameraIntrinsics] | None) -> float | None:
