@@ -87,9 +87,10 @@ class ScaleInputs:
 
 @dataclass
 class FrameOutcome:
-    """What one frame produced: `depth` is the published metric depth (scaled, limited, NaN invalid) and
-    `model_depth` the model's own depth before the scale (for scoring), when prediction ran; `scale`
-    says which scale was applied and why."""
+    """What one frame produced: `depth` is the published metric depth (scaled, limited, NaN invalid; it
+    shares its memory with `messages["depth"]`, so treat it as read-only) and `model_depth` the model's
+    own depth before the scale (for scoring), when prediction ran; `scale` says which scale was applied
+    and why."""
 
     messages: dict[str, object] = field(default_factory=dict)
     rgb: np.ndarray | None = None
