@@ -11,10 +11,11 @@ Measures, in one run:
 2. the node's cloud builder (`depth_to_cloud_msg`) against a straightforward per-point Python
    construction (struct.pack_into per pixel) of the same message bytes (target: >= 20x);
 3. end-to-end: the node in-process fed 640x480 bgr8 frames at 30 Hz; output rate and
-   publish-to-receive latency seen by a subscriber of depth/image and points (`--subscribe-colorized`
-   adds depth/colorized), for the given runtime options and, with `--compare`, for each other
-   backend/precision in the same run (p50 ratios against the first). `--compare fp32` is the first
-   run's backend at fp32, today's default before precision=auto.
+   publish-to-receive latency seen by a subscriber of depth/image and points, and the node's own
+   receive-to-published latency (`in_node_p50_ms`; the rest is transport and executors)
+   (`--subscribe-colorized` adds depth/colorized), for the given runtime options and, with
+   `--compare`, for each other backend/precision in the same run (p50 ratios against the first).
+   `--compare fp32` is the first run's backend at fp32, today's default before precision=auto.
 
     taskset -c 0,1 .venv/bin/python benchmarks/node.py --model M.onnx [--repeats 200] [--threads 2]
         [--backend B --device D --precision P --input-size HxW]  (the node's runtime options)
@@ -100,8 +101,9 @@ STAGES = (
 def bench_stages(
     estimator, rgb: np.ndarray, k: np.ndarray, repeats: int, stride: int, scale: ScaleOptions
 ) -> dict[str, float]:
-    """Medians (ms) of every stage of the node's per-frame path at 640x480, default outputs (`points`
-    subscribed, no colorized), cloud `stride`: the node's own `FramePipeline`, then each message
+    """Medians (ms) of every stage of the node's per-frame path at 640x480, the node's default parameters
+    (depth limits, flying-pixel removal, ...), default outputs (`points` subscribed, no colorized), cloud
+    `stride`: the node's own `FramePipeline`, then each message
     published as `DepthNode._process` does, on publishers with the node's output QoS that a subscriber
     in this process has matched (it is not spun: the publish cost is the sender's). Also: `serialise_ms`,
     rclpy's serialisation of the same messages alone (part of publish), and `non_inference_ms`, the
@@ -112,7 +114,8 @@ def bench_stages(
     from sensor_msgs.msg import CameraInfo, Image
 
     from disdepth_core.scale import ScaleTracker
-    from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
+    from disdepth_ros.outputs import OUTPUT_TOPICS
+    from disdepth_ros.params import PARAMETERS, output_settings
     from disdepth_ros.pipeline import FramePipeline, ScaleInputs
 
     msg = Image(height=H, width=W, encoding="bgr8", step=W * 3)
@@ -121,7 +124,8 @@ def bench_stages(
     info = CameraInfo(width=W, height=H)
     info.k = k.ravel().tolist()
     info.p = np.hstack([k, np.zeros((3, 1))]).ravel().tolist()
-    settings = OutputSettings(min_depth=0.0, max_depth=float("inf"), cloud_stride=stride)
+    defaults = {name: spec.default for name, spec in PARAMETERS.items()}
+    settings = replace(output_settings(defaults, estimator.info), cloud_stride=stride)  # the node's defaults
     tracker = ScaleTracker(scale.spec, relative_model=estimator.info.relative)
     pipeline = FramePipeline(estimator, settings, scale=tracker)
     inputs = ScaleInputs(mount=scale.mount)
@@ -297,6 +301,7 @@ def bench_end_to_end(
     time.sleep(1.0)
     inference = node.health.inference_ms.percentile(50)
     inference_p95 = node.health.inference_ms.percentile(95)
+    in_node = node.health.end_to_end_ms.percentile(50)
     dropped = node.dropped_frames
     executors.shutdown()
     node.destroy_node()
@@ -311,6 +316,7 @@ def bench_end_to_end(
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else float("nan"),
         "inference_p50_ms": inference,
         "inference_p95_ms": inference_p95,
+        "in_node_p50_ms": in_node,
         "dropped": float(dropped),
     }
 

@@ -35,6 +35,7 @@ __all__ = [
     "depth_to_image_msg",
     "depth_to_mm_image_msg",
     "image_msg_to_rgb",
+    "message_array",
     "points_to_cloud_msg",
     "scaled_camera_info",
 ]
@@ -62,6 +63,32 @@ def _keep_array_kwargs(msg_type: type) -> dict[str, bool]:
 
 
 _KEEP_ARRAY = {msg_type: _keep_array_kwargs(msg_type) for msg_type in (Image, PointCloud2)}
+
+
+def message_array(shape: tuple[int, ...], dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """A zeroed C-contiguous little-endian array whose memory is an `array.array('B')` of its own:
+    an image computed straight into it becomes a message without a copy (`array_to_image_msg` takes
+    that array as `msg.data`; the message and the array then share their bytes)."""
+    dtype = np.dtype(dtype).newbyteorder("<")
+    data = array.array("B", b"\0") * (int(np.prod(shape)) * dtype.itemsize)
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def _message_data(array_: np.ndarray) -> array.array | None:
+    """The `array.array('B')` holding exactly the bytes of `array_` (one made by `message_array`, not a
+    slice or a view of part of it), else None."""
+    owner: object = array_.base
+    while isinstance(owner, np.ndarray | memoryview):
+        owner = owner.base if isinstance(owner, np.ndarray) else owner.obj
+    if (
+        isinstance(owner, array.array)
+        and owner.typecode == "B"
+        and array_.flags.c_contiguous
+        and len(owner) == array_.nbytes
+        and owner.buffer_info()[0] == array_.ctypes.data
+    ):
+        return owner
+    return None
 
 
 def _byte_array(data: bytes) -> array.array:
@@ -113,8 +140,16 @@ def compressed_msg_to_rgb(msg: CompressedImage, max_pixels: int | None = None) -
 
 
 def array_to_image_msg(array_: np.ndarray, encoding: str, header: Header) -> Image:
-    """Build a little-endian `sensor_msgs/Image` from `array_` (see `encode_image` for the encodings)."""
-    step, data = encode_image(array_, encoding)
+    """Build a little-endian `sensor_msgs/Image` from `array_` (see `encode_image` for the encodings).
+
+    A 32FC1 image made by `message_array` becomes `msg.data` as it is (no copy: the message shares its
+    bytes with `array_`); any other array is copied."""
+    owner = _message_data(array_) if encoding == "32FC1" else None
+    if owner is not None and array_.ndim == 2 and array_.dtype == np.dtype("<f4"):
+        step, data = array_.shape[1] * 4, owner
+    else:
+        step, encoded = encode_image(array_, encoding)
+        data = _byte_array(encoded)
     msg = Image(
         header=header,
         height=array_.shape[0],
@@ -124,7 +159,7 @@ def array_to_image_msg(array_: np.ndarray, encoding: str, header: Header) -> Ima
         step=step,
         **_KEEP_ARRAY[Image],
     )
-    msg.data = _byte_array(data)
+    msg.data = data
     return msg
 
 

@@ -19,6 +19,7 @@ counts and logs them (throttled per cause) and keeps going.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from disdepth_core.runtime.image_ops import invalidate
 from disdepth_core.scale import CameraMount, FrameContext, RangeReading, ScaleDecision, ScaleTracker
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
-from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb
+from disdepth_ros.conversions import compressed_msg_to_rgb, image_msg_to_rgb, message_array
 from disdepth_ros.outputs import (
     ON_DEMAND_OUTPUTS,
     OutputSettings,
@@ -86,9 +87,10 @@ class ScaleInputs:
 
 @dataclass
 class FrameOutcome:
-    """What one frame produced: `depth` is the published metric depth (scaled, limited, NaN invalid) and
-    `model_depth` the model's own depth before the scale (for scoring), when prediction ran; `scale`
-    says which scale was applied and why."""
+    """What one frame produced: `depth` is the published metric depth (scaled, limited, NaN invalid; it
+    shares its memory with `messages["depth"]`, so treat it as read-only) and `model_depth` the model's
+    own depth before the scale (for scoring), when prediction ran; `scale` says which scale was applied
+    and why."""
 
     messages: dict[str, object] = field(default_factory=dict)
     rgb: np.ndarray | None = None
@@ -180,7 +182,10 @@ class FramePipeline:
             return outcome
         settings = self.settings
         factor = np.float32(decision.scale)
-        depth = invalidate(result.depth * factor, settings.min_depth, settings.max_depth)  # a new array
+        # Scaled into a new array (model_depth stays the model's) that the depth message takes as it is.
+        depth = np.multiply(result.depth, factor, out=message_array(result.depth.shape))
+        if not _limits_cut_nothing(result.bounds, factor, settings.min_depth, settings.max_depth):
+            invalidate(depth, settings.min_depth, settings.max_depth)
         uncertainty = result.uncertainty
         if uncertainty is not None and decision.scale != 1.0:
             uncertainty = uncertainty * (factor * factor)  # a variance scales with the square
@@ -215,6 +220,20 @@ class FramePipeline:
             range_reading=inputs.range_reading,
         )
         return self.scale.update(depth, context)
+
+
+def _limits_cut_nothing(bounds: tuple[float, float], factor: np.float32, low: float, high: float) -> bool:
+    """Whether `invalidate(depth * factor, low, high)` would leave depth predicted within `bounds` as it
+    is (the default limits, 0 and none, after a metric model's range check): a float32 product with a
+    positive factor is monotonic, so the bounds' products decide (compared exactly: as conservative as
+    `invalidate`'s float32 comparisons)."""
+    largest = float(np.finfo(np.float32).max)
+    if not factor > 0 or math.isnan(low) or math.isnan(high):
+        return False
+    with np.errstate(over="ignore"):
+        lowest = np.float32(bounds[0]) * factor
+        highest = np.float32(min(bounds[1], largest)) * factor
+    return float(lowest) >= low and float(highest) <= min(high, largest)
 
 
 def _focal(camera: tuple[CameraInfo, CameraIntrinsics] | None) -> float | None:

@@ -206,3 +206,22 @@ def test_depth_msg_to_array_reads_millimetres_and_refuses_oversized_images():
     np.testing.assert_allclose(depth_msg_to_array(msg), [[np.nan, 1.5], [0.25, 65.535]], rtol=1e-6)
     with pytest.raises(ValueError, match="pixels"):
         depth_msg_to_array(msg, max_pixels=3)
+
+
+def test_depth_in_a_message_array_is_published_without_a_copy():
+    from disdepth_ros.conversions import depth_msg_to_array, message_array
+
+    header = Header(frame_id="cam")
+    depth = message_array((3, 4))
+    depth[:] = np.arange(12, dtype=np.float32).reshape(3, 4)
+    depth[0, 0] = np.nan
+    msg = depth_to_image_msg(depth, header)
+    assert (msg.height, msg.width, msg.step, msg.encoding) == (3, 4, 16, "32FC1")
+    assert np.shares_memory(np.frombuffer(msg.data, np.float32), depth)  # the message holds the array
+    np.testing.assert_array_equal(depth_msg_to_array(msg), depth)
+    copied = depth_to_image_msg(depth.copy(), header)
+    assert bytes(copied.data) == bytes(msg.data)
+    for part in (depth[1:], depth[:, :2], depth[::-1]):  # a part of one is copied, in its own layout
+        msg = depth_to_image_msg(part, header)
+        assert not np.shares_memory(np.frombuffer(msg.data, np.float32), depth)
+        np.testing.assert_array_equal(depth_msg_to_array(msg), part)

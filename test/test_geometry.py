@@ -119,3 +119,33 @@ def test_flying_pixels_at_a_depth_step_are_removed_from_the_cloud():
     assert not np.isnan(depth_to_points(gentle, intrinsics, discontinuity=0.1)).any()
     with pytest.raises(ValueError, match="positive"):
         depth_discontinuities(depth, 0.0)
+
+
+def test_depth_discontinuities_match_a_per_pixel_reference():
+    """Every shape (single rows and columns too), NaN, +inf, zero and negative depth, ties: the same
+    marks as comparing each pixel with each of its 8 neighbours one by one."""
+    from disdepth_core.geometry import depth_discontinuities
+
+    def reference(depth, threshold):
+        height, width = depth.shape
+        marked = np.zeros(depth.shape, dtype=bool)
+        t = np.float32(threshold)
+        for v in range(height):
+            for u in range(width):
+                for dv in (-1, 0, 1):
+                    for du in (-1, 0, 1):
+                        q = (v + dv, u + du)
+                        if (dv or du) and 0 <= q[0] < height and 0 <= q[1] < width:
+                            a, b = depth[v, u], depth[q]
+                            with np.errstate(invalid="ignore"):
+                                marked[v, u] |= bool(np.abs(a - b) > t * np.minimum(a, b))
+        return marked
+
+    rng = np.random.default_rng(11)
+    for shape in ((1, 1), (1, 6), (6, 1), (2, 2), (3, 5), (7, 4)):
+        depth = np.round(rng.random(shape) * 4, 1).astype(np.float32)
+        depth[rng.random(shape) < 0.15] = np.nan
+        depth[rng.random(shape) < 0.1] = np.inf
+        depth[rng.random(shape) < 0.1] = rng.choice([0.0, -1.0])
+        for threshold in (0.1, 1.0):
+            assert np.array_equal(depth_discontinuities(depth, threshold), reference(depth, threshold))

@@ -96,6 +96,44 @@ def test_valid_frame_gives_depth_camera_info_and_points(estimator):
     assert set(unsubscribed.messages) == {"depth", "camera_info"} and unsubscribed.timings.cloud_ms == 0
 
 
+def test_scaled_depth_is_the_depth_message_and_the_model_depth_stays_unscaled(estimator):
+    """The scale and the limits go into the depth message's own buffer; model_depth (eval-bag scores it)
+    is the model's depth as predicted."""
+    from disdepth_core.scale import ScaleTracker
+
+    predicted = estimator.predict(_rgb(), fx=K[0, 0]).depth
+    limit = float(np.nanmedian(predicted)) * 2.5  # cuts about half
+    settings = OutputSettings(min_depth=0.1, max_depth=limit)
+    pipeline = FramePipeline(estimator, settings, scale=ScaleTracker("fixed:2.5"))
+    outcome = pipeline.process(_image(_rgb()), _info(), ())
+    np.testing.assert_array_equal(outcome.model_depth, predicted)
+    expected = predicted * np.float32(2.5)
+    expected[(expected < 0.1) | (expected > limit)] = np.nan
+    np.testing.assert_array_equal(outcome.depth, expected)
+    assert np.isnan(outcome.depth).any() and not np.isnan(outcome.depth).all()  # the limits cut some
+    published = np.frombuffer(outcome.messages["depth"].data, np.float32).reshape(H, W)
+    assert np.shares_memory(published, outcome.depth)
+
+
+def test_default_limits_leave_the_scaled_depth_as_it_is(estimator):
+    """With no limits (the defaults) the range check's bounds show that nothing needs marking."""
+    from disdepth_core.scale import ScaleTracker
+    from disdepth_ros.pipeline import _limits_cut_nothing
+
+    settings = OutputSettings(min_depth=0.0, max_depth=float("inf"))
+    pipeline = FramePipeline(estimator, settings, scale=ScaleTracker("fixed:1.7"))
+    outcome = pipeline.process(_image(_rgb()), _info())
+    np.testing.assert_array_equal(outcome.depth, outcome.model_depth * np.float32(1.7))
+    bounds, factor = (0.1, 10.0), np.float32(1.7)
+    assert _limits_cut_nothing(bounds, factor, 0.0, float("inf"))
+    assert _limits_cut_nothing(bounds, factor, 0.16, 17.1)
+    assert not _limits_cut_nothing(bounds, factor, 0.0, 16.9)
+    assert not _limits_cut_nothing(bounds, factor, 0.2, float("inf"))
+    assert not _limits_cut_nothing((1e-3, float("inf")), factor, 0.0, float("inf"))  # inf * 1.7 overflows
+    assert not _limits_cut_nothing((1e-3, 3e38), np.float32(2.0), 0.0, float("inf"))  # so does this
+    assert not _limits_cut_nothing(bounds, factor, float("nan"), 5.0)
+
+
 def test_uncertainty_is_restored_only_when_published(estimator, monkeypatch):
     asked = []
     predict = estimator.predict

@@ -89,6 +89,18 @@ def test_invalid_depth_becomes_nan():
     depth = np.array([0.05, 0.1, 5.0, 10.0, 11.0, np.inf, np.nan], np.float32)
     out = invalidate(depth, 0.1, 10.0)
     assert np.isnan(out).tolist() == [True, False, False, False, True, True, True]
+    unbounded = np.array([-np.inf, -1.0, 0.0, 3.0e38, np.inf, np.nan], np.float32)
+    assert np.isnan(invalidate(unbounded.copy(), 0.0, np.inf)).tolist() == [1, 1, 0, 0, 1, 1]
+    assert np.isnan(invalidate(unbounded.copy(), -np.inf, np.inf)).tolist() == [0, 0, 0, 0, 1, 1]
+    assert np.isnan(invalidate(unbounded.copy().astype(np.float64) * 1e10, 0.0, np.inf)).tolist() == [
+        1,
+        1,
+        0,
+        0,
+        1,
+        1,
+    ]  # float64 keeps what float32 cannot hold
+    assert np.isnan(invalidate(unbounded.copy(), 0.0, np.nan)).all()
 
 
 class _FakeBackend:
@@ -359,7 +371,15 @@ def test_shrinking_preprocess_equals_the_uint8_area_resize():
     model input is exactly what the uint8 resize gives."""
     rng = np.random.default_rng(5)
     plan = ResizePlan.create((480, 640), (128, 160), "resize")
-    for image in (rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), np.full((480, 640, 3), 7, np.uint8)):
+    noise = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    smooth = cv2.GaussianBlur(noise, (9, 9), 3)  # neighbours alike: averages near half grey levels
+    for image in (noise, smooth, np.full((480, 640, 3), 7, np.uint8), np.ascontiguousarray(noise[:, ::-1])):
         batch = preprocess(image, plan, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))[0].transpose(1, 2, 0) * 255
         expected = cv2.resize(image, (160, 128), interpolation=cv2.INTER_AREA).astype(np.float32)
+        np.testing.assert_allclose(batch, expected, atol=1e-4)
+    # Columns averaged first (640 -> 160: groups of 4) or not (640 -> 200): the same as OpenCV in one go.
+    for width in (160, 200):
+        wide = ResizePlan.create((480, 640), (128, width), "resize")
+        batch = preprocess(smooth, wide, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))[0].transpose(1, 2, 0) * 255
+        expected = cv2.resize(smooth, (width, 128), interpolation=cv2.INTER_AREA).astype(np.float32)
         np.testing.assert_allclose(batch, expected, atol=1e-4)

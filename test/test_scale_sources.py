@@ -255,3 +255,33 @@ def test_ground_plane_median_of_the_cluster_is_the_lower_middle_value():
     order = np.sort(values)
     cumulative = np.cumsum(np.ones_like(order))
     assert _lower_median(values) == order[np.searchsorted(cumulative, 0.5 * cumulative[-1])]
+
+
+def test_ground_plane_geometry_follows_changes_of_intrinsics_and_mount():
+    """The floor geometry is kept between frames: one source fed frames whose camera (size, K) and
+    mount (height, tilt) change decides each exactly as a fresh source does."""
+    scene = PlaneScene(boxes=[((2.0, -1.0, 0.0), (2.5, 0.0, 1.0))])
+    kept = build_scale_source("ground_plane")
+    frames = [(CAMERA, 0.8, 5.0), (CAMERA, 0.8, 5.0), (CAMERA, 0.5, 5.0), (CAMERA, 0.5, 15.0)]
+    frames += [(camera(hfov_deg=60.0), 0.5, 15.0), (camera(640, 480), 0.5, 15.0), (CAMERA, 0.8, 5.0)]
+    for index, (intrinsics, height, pitch) in enumerate(frames):
+        depth = model_depth(scene.render(intrinsics, height, pitch), TRUE_SCALE, seed=index)
+        context = FrameContext(index * FRAME_NS, intrinsics, mount_from_angles(height, pitch))
+        observed = kept.observe(depth, context)
+        assert observed == build_scale_source("ground_plane").observe(depth, context)
+        assert observed.scale == pytest.approx(TRUE_SCALE, rel=0.05)
+    wrong = kept.observe(depth, FrameContext(0, CAMERA, mount_from_angles(0.4, 5.0)))
+    assert wrong.scale == pytest.approx(TRUE_SCALE * 0.5, rel=0.05)  # half the height: half the scale
+
+
+def test_ground_plane_percentiles_are_numpys_bit_for_bit():
+    from disdepth_core.scale.ground_plane import _percentiles
+
+    rng = np.random.default_rng(3)
+    for size in (*range(1, 12), 101, 5000):
+        for values in (rng.normal(size=size), rng.integers(0, 4, size) * 0.1):  # ties included
+            values = values.astype(np.float32)
+            for percents in ((0.5, 99.5), (10, 90), (0, 100)):
+                expected = np.percentile(values, percents)
+                assert np.array_equal(_percentiles(values, percents), expected)
+                assert _percentiles(values, percents).dtype == expected.dtype

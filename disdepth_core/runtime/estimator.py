@@ -31,11 +31,13 @@ class Timings:
 @dataclass(frozen=True)
 class DepthResult:
     """Depth (float32 H x W metres at the input resolution, NaN = invalid), its uncertainty (variance, m^2,
-    NaN where depth is invalid; ``None`` if the model has none) and the stage timings."""
+    NaN where depth is invalid; ``None`` if the model has none) and the stage timings. ``bounds``: every
+    valid depth ``v`` satisfies ``bounds[0] <= v <= bounds[1]`` (the range check's limits)."""
 
     depth: np.ndarray
     uncertainty: np.ndarray | None
     timings: Timings
+    bounds: tuple[float, float] = (0.0, math.inf)
 
 
 class DepthEstimator:
@@ -117,9 +119,10 @@ class DepthEstimator:
         if scale != 1.0:
             depth *= np.float32(scale)
         if info.relative:  # no metric range to check before the scale source: only finite and > 0
-            invalidate(depth, float(np.finfo(np.float32).tiny), np.inf)
+            bounds = (float(np.finfo(np.float32).tiny), math.inf)
         else:
-            invalidate(depth, info.min_depth * scale, info.max_depth * scale)
+            bounds = (info.min_depth * scale, info.max_depth * scale)
+        invalidate(depth, *bounds)
         variance = None
         if uncertainty and uncertainty_map is not None:
             variance = restore(uncertainty_map[0, 0], plan)
@@ -132,7 +135,7 @@ class DepthEstimator:
             inference_ms=(after_infer - after_pre) * 1e3,
             postprocess_ms=(end - after_infer) * 1e3,
         )
-        return DepthResult(depth=depth, uncertainty=variance, timings=timings)
+        return DepthResult(depth=depth, uncertainty=variance, timings=timings, bounds=bounds)
 
     def _plan(self, source_hw: tuple[int, int]) -> ResizePlan:
         plan = self._plans.get(source_hw)

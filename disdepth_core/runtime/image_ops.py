@@ -7,6 +7,7 @@ back to the input resolution (bilinear), and mark non-finite or out-of-range dep
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,7 +83,9 @@ def preprocess(
         # INTER_AREA at a non-integer ratio (640x480 -> 160x128) takes OpenCV's generic path, faster on
         # float32 than on uint8, conversion included (0.65 vs 0.88 ms). Rounded to whole grey levels as
         # the uint8 resize (and training) rounds them: the same input, bit for bit; unrounded averages
-        # moved the shipped model's real_dev AbsRel by up to 0.7 %.
+        # moved the shipped model's real_dev AbsRel by up to 0.7 %. (Averaging column groups first with a
+        # small matrix product measured 0.2 ms faster alone, but its BLAS threads contend with the
+        # backend's in the node: pre-process 21 ms, inference 2x slower on 2 cores. Not done.)
         resized = cv2.resize(source.astype(np.float32), size, interpolation=interpolation)
         np.rint(resized, out=resized)
     else:
@@ -117,8 +120,14 @@ def restore(map_hw: np.ndarray, plan: ResizePlan) -> np.ndarray:
 
 def invalidate(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
     """Set non-finite depth and depth outside ``[min_depth, max_depth]`` to NaN, in place; returns it."""
+    if math.isnan(min_depth) or math.isnan(max_depth):
+        depth.fill(np.nan)  # no depth is within a NaN limit
+        return depth
+    # NaN stays NaN, so only depth beyond a limit needs marking; the upper one, at most the dtype's
+    # largest finite value, also rejects +inf. One mask and an indexed store: 1.5x faster than the
+    # validity mask and copyto(where=~valid) at 640x480.
     with np.errstate(invalid="ignore"):
-        # Comparisons with NaN are False; `< inf` also rejects +inf when max_depth is infinite.
-        valid = (depth >= min_depth) & (depth <= max_depth) & (depth < np.inf)
-    np.copyto(depth, np.nan, where=~valid)
+        beyond = depth < min_depth
+        beyond |= depth > min(max_depth, float(np.finfo(depth.dtype).max))
+    depth[beyond] = np.nan
     return depth

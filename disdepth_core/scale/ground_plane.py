@@ -38,7 +38,8 @@ import math
 
 import numpy as np
 
-from disdepth_core.geometry import range_factors, ray_grid
+from disdepth_core.geometry import CameraIntrinsics, range_factors, ray_grid
+from disdepth_core.scale.mount import CameraMount
 from disdepth_core.scale.sources import FrameContext, ScaleObservation, ScaleSettings, register_scale_source
 
 __all__ = ["GroundPlaneScale"]
@@ -65,6 +66,8 @@ class GroundPlaneScale:
         self._sin_min = math.sin(math.radians(MIN_BELOW_DEG))
         kernel_x = np.arange(-3 * _BINS_PER_BANDWIDTH, 3 * _BINS_PER_BANDWIDTH + 1) / _BINS_PER_BANDWIDTH
         self._kernel = np.exp(-0.5 * kernel_x**2)
+        self._geometry_key: tuple | None = None
+        self._geometry: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 0), bool), np.zeros(0, np.float32))
 
     def has_input(self, context: FrameContext) -> bool:
         return context.mount is not None and context.intrinsics is not None
@@ -80,23 +83,23 @@ class GroundPlaneScale:
                 f"depth {depth.shape} does not match the intrinsics {intrinsics.width}x{intrinsics.height}"
             )
         stride = max(1, round(intrinsics.width / GRID_WIDTH))
-        z = depth[::stride, ::stride]
-        x_ray, y_ray = ray_grid(intrinsics, stride)
-        down = mount.down
-        toward_floor = np.float32(down[0]) * x_ray + np.float32(down[1]) * y_ray + np.float32(down[2])
+        below, below_floor_depth = self._floor_geometry(intrinsics, stride, mount)
+        # The predictions along the rays below the horizon, bottom row first: floor depth then mostly
+        # ascends, which numpy's partition (percentiles, median) selects from 3x faster than descending.
+        z = depth[::stride, ::stride][below][::-1]
         with np.errstate(invalid="ignore"):
-            candidate = (
-                (toward_floor > self._sin_min * range_factors(intrinsics, stride)) & (z > 0) & (z < np.inf)
-            )
-        count = int(np.count_nonzero(candidate))
-        if count < MIN_CANDIDATE_SHARE * z.size:
+            valid = (z > 0) & (z < np.inf)
+        count = int(np.count_nonzero(valid))
+        grid_size = below.size
+        if count < MIN_CANDIDATE_SHARE * grid_size:
             return ScaleObservation.undecided(
-                f"floor not in view: {count / z.size:.0%} of the image is {MIN_BELOW_DEG:g} deg below the "
+                f"floor not in view: {count / grid_size:.0%} of the image is {MIN_BELOW_DEG:g} deg below the "
                 "horizon",
                 count,
             )
-        floor_depth = np.float32(mount.height_m) / toward_floor[candidate]
-        log_ratio = np.log(floor_depth / z[candidate])
+        floor_depth = below_floor_depth[valid]
+        z = z[valid]
+        log_ratio = np.log(floor_depth / z)
         log_scale = self._densest_cluster(log_ratio)
         inlier = np.abs(log_ratio - log_scale) < AGREEMENT
         share = np.count_nonzero(inlier) / inlier.size
@@ -106,7 +109,7 @@ class GroundPlaneScale:
                 "down (a wall, person or table in front?)",
                 count,
             )
-        near, far = np.percentile(floor_depth[inlier], (10, 90))
+        near, far = _percentiles(floor_depth[inlier], (10, 90))
         recession = float(far / near)
         if recession < MIN_RECESSION:
             return ScaleObservation.undecided(
@@ -121,16 +124,55 @@ class GroundPlaneScale:
             f"{share:.0%} of the view below the horizon agrees with the floor, {near:.1f}-{far:.1f} m",
         )
 
+    def _floor_geometry(
+        self, intrinsics: CameraIntrinsics, stride: int, mount: CameraMount
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which grid pixels look at least ``MIN_BELOW_DEG`` below the horizon (H' x W' bool) and the floor
+        depth ``h / (down . r)`` along each of them (1-D float32, last pixel first): a camera's intrinsics and
+        mount rarely change, so the last one is kept and recomputed only when intrinsics, stride, height
+        or floor normal differ."""
+        key = (intrinsics, stride, float(mount.height_m), tuple(float(value) for value in mount.up))
+        if self._geometry_key != key:
+            x_ray, y_ray = ray_grid(intrinsics, stride)
+            down = mount.down
+            toward_floor = np.float32(down[0]) * x_ray + np.float32(down[1]) * y_ray + np.float32(down[2])
+            below = toward_floor > self._sin_min * range_factors(intrinsics, stride)
+            floor_depth = (np.float32(mount.height_m) / toward_floor[below])[::-1].copy()
+            below.flags.writeable = floor_depth.flags.writeable = False
+            self._geometry_key, self._geometry = key, (below, floor_depth)
+        return self._geometry
+
     def _densest_cluster(self, log_ratio: np.ndarray) -> float:
         """Step 2 of the module docstring: the median of the densest cluster of log q (each candidate
         counts once)."""
         step = BANDWIDTH / _BINS_PER_BANDWIDTH
-        low, high = np.percentile(log_ratio, (0.5, 99.5))
+        low, high = _percentiles(log_ratio, (0.5, 99.5))
         values = log_ratio[(log_ratio >= low) & (log_ratio <= high)]
         index = ((values - low) / step).astype(np.int64)
         density = np.convolve(np.bincount(index), self._kernel)  # bin j - len(kernel) // 2
         peak = low + (int(np.argmax(density)) - len(self._kernel) // 2 + 0.5) * step
         return _lower_median(values[np.abs(values - peak) < 2 * BANDWIDTH])
+
+
+def _percentiles(values: np.ndarray, percents: tuple[float, float]) -> np.ndarray:
+    """``np.percentile(values, percents)`` (its default linear method) of finite 1-D ``values``, bit for bit,
+    without its generic-case overhead (about 30 us a call): the same order statistics, interpolated with
+    the same float64 arithmetic (numpy's ``_lerp``)."""
+    q = np.true_divide(percents, 100)
+    last = values.size - 1
+    virtual = last * q
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= last
+    previous[above] = following[above] = -1  # the largest value
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    ordered = np.partition(values, np.unique(np.concatenate((previous, following))))
+    a, b = ordered[previous], ordered[following]
+    gamma = virtual - previous
+    difference = b - a
+    result = np.add(a, difference * gamma)
+    np.subtract(b, difference * (1 - gamma), out=result, where=gamma >= 0.5)
+    return result
 
 
 def _lower_median(values: np.ndarray) -> float:
