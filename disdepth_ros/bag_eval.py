@@ -159,7 +159,7 @@ class _Evaluation:
         row: dict[str, Any] = {"index": index, "stamp_ns": stamp, "paired": False}
         self.rows.append(row)
         wanted = ("points",) if writer is not None else ()
-        inputs, problem = self.scale_inputs.for_image(msg, stamp)
+        inputs, problem = self.scale_inputs.for_image(msg)
         if problem is not None:
             self.failures.add(self.config.sparse_depth_topic or "", stamp, problem)
         outcome = self.pipeline.process(msg, self.camera_info, wanted, inputs)

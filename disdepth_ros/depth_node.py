@@ -67,7 +67,7 @@ from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.health import Assessment, NodeHealth
 from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_core.serving.stamp_gaps import StampGapCounter
-from disdepth_ros.conversions import camera_info_to_intrinsics, depth_msg_to_array
+from disdepth_ros.conversions import camera_info_to_intrinsics
 from disdepth_ros.input_qos import MatchedSubscription
 from disdepth_ros.model_path import resolve_model_path
 from disdepth_ros.node_help import help_text
@@ -82,7 +82,7 @@ from disdepth_ros.params import (
     validate_parameters,
 )
 from disdepth_ros.pipeline import FrameOutcome, FramePipeline, ScaleInputs
-from disdepth_ros.scale_inputs import Measurement, range_reading, tf2_lookup
+from disdepth_ros.scale_inputs import SensorInputs, tf2_lookup
 
 __all__ = ["DepthNode", "main"]
 
@@ -120,8 +120,7 @@ class DepthNode(LifecycleNode):
         self.stamp_gaps = StampGapCounter()
         self._started = time.monotonic()
         self._camera_info: CameraInfo | None = None
-        self._sparse_depth = Measurement()
-        self._range = Measurement()
+        self._sensors = SensorInputs()
         self.estimator: DepthEstimator | None = None
         self.pipeline: FramePipeline | None = None
         self.scale: ScaleTracker | None = None
@@ -240,8 +239,7 @@ class DepthNode(LifecycleNode):
         self._output_pubs = {}
         self.estimator = self.pipeline = self.scale = self.mount_source = self._tf_listener = None
         self._camera_info = None
-        self._sparse_depth.clear()
-        self._range.clear()
+        self._sensors.clear()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -296,10 +294,10 @@ class DepthNode(LifecycleNode):
         self._camera_info = msg
 
     def _on_sparse_depth(self, msg: Image) -> None:
-        self._sparse_depth.put(msg, time.monotonic())
+        self._sensors.sparse.put(msg, time.monotonic())
 
     def _on_range(self, msg: Range) -> None:
-        self._range.put(msg, time.monotonic())
+        self._sensors.ranges.put(msg, time.monotonic())
 
     def _match_input_qos(self) -> None:
         """Re-match the input QoS to the current publishers (a camera that started later or changed)."""
@@ -364,23 +362,17 @@ class DepthNode(LifecycleNode):
         """The mount at this image (when a source may use it) and the sparse depth and range reading no
         earlier frame used, within `sparse_depth_max_age` of its stamp (decoded with the camera's
         `max_input_pixels` limit)."""
-        stamp = stamp_ns(header.stamp)
-        max_age = self._measurement_max_age
-        mount = None
-        if self.mount_source is not None and self._wants_mount:
-            mount = self.mount_source.mount_for(header)
-        sparse = None
-        sparse_msg = self._sparse_depth.take(stamp, max_age)
-        if sparse_msg is not None:
-            try:
-                sparse = depth_msg_to_array(sparse_msg, pipeline.max_input_pixels)
-            except ValueError as error:
-                self._report(FrameFailure("bad_input", f"sparse depth: {error}"))
-        reading = None
-        range_msg = self._range.take(stamp, max_age)
-        if range_msg is not None:
-            reading = range_reading(range_msg, self._camera_from_range(header.frame_id, range_msg))
-        return ScaleInputs(mount, sparse, reading)
+        mount, lookup = None, None
+        if self.mount_source is not None:
+            lookup = self.mount_source.lookup
+            if self._wants_mount:
+                mount = self.mount_source.mount_for(header)
+        inputs, problem = self._sensors.for_frame(
+            header, mount, pipeline.max_input_pixels, self._measurement_max_age, lookup, self._range_pose
+        )
+        if problem is not None:
+            self._report(problem)
+        return inputs
 
     def _mount_source(self, values: dict[str, Any]) -> MountSource:
         """Parameters when camera_height_m is given, else TF through tf2_ros where it is installed."""
@@ -403,14 +395,8 @@ class DepthNode(LifecycleNode):
         )
         return MountSource(str(values["base_frame"]), parameters, lookup, "TF (tf2_ros)", missing)
 
-    def _camera_from_range(self, camera_frame: str, msg: Range) -> Rigid:
-        """The range sensor in the camera optical frame: TF where it has it, else the range_* parameters."""
-        lookup = self.mount_source.lookup if self.mount_source is not None else None
-        if lookup is not None:
-            try:
-                return lookup(camera_frame, msg.header.frame_id, stamp_ns(msg.header.stamp))
-            except Exception:  # tf2's Lookup/Connectivity/Extrapolation errors: use the parameters
-                pass
+    def _range_pose(self) -> Rigid:
+        """The range sensor in the camera optical frame from the range_* parameters (used without TF)."""
         position = [float(v) for v in self.get_parameter("range_position_xyz").value]
         direction = np.asarray(self.get_parameter("range_direction_xyz").value, dtype=np.float64)
         return Rigid(frame_with_x(direction), np.asarray(position))

@@ -12,14 +12,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from disdepth_core.bags import stamp_ns
-from disdepth_core.scale import RangeReading
+from disdepth_core.scale import CameraMount, RangeReading
 from disdepth_core.scale.mount_source import TransformLookup
 from disdepth_core.scale.rotations import Rigid
+from disdepth_core.serving.failures import FrameFailure
+from disdepth_ros.conversions import depth_msg_to_array
+from disdepth_ros.pipeline import ScaleInputs
 
-__all__ = ["Measurement", "range_reading", "rigid_from_msg", "tf2_lookup"]
+__all__ = ["Measurement", "SensorInputs", "range_reading", "rigid_from_msg", "tf2_lookup"]
 
 
 def rigid_from_msg(transform: Any) -> Rigid:
@@ -76,3 +80,55 @@ def range_reading(msg: Any, camera_from_range: Rigid) -> RangeReading:
         max_range=float(msg.max_range),
         field_of_view=float(msg.field_of_view),
     )
+
+
+class SensorInputs:
+    """The sparse depth and range messages no frame has used yet, and a frame's :class:`ScaleInputs`
+    from them: the node and eval-bag share this, so both use a measurement exactly once."""
+
+    def __init__(self) -> None:
+        self.sparse, self.ranges = Measurement(), Measurement()
+
+    def clear(self) -> None:
+        self.sparse.clear()
+        self.ranges.clear()
+
+    def for_frame(
+        self,
+        header: Any,
+        mount: CameraMount | None,
+        max_input_pixels: int,
+        max_age_s: float,
+        lookup: TransformLookup | None,
+        range_fallback: Callable[[], Rigid],
+    ) -> tuple[ScaleInputs, FrameFailure | None]:
+        """``mount`` with the sparse depth and range reading within ``max_age_s`` of the image's stamp
+        that no earlier frame used, and the failure of an undecodable sparse depth image (the frame goes
+        on without it). The range sensor's pose comes from ``lookup`` (camera frame <- range frame at
+        its stamp), else from ``range_fallback()``."""
+        stamp = stamp_ns(header.stamp)
+        sparse, problem = None, None
+        sparse_msg = self.sparse.take(stamp, max_age_s)
+        if sparse_msg is not None:
+            try:
+                sparse = depth_msg_to_array(sparse_msg, max_input_pixels)
+            except ValueError as error:
+                problem = FrameFailure("bad_input", f"sparse depth: {error}")
+        reading = None
+        range_msg = self.ranges.take(stamp, max_age_s)
+        if range_msg is not None:
+            pose = _camera_from_range(lookup, header.frame_id, range_msg, range_fallback)
+            reading = range_reading(range_msg, pose)
+        return ScaleInputs(mount, sparse, reading), problem
+
+
+def _camera_from_range(
+    lookup: TransformLookup | None, camera_frame: str, msg: Any, fallback: Callable[[], Rigid]
+) -> Rigid:
+    """The range sensor in the camera optical frame: TF where it has the range frame, else ``fallback``."""
+    if lookup is not None:
+        try:
+            return lookup(camera_frame, msg.header.frame_id, stamp_ns(msg.header.stamp))
+        except Exception:  # tf2's Lookup/Connectivity/Extrapolation errors, TransformLookupError
+            pass
+    return fallback()
