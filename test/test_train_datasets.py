@@ -40,9 +40,9 @@ def test_unlabeled_none_and_errors(tmp_path):
     with pytest.raises(ValueError, match="topic"):
         build_unlabeled(UnlabeledConfig(kind="rosbag", path=str(tmp_path)), DATA)
     with pytest.raises(FileNotFoundError, match=r"nyu_depth_v2_labeled\.mat"):
-        open_nyu(str(tmp_path), "test")
+        open_nyu(DatasetConfig(kind="nyu", root=str(tmp_path), split="test"), 64, 96, False)
     with pytest.raises(ValueError, match="list file"):
-        open_kitti(str(tmp_path), "")
+        open_kitti(DatasetConfig(kind="kitti", root=str(tmp_path)), 64, 96, False)
 
 
 def test_synthetic_truncation_and_prepared_items():

@@ -8,6 +8,7 @@ import json
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
 from disdepth_core.runtime.model_info import check_input_size
+from disdepth_core.train.dataset_kinds import LABELED, dataset_kind, dataset_names
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,12 +28,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "model", help="model file: .safetensors checkpoint, exported .onnx or TensorRT engine"
     )
-    parser.add_argument("--dataset", required=True, choices=("nyu", "kitti", "rgbd", "synthetic"))
+    evaluated = [dataset_kind(LABELED, name) for name in dataset_names(LABELED, evaluated=True)]
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        choices=[kind.name for kind in evaluated],
+        help="; ".join(f"{kind.name}: {kind.summary}" for kind in evaluated),
+    )
     parser.add_argument(
         "--data-root",
         default="",
-        help="NYU: directory with nyu_depth_v2_labeled.mat + splits.mat (or the BTS root with --list-file); "
-        "KITTI: raw KITTI root; rgbd: folder of NAME.npz frames (rgb, depth, K); unused for synthetic",
+        help="; ".join(f"{kind.name}: {kind.root}" for kind in evaluated if kind.root),
     )
     parser.add_argument("--list-file", default="", help="BTS-style list file (KITTI: required)")
     parser.add_argument("--gt-root", default="", help="ground-truth root if not under --data-root")
@@ -56,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from disdepth_core.deployment import open_estimator
-    from disdepth_core.evaluation import evaluate_estimator, format_summary, protocol_for
+    from disdepth_core.evaluation import evaluate_estimator, format_summary
 
     kinds = tuple(args.synthetic_kind or ["room"])
     samples = _open_dataset(args, kinds)
-    eval_range = protocol_for(args.dataset, kinds)
+    eval_range = dataset_kind(LABELED, args.dataset).eval_range(kinds)
     if args.min_depth is not None:
         eval_range = replace(eval_range, min_depth=args.min_depth)
     if args.max_depth is not None:
@@ -97,23 +103,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_dataset(args: argparse.Namespace, kinds: tuple[str, ...]) -> object:
-    if args.dataset == "rgbd":
-        from disdepth_core.data.rgbd_folder import RGBDFolder
+    """The ``--dataset`` kind opened as for evaluation (full KITTI frames: the Garg crop is the
+    protocol's)."""
+    from disdepth_core.train.config import DatasetConfig
 
-        if not args.data_root:
-            raise ValueError("--dataset rgbd needs --data-root DIR (a folder of .npz frames, e.g. real_dev)")
-        return RGBDFolder(args.data_root)
-    from disdepth_core.train.datasets import open_kitti, open_nyu
-
-    if args.dataset == "nyu":
-        if not args.data_root:
-            raise ValueError("--dataset nyu needs --data-root")
-        return open_nyu(args.data_root, args.split, args.list_file, args.gt_root)
-    if args.dataset == "kitti":
-        if not args.data_root:
-            raise ValueError("--dataset kitti needs --data-root (and --list-file)")
-        return open_kitti(args.data_root, args.list_file, args.gt_root, kb_crop=False)
-    from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
-
+    kind = dataset_kind(LABELED, args.dataset)
+    if kind.root and not args.data_root:
+        raise ValueError(f"--dataset {kind.name} needs --data-root: {kind.root}")
     check_input_size(args.height, args.width, "--height/--width")
-    return SyntheticDepthDataset(args.synthetic_size, args.height, args.width, args.synthetic_seed, kinds)
+    spec = DatasetConfig(
+        kind=kind.name,
+        root=args.data_root,
+        split=args.split,
+        list_file=args.list_file,
+        gt_root=args.gt_root,
+        size=args.synthetic_size,
+        seed=args.synthetic_seed,
+        kinds=list(kinds),
+    )
+    return kind.open(spec, args.height, args.width, False)

@@ -22,9 +22,9 @@ import yaml
 from disdepth_core.runtime.model_info import check_input_size
 from disdepth_core.teacher_kinds import OUTPUT_KINDS
 
+from .dataset_kinds import LABELED, NO_UNLABELED, UNLABELED, dataset_names
+
 STAGES = ("train", "acclimate", "distill")
-DATASET_KINDS = ("synthetic", "nyu", "kitti", "pseudo_labels")
-UNLABELED_KINDS = ("none", "synthetic", "folder", "video", "rosbag")
 FEATURE_KD_KINDS = ("attentive", "mse", "none")
 PSEUDO_LABEL_SOURCES = ("teacher", "ghost")
 PRETRAINED_SOURCES = ("none", "imagenet")
@@ -244,9 +244,10 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check enumerations and ranges; raise ValueError naming the offending key."""
         _choice("stage", self.stage, STAGES)
-        _choice("data.train.kind", self.data.train.kind, DATASET_KINDS)
-        _choice("data.val.kind", self.data.val.kind, DATASET_KINDS)
-        _choice("data.unlabeled.kind", self.data.unlabeled.kind, UNLABELED_KINDS)
+        trainable = dataset_names(LABELED, training=True)
+        _choice("data.train.kind", self.data.train.kind, trainable)
+        _choice("data.val.kind", self.data.val.kind, trainable)
+        _choice("data.unlabeled.kind", self.data.unlabeled.kind, (NO_UNLABELED, *dataset_names(UNLABELED)))
         _choice("distill.feature_kd", self.distill.feature_kd, FEATURE_KD_KINDS)
         _choice("distill.pseudo_labels", self.distill.pseudo_labels, PSEUDO_LABEL_SOURCES)
         _choice("runtime.amp", self.runtime.amp, AMP_MODES)

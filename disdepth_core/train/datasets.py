@@ -1,11 +1,7 @@
-"""Datasets named by a training config (``data.train``, ``data.val``, ``data.unlabeled``).
-
-Labeled: ``synthetic`` (procedural scenes rendered at the training size,
-``disdepth_core.data.synthetic_dataset.SyntheticDepthDataset``; kinds default to ``room``), ``nyu`` and
-``kitti`` (``disdepth_core.data`` loaders), ``pseudo_labels`` (the teacher-labelled frames of a
-``disdepth distill-bag`` run, :mod:`disdepth_core.train.distill_bag.labels`). Unlabeled: ``synthetic``
-(the same renderer with the depth dropped, from a disjoint seed), ``folder``, ``video`` and ``rosbag``
-readers. Samples become training batches in :mod:`disdepth_core.train.batches`.
+"""Datasets named by a training config (``data.train``, ``data.val``, ``data.unlabeled``): the openers
+of the kinds registered in :mod:`.dataset_kinds` that live here (synthetic, NYU, KITTI, video and rosbag
+streams) and the builders that open any registered kind. Samples become training batches in
+:mod:`disdepth_core.train.batches`.
 """
 
 from __future__ import annotations
@@ -17,6 +13,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .config import DataConfig, DatasetConfig, UnlabeledConfig
+from .dataset_kinds import LABELED, NO_UNLABELED, UNLABELED, dataset_kind
 
 
 class WithoutDepth(Dataset):
@@ -49,58 +46,53 @@ class Truncated(Dataset):
         return self.samples[index]
 
 
-def _synthetic(
-    size: int, seed: int, kinds: list[str], data: DataConfig, spec: DatasetConfig | None = None
-) -> Any:
-    """Renderer scenes at the training size; ``spec`` (labeled sets) adds camera effects, texture
-    groups and the render cache."""
+def open_synthetic(spec: DatasetConfig, height: int, width: int, training: bool) -> Any:
+    """Renderer scenes at the input size (``kinds`` default to ``room``), with the camera effects,
+    texture groups and render cache of ``spec``."""
     from disdepth_core.data.photometric import Photometric
-    from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
 
-    options: dict[str, Any] = {}
-    if spec is not None:
-        options = {
-            "photometric": Photometric() if spec.photometric else None,
-            "texture_groups": tuple(spec.textures) or None,
-            "real_unlabeled": spec.real_unlabeled or None,
-            "cache_dir": spec.cache_dir or None,
-        }
-    return SyntheticDepthDataset(
-        size, data.height, data.width, seed=seed, kinds=tuple(kinds or ["room"]), **options
+    return _rendered(
+        spec,
+        height,
+        width,
+        photometric=Photometric() if spec.photometric else None,
+        texture_groups=tuple(spec.textures) or None,
+        real_unlabeled=spec.real_unlabeled or None,
+        cache_dir=spec.cache_dir or None,
     )
 
 
-def build_labeled(spec: DatasetConfig, data: DataConfig) -> Any:
-    """The sample dataset described by ``spec`` (``data.train`` or ``data.val``).
+def open_synthetic_unlabeled(spec: UnlabeledConfig, height: int, width: int, training: bool) -> Any:
+    """The renderer's scenes without their depth (from the unlabeled seed, disjoint from the labeled)."""
+    return WithoutDepth(_rendered(spec, height, width))
 
-    ``nyu``: ``list_file`` (BTS list, paths under ``root``) or ``root/nyu_depth_v2_labeled.mat`` with
-    ``root/splits.mat`` (``split`` train/test). ``kitti``: ``list_file`` + ``root`` (raw KITTI) +
-    ``gt_root`` (annotated depth; default ``root``), KITTI-benchmark crop.
-    """
-    if spec.kind == "synthetic":
-        samples = _synthetic(spec.size, spec.seed, spec.kinds, data, spec)
-    elif spec.kind == "nyu":
-        samples = open_nyu(spec.root, spec.split, spec.list_file, spec.gt_root)
-    elif spec.kind == "kitti":
-        samples = open_kitti(spec.root, spec.list_file, spec.gt_root)
-    elif spec.kind == "pseudo_labels":
-        from .distill_bag.labels import CachedFrames
 
-        samples = CachedFrames(spec.root, spec.split)
-    else:
-        raise ValueError(f"unknown dataset kind {spec.kind!r}")
+def _rendered(spec: DatasetConfig | UnlabeledConfig, height: int, width: int, **options: Any) -> Any:
+    from disdepth_core.data.synthetic_dataset import SyntheticDepthDataset
+
+    return SyntheticDepthDataset(
+        spec.size, height, width, seed=spec.seed, kinds=tuple(spec.kinds or ["room"]), **options
+    )
+
+
+def build_labeled(spec: DatasetConfig, data: DataConfig, training: bool = True) -> Any:
+    """The sample dataset described by ``spec`` (``data.train`` or ``data.val``; the kinds of
+    :mod:`.dataset_kinds`), truncated to ``max_samples`` > 0."""
+    kind = dataset_kind(LABELED, spec.kind, what="dataset kind")
+    samples = kind.open(spec, data.height, data.width, training)
     if len(samples) == 0:
         raise ValueError(f"{spec.kind} dataset at {spec.root or '<synthetic>'} ({spec.split}) is empty")
     return Truncated(samples, spec.max_samples) if spec.max_samples > 0 else samples
 
 
-def open_nyu(root: str, split: str, list_file: str = "", gt_root: str = "") -> Any:
-    """NYU Depth V2 from a BTS list or the labeled ``.mat`` + ``splits.mat`` under ``root``."""
+def open_nyu(spec: DatasetConfig, height: int, width: int, training: bool) -> Any:
+    """NYU Depth V2 from a BTS list (``list_file``, paths under ``root``, ground truth under ``gt_root``)
+    or the labeled ``.mat`` + ``splits.mat`` under ``root`` (``split`` train/test/all; val = test)."""
     from disdepth_core.data.nyu import NYUListDataset, NYUv2LabeledDataset
 
-    if list_file:
-        return NYUListDataset(list_file, root, gt_root or None)
-    root_path = Path(root)
+    if spec.list_file:
+        return NYUListDataset(spec.list_file, spec.root, spec.gt_root or None)
+    root_path = Path(spec.root)
     mat = root_path / "nyu_depth_v2_labeled.mat"
     splits = root_path / "splits.mat"
     if not mat.is_file():
@@ -108,21 +100,19 @@ def open_nyu(root: str, split: str, list_file: str = "", gt_root: str = "") -> A
             f"{mat} not found: give the directory holding nyu_depth_v2_labeled.mat (+ splits.mat), "
             "or a BTS list file"
         )
-    if split in ("val", "validation"):
-        split = "test"
+    split = "test" if spec.split in ("val", "validation") else spec.split
     return NYUv2LabeledDataset(mat, split=split, splits_path=splits if split != "all" else None)
 
 
-def open_kitti(root: str, list_file: str, gt_root: str = "", kb_crop: bool = True) -> Any:
-    """KITTI (Eigen split) from a BTS list; images under ``root``, ground truth under ``gt_root``.
-
-    ``kb_crop``: the 352 x 1216 KITTI-benchmark crop (training); evaluation uses full frames + Garg crop.
-    """
+def open_kitti(spec: DatasetConfig, height: int, width: int, training: bool) -> Any:
+    """KITTI (Eigen split) from a BTS list (``list_file``); images under ``root``, ground truth under
+    ``gt_root``. Training takes the 352 x 1216 KITTI-benchmark crop; evaluation full frames (the Garg
+    crop is the protocol's)."""
     from disdepth_core.data.kitti import KITTIListDataset
 
-    if not list_file:
-        raise ValueError(f"KITTI needs a BTS list file (image gt focal per line) for data root {root}")
-    return KITTIListDataset(list_file, root, gt_root or None, kb_crop=kb_crop)
+    if not spec.list_file:
+        raise ValueError(f"KITTI needs a BTS list file (image gt focal per line) for data root {spec.root}")
+    return KITTIListDataset(spec.list_file, spec.root, spec.gt_root or None, kb_crop=training)
 
 
 class Materialized(Dataset):
@@ -146,34 +136,46 @@ class Materialized(Dataset):
         return {"image": self.images[index]}
 
 
+def open_rgbd(spec: DatasetConfig, height: int, width: int, training: bool) -> Any:
+    """A folder of ``NAME.npz`` RGB-D frames (``rgb``, ``depth``, ``K``) at ``root``, e.g. real_dev."""
+    from disdepth_core.data.rgbd_folder import RGBDFolder
+
+    return RGBDFolder(spec.root)
+
+
+def open_image_folder(spec: UnlabeledConfig, height: int, width: int, training: bool) -> Any:
+    """All images under the folder at ``path``."""
+    from disdepth_core.data.unlabeled import ImageFolderDataset
+
+    return ImageFolderDataset(spec.path)
+
+
+def open_video(spec: UnlabeledConfig, height: int, width: int, training: bool) -> Any:
+    """Every ``frame_step``-th frame of the video at ``path``, read once (:class:`Materialized`)."""
+    from disdepth_core.data.unlabeled import VideoFramesDataset
+
+    stream = VideoFramesDataset(spec.path, every=spec.frame_step)
+    return Materialized(stream, height, width, spec.max_samples, spec.path)
+
+
+def open_rosbag(spec: UnlabeledConfig, height: int, width: int, training: bool) -> Any:
+    """Every ``frame_step``-th image of ``topic`` in the bag at ``path``, read once
+    (:class:`Materialized`)."""
+    from disdepth_core.data.bag_images import BagImageDataset
+
+    if not spec.topic:
+        raise ValueError(f"data.unlabeled.topic is required for rosbag {spec.path}")
+    stream = BagImageDataset(spec.path, spec.topic, every=spec.frame_step)
+    return Materialized(stream, height, width, spec.max_samples, f"{spec.path} {spec.topic}")
+
+
 def build_unlabeled(spec: UnlabeledConfig, data: DataConfig) -> Any | None:
-    """Unlabeled images for output-level KD, or None when ``kind`` is ``none``.
-
-    Videos and rosbags are streams: their frames are read once up front (``Materialized``), every
-    ``frame_step``-th frame, at most ``max_samples`` of them.
-    """
-    if spec.kind == "none":
+    """Unlabeled images for output-level KD (the unlabeled kinds of :mod:`.dataset_kinds`), or None when
+    ``kind`` is ``none``. Streams (videos, rosbags) are read once up front, at most ``max_samples``."""
+    if spec.kind == NO_UNLABELED:
         return None
-    if spec.kind == "synthetic":
-        samples: Any = WithoutDepth(_synthetic(spec.size, spec.seed, spec.kinds, data))
-    elif spec.kind == "folder":
-        from disdepth_core.data.unlabeled import ImageFolderDataset
-
-        samples = ImageFolderDataset(spec.path)
-    elif spec.kind == "video":
-        from disdepth_core.data.unlabeled import VideoFramesDataset
-
-        stream = VideoFramesDataset(spec.path, every=spec.frame_step)
-        samples = Materialized(stream, data.height, data.width, spec.max_samples, spec.path)
-    elif spec.kind == "rosbag":
-        from disdepth_core.data.bag_images import BagImageDataset
-
-        if not spec.topic:
-            raise ValueError(f"data.unlabeled.topic is required for rosbag {spec.path}")
-        stream = BagImageDataset(spec.path, spec.topic, every=spec.frame_step)
-        samples = Materialized(stream, data.height, data.width, spec.max_samples, f"{spec.path} {spec.topic}")
-    else:
-        raise ValueError(f"unknown unlabeled kind {spec.kind!r}")
+    kind = dataset_kind(UNLABELED, spec.kind, what="unlabeled kind")
+    samples = kind.open(spec, data.height, data.width, True)
     if len(samples) == 0:
         raise ValueError(f"unlabeled {spec.kind} source {spec.path or '<synthetic>'} has no images")
     return Truncated(samples, spec.max_samples) if spec.max_samples > 0 else samples

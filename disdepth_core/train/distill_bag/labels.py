@@ -162,6 +162,11 @@ def label_percentile(cache: FrameCache, ids: list[int], scales: dict[int, Metric
     return float(np.percentile(np.concatenate(values), q)) if values else 0.0
 
 
+def open_pseudo_labels(spec: Any, height: int, width: int, training: bool) -> CachedFrames:
+    """Dataset kind ``pseudo_labels``: the ``split`` frames of the run's cache at ``root``."""
+    return CachedFrames(spec.root, spec.split)
+
+
 class CachedFrames:
     """The frames of one split with their metric pseudo-labels (``image`` uint8, ``depth`` metres, ``K``)."""
 
