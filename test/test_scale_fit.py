@@ -14,7 +14,8 @@ from disdepth_core.models.teachers.output import MetricScale, parse_fixed_scale
 from disdepth_core.train.distill_bag.cache import FrameCache, frame_path
 from disdepth_core.train.distill_bag.labels import CachedFrames, fit_labels, measure_alignment, write_labels
 from disdepth_core.train.distill_bag.split import check_split_sizes, split_by_time
-from disdepth_core.train.scale_fit import MIN_POINTS, ScaleSource, fit_frame, fit_global
+from disdepth_core.train.label_scale import parse_label_scale
+from disdepth_core.train.scale_fit import MIN_POINTS, fit_frame, fit_global
 
 RANGE = (0.1, 20.0)
 
@@ -24,16 +25,20 @@ def _scene(seed: int, shape=(24, 32)) -> np.ndarray:
 
 
 def test_scale_source_parsing():
-    assert ScaleSource.parse("topic") == ScaleSource("topic", "")
-    assert ScaleSource.parse("fit:lsq").mode_for("relative_depth") == "lsq"
-    assert ScaleSource.parse("topic").mode_for("relative_inverse_depth") == "lsq"
-    assert ScaleSource.parse("topic").mode_for("relative_depth") == "median"
-    assert str(ScaleSource.parse("fixed:2,0.5")) == "fixed:2,0.5"
+    topic = parse_label_scale("topic")
+    assert (topic.name, topic.argument, topic.per_frame) == ("topic", "", True)
+    assert parse_label_scale("fit:lsq").mode_for("relative_depth") == "lsq"
+    assert topic.mode_for("relative_inverse_depth") == "lsq"
+    assert topic.mode_for("relative_depth") == "median"
+    assert str(parse_label_scale("fixed:2,0.5")) == "fixed:2,0.5"
     for bad in ("bogus", "fixed", "topic:mean"):
         with pytest.raises(ValueError):
-            ScaleSource.parse(bad)
-    with pytest.raises(ValueError, match="expected one of"):
-        ScaleSource.parse("topic", ("fixed", "fit"))
+            parse_label_scale(bad)
+    with pytest.raises(ValueError, match=r"expected one of fit.*, fixed:SCALE"):
+        parse_label_scale("topic", in_bag=False)
+    assert parse_label_scale("fit").missing_input(depth_topic=False, scale_data=False) is not None
+    assert parse_label_scale("fit").missing_input(depth_topic=False, scale_data=True) is None
+    assert "--depth-topic" in topic.missing_input(depth_topic=False, scale_data=True)
     assert parse_fixed_scale("2.5", "relative_depth") == MetricScale(
         "relative_depth", 2.5, 0.0, "fixed scale fixed:2.5"
     )
@@ -119,7 +124,7 @@ def test_topic_labels_fit_each_paired_frame_and_the_global_fit_ignores_held_out_
     cache = _write_cache(tmp_path, raws, depths, [i * 10**9 for i in range(6)])
     split = {0: "train", 1: "train", 2: "train", 3: "train", 4: "heldout", 5: "heldout"}
     per_frame, report = fit_labels(
-        cache, split, "relative_depth", ScaleSource("topic", "median"), (0.1, 200.0)
+        cache, split, "relative_depth", parse_label_scale("topic:median"), (0.1, 200.0)
     )
     assert report.per_frame == 5 and report.fallback == 1
     assert report.global_scale.scale == pytest.approx(2.0, rel=1e-6)  # median of the paired training frames
@@ -141,10 +146,39 @@ def test_fixed_and_metric_sources(tmp_path):
     raws = [_scene(20 + i) for i in range(3)]
     cache = _write_cache(tmp_path, raws, [None] * 3, [0, 1, 2])
     split = dict.fromkeys(range(3), "train")
-    per_frame, report = fit_labels(cache, split, "relative_depth", ScaleSource("fixed", "", "3,1"), RANGE)
+    per_frame, report = fit_labels(cache, split, "relative_depth", parse_label_scale("fixed:3,1"), RANGE)
     assert (
         per_frame[0] == MetricScale("relative_depth", 3.0, 1.0, "fixed scale fixed:3,1")
         and report.per_frame == 0
     )
     per_frame, _ = fit_labels(cache, split, "metric_depth", None, RANGE)
     assert per_frame[2].identity
+
+
+def test_a_registered_label_scale_source_is_listed_and_used(monkeypatch):
+    """A new source is one class and one decorator: parsed, listed in the help, used by the scale stage."""
+    from disdepth_core.train.label_scale import (
+        LabelScaleSource,
+        label_scale_usage,
+        register_label_scale,
+        registry,
+    )
+
+    monkeypatch.setattr(registry, "_SOURCES", dict(registry._SOURCES))
+
+    @register_label_scale
+    class Halved(LabelScaleSource):
+        name = "halved"
+        usage = "halved"
+        summary = "half the raw output"
+        fits = False
+
+        def global_scale(self, output_kind, pairs, depth_range, where):
+            return MetricScale(output_kind, 0.5, 0.0, "halved")
+
+    assert "halved (half the raw output)" in label_scale_usage(in_bag=False)
+    with pytest.raises(ValueError, match="already registered"):
+        register_label_scale(Halved)
+    source = parse_label_scale("halved")
+    scale = source.global_scale("relative_depth", (), RANGE, "")
+    assert scale == MetricScale("relative_depth", 0.5, 0.0, "halved")

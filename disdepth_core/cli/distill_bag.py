@@ -17,6 +17,7 @@ from disdepth_core.train.distill_bag.options import (
     PRETRAINED_ENCODER_LR_SCALE,
     RELATIVE_SSI_WEIGHT,
 )
+from disdepth_core.train.label_scale import label_scale_usage
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -46,9 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scale",
         default="",
-        help="metric scale source of a relative teacher: topic[:median|lsq] (per frame, from --depth-topic), "
-        "fit[:median|lsq] (one global fit on frames with ground truth: --depth-topic or --scale-data), "
-        "fixed:SCALE[,SHIFT]",
+        help=f"metric scale source of a relative teacher: {label_scale_usage()}",
     )
     parser.add_argument(
         "--scale-data", type=Path, help="RGB-D folder (.npz frames) for --scale fit without a depth topic"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from disdepth_core.teacher_kinds import OUTPUT_KINDS, SPEC_HELP
+from disdepth_core.train.label_scale import label_scale_usage
 
 
 def add_teacher_arguments(
@@ -21,8 +22,8 @@ def add_teacher_arguments(
     if scale:
         parser.add_argument(
             "--teacher-scale",
-            help="metric scale of a relative teacher: fixed:SCALE[,SHIFT], or fit[:median|lsq] (one global "
-            "fit on teacher_options.fit_frames training frames with ground truth)",
+            help=f"metric scale of a relative teacher: {label_scale_usage(in_bag=False)}; a fit uses the "
+            "first teacher_options.fit_frames training frames",
         )
 
 

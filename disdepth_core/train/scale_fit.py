@@ -1,73 +1,26 @@
-"""Metric scale sources for relative teachers: parse, fit, and measure how well the aligned teacher fits.
-
-A relative teacher teaches metric depth only with a declared scale source (a robot needs metres):
-
-- ``fixed:S[,SHIFT]``: the user's values;
-- ``fit[:median|lsq]``: ONE global scale (and shift) fitted once on frames with ground truth;
-- ``topic[:median|lsq]`` (distill-bag): a metric depth topic in the same bag (LiDAR, ToF, stereo;
-  sparse or dense) paired with each frame by stamp; every paired frame gets its own scale, frames
-  without a usable partner get the global fit over the paired training frames.
+"""Fitting a relative teacher's output to metric ground truth, and how well the aligned teacher fits
+(the sources that use it: :mod:`disdepth_core.train.label_scale`).
 
 Alignment (the :class:`~disdepth_core.models.teachers.output.MetricScale` forms): for depth-like output
 ``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling) and ``lsq`` the least-squares
 ``s * raw + b ~ gt``; for inverse depth both work on ``1 / gt`` (``lsq`` = the MiDaS scale-and-shift
-fit). Defaults: ``median`` for depth, ``lsq`` for inverse depth (its unknown shift cannot be ignored).
-A fit needs ``MIN_POINTS`` valid pixels and a positive scale; an ``lsq`` fit with a non-positive scale
-falls back to ``median``. The global ``median`` fit is the median of per-frame scales; the global ``lsq``
-fit pools up to ``POINTS_PER_FRAME`` random pixels of every frame.
+fit). A fit needs ``MIN_POINTS`` valid pixels and a positive scale; an ``lsq`` fit with a non-positive
+scale falls back to ``median``. The global ``median`` fit is the median of per-frame scales; the global
+``lsq`` fit pools up to ``POINTS_PER_FRAME`` random pixels of every frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from disdepth_core.evaluation import DepthScorer, EvalRange
-from disdepth_core.models.teachers.output import MetricScale, parse_fixed_scale
+from disdepth_core.models.teachers.output import MetricScale
 
-ALIGN_MODES = ("median", "lsq")
-SOURCE_KINDS = ("fixed", "fit", "topic")
 MIN_POINTS = 20
 POINTS_PER_FRAME = 4096
-
-
-@dataclass(frozen=True)
-class ScaleSource:
-    """A parsed scale source: ``kind`` (fixed, fit, topic), alignment ``mode`` and the fixed values."""
-
-    kind: str
-    mode: str = ""
-    fixed: str = ""
-
-    @classmethod
-    def parse(cls, text: str, allowed: tuple[str, ...] = SOURCE_KINDS) -> ScaleSource:
-        kind, _, rest = text.partition(":")
-        if kind not in allowed:
-            raise ValueError(
-                f"scale source {text!r}: expected one of {', '.join(k + ':...' for k in allowed)}"
-            )
-        if kind == "fixed":
-            if not rest:
-                raise ValueError("scale source 'fixed' needs a value: fixed:SCALE or fixed:SCALE,SHIFT")
-            return cls(kind, "", rest)
-        if rest and rest not in ALIGN_MODES:
-            raise ValueError(f"scale source {text!r}: alignment must be one of {', '.join(ALIGN_MODES)}")
-        return cls(kind, rest)
-
-    def mode_for(self, output_kind: str) -> str:
-        """The alignment used for ``output_kind`` (the given one, else the default of the module doc)."""
-        return self.mode or ("lsq" if output_kind == "relative_inverse_depth" else "median")
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.fixed or self.mode}" if (self.fixed or self.mode) else self.kind
-
-
-def fixed_scale(source: ScaleSource, output_kind: str) -> MetricScale:
-    """The :class:`MetricScale` of a ``fixed:`` source."""
-    return parse_fixed_scale(source.fixed, output_kind)
 
 
 def _valid(

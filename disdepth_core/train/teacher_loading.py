@@ -1,7 +1,7 @@
 """Open the teacher of an acclimate or distill stage from its spec and ``teacher_options``.
 
 The spec (``config.teacher``) is any of :mod:`disdepth_core.models.teachers.spec`. A relative foundation
-teacher gets its metric scale here from ``teacher_options.scale`` (:mod:`disdepth_core.train.scale_fit`):
+teacher gets its metric scale here from ``teacher_options.scale`` (:mod:`disdepth_core.train.label_scale`):
 a fixed value, or one global fit on the first ``fit_frames`` training samples (resized and centre-cropped
 to the training size, ground truth in the student's depth range). The scale used is printed in one line
 and recorded in the acclimated checkpoint.
@@ -9,11 +9,13 @@ and recorded in the acclimated checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import torch
 from torch import nn
 
 from disdepth_core.models import DepthModel
-from disdepth_core.models.teachers.output import MetricScale
 from disdepth_core.models.teachers.spec import output_kind, parse_teacher_spec
 from disdepth_core.teacher_kinds import SPEC_HELP
 
@@ -21,7 +23,7 @@ from .acclimated import TeacherBundle, load_teacher
 from .batches import PreparedDataset
 from .config import TrainConfig
 from .datasets import build_labeled
-from .scale_fit import ScaleSource, fit_global, fixed_scale
+from .label_scale import label_scale_usage, parse_label_scale
 
 
 def open_stage_teacher(
@@ -42,33 +44,29 @@ def open_stage_teacher(
     depth_range = (student.min_depth, student.max_depth)
     bundle = load_teacher(spec, output=options.output, depth_range=depth_range, require_scale=False)
     if options.scale:
-        source = ScaleSource.parse(options.scale, ("fixed", "fit"))
+        source = parse_label_scale(options.scale, in_bag=False)
         teacher = bundle.teacher
         if not hasattr(teacher, "raw_output"):
             raise ValueError(
                 f"teacher_options.scale: teacher {spec} is a disdepth model (metric depth); a scale source "
                 "applies to foundation teachers (hf:DIR, onnx:FILE)"
             )
-        kind = output_kind(teacher)
-        teacher.scale = (
-            fixed_scale(source, kind)
-            if source.kind == "fixed"
-            else fit_on_training_data(teacher, config, source, depth_range)
-        )
+        pairs, where = training_pairs(teacher, config) if source.fits else ((), "")
+        teacher.scale = source.global_scale(output_kind(teacher), pairs, depth_range, where)
         print(f"[{config.stage}] teacher scale: {teacher.scale.describe()}", flush=True)
     if require_scale and getattr(bundle.teacher, "scale", True) is None:
         raise ValueError(
             f"teacher {spec} predicts {output_kind(bundle.teacher)}: declare a metric scale source "
-            "(--teacher-scale fixed:S or --teacher-scale fit)"
+            f"with --teacher-scale: {label_scale_usage(in_bag=False)}"
         )
     return bundle
 
 
-@torch.no_grad()
-def fit_on_training_data(
-    teacher: nn.Module, config: TrainConfig, source: ScaleSource, depth_range: tuple[float, float]
-) -> MetricScale:
-    """One global scale of ``teacher`` fitted on the first ``teacher_options.fit_frames`` training samples."""
+def training_pairs(
+    teacher: nn.Module, config: TrainConfig
+) -> tuple[Iterator[tuple[np.ndarray, np.ndarray]], str]:
+    """``(raw teacher output, ground truth)`` of the first ``teacher_options.fit_frames`` training
+    samples (computed as they are read) and those frames in words."""
     data = config.data
     samples = PreparedDataset(
         build_labeled(data.train, data), data.height, data.width, train=False, seed=config.seed
@@ -77,11 +75,11 @@ def fit_on_training_data(
     if count < 1:
         raise ValueError("teacher_options.fit_frames must be >= 1 to fit a scale")
 
-    def pairs():
+    def pairs() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for index in range(count):
             item = samples[index]
-            raw = teacher.raw_output(item["image"][None])[0, 0].cpu().numpy()
+            with torch.no_grad():
+                raw = teacher.raw_output(item["image"][None])[0, 0].cpu().numpy()
             yield raw, item["depth"][0].numpy()
 
-    kind = output_kind(teacher)
-    return fit_global(pairs(), kind, source.mode_for(kind), depth_range, f"fit on {count} training frames")
+    return pairs(), f"{count} training frames"

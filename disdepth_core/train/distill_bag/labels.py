@@ -29,7 +29,8 @@ from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
 from disdepth_core.models.teachers.output import MetricScale
 
-from ..scale_fit import ScaleSource, alignment_quality, fit_frame, fit_global, fixed_scale
+from ..label_scale import LabelScaleSource
+from ..scale_fit import alignment_quality
 from .cache import FrameCache
 from .split import HELDOUT, TRAIN
 
@@ -67,7 +68,7 @@ def fit_labels(
     cache: FrameCache,
     split: dict[int, str],
     output_kind: str,
-    source: ScaleSource | None,
+    source: LabelScaleSource | None,
     depth_range: tuple[float, float],
     fit_frames: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[dict[int, MetricScale], ScaleReport]:
@@ -78,21 +79,16 @@ def fit_labels(
     train = [f["id"] for f in cache.frames if split[f["id"]] == TRAIN]
     if source is None:
         global_scale = MetricScale(output_kind, 1.0, 0.0, "metric teacher, no scale source")
-    elif source.kind == "fixed":
-        global_scale = fixed_scale(source, output_kind)
     else:
-        mode = source.mode_for(output_kind)
         pairs = fit_frames if fit_frames is not None else _paired(cache, train)
         where = f"{len(fit_frames)} RGB-D frames" if fit_frames is not None else "the paired training frames"
-        label = "depth topic, global fit" if source.kind == "topic" else "global fit"
-        global_scale = fit_global(pairs, output_kind, mode, depth_range, f"{label} on {where}")
+        global_scale = source.global_scale(output_kind, pairs, depth_range, where)
     scales = dict.fromkeys(split, global_scale)
     per_frame = 0
-    if source is not None and source.kind == "topic":
-        mode = source.mode_for(output_kind)
+    if source is not None and source.per_frame:
         for frame in cache.frames:
             pairs = list(_paired(cache, [frame["id"]]))
-            fitted = pairs and fit_frame(*pairs[0], output_kind, mode, depth_range, f"depth topic, {mode}")
+            fitted = pairs and source.frame_scale(*pairs[0], output_kind, depth_range)
             if fitted:
                 scales[frame["id"]] = fitted
                 per_frame += 1

@@ -54,7 +54,8 @@ from disdepth_core.runtime.model_info import SIZE_MULTIPLE
 
 from .. import distributed
 from ..config import TrainConfig, apply_override, from_dict
-from ..scale_fit import ScaleSource, alignment_quality
+from ..label_scale import label_scale_usage, parse_label_scale
+from ..scale_fit import alignment_quality
 from ..state import has_state
 from .cache import CacheKey, FrameCache, build_cache, teacher_raw_for
 from .frames import Topics, camera_matrix, check_topics
@@ -142,7 +143,7 @@ class _Pipeline:
         self.cache_dir = self.out / "pseudo_labels"
         self.spec = parse_teacher_spec(options.teacher)
         self.topics = Topics(options.image_topic, options.depth_topic, options.camera_info_topic)
-        self.scale_source = ScaleSource.parse(options.scale) if options.scale else None
+        self.scale_source = parse_label_scale(options.scale) if options.scale else None
 
     def barrier(self) -> None:
         distributed.barrier(self.info)
@@ -152,10 +153,9 @@ class _Pipeline:
         for bag in self.o.bags:
             check_topics(Path(bag), self.topics)
         source = self.scale_source
-        if source is not None and source.kind == "topic" and not self.o.depth_topic:
-            raise ValueError("--scale topic needs --depth-topic (a metric depth topic in the same bags)")
-        if source is not None and source.kind == "fit" and not (self.o.depth_topic or self.o.scale_data):
-            raise ValueError("--scale fit needs frames with ground truth: --depth-topic, or --scale-data DIR")
+        problem = source and source.missing_input(bool(self.o.depth_topic), bool(self.o.scale_data))
+        if problem:
+            raise ValueError(problem)
         if self.o.assistant and self.spec.has_features:
             raise ValueError(
                 f"--assistant stands in for a teacher without features; {self.spec} has its own: "
@@ -177,8 +177,8 @@ class _Pipeline:
         kind = output_kind(teacher)
         if kind != "metric_depth" and self.scale_source is None:
             raise ValueError(
-                f"teacher {self.spec} predicts {kind}: declare a metric scale source with --scale "
-                "(topic[:median|lsq] with --depth-topic, fit[:median|lsq], or fixed:SCALE[,SHIFT])"
+                f"teacher {self.spec} predicts {kind}: declare a metric scale source with --scale: "
+                f"{label_scale_usage()}"
             )
         return teacher
 
@@ -304,7 +304,7 @@ class _Pipeline:
         }
         train_ids = [i for i, s in split.items() if s == TRAIN]
         fit_frames = (
-            self._scale_data_pairs() if self.scale_source and self.scale_source.kind == "fit" else None
+            self._scale_data_pairs() if self.scale_source and self.scale_source.takes_scale_data else None
         )
         max_depth = self.o.max_depth
         if not max_depth:  # from the labels: fit in a wide range first, then refit in the final one
