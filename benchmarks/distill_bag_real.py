@@ -191,10 +191,10 @@ def shipped_figures(out: Path) -> dict[str, Any]:
     """The shipped model: fidelity on the new run's held-out tail, ground truth on real_dev."""
     from disdepth_core.data.rgbd_folder import RGBDFolder
     from disdepth_core.evaluation import PROTOCOLS, evaluate_estimator
+    from disdepth_core.recipes.distill_bag.cache import FrameCache
+    from disdepth_core.recipes.distill_bag.evaluate import evaluate_heldout
+    from disdepth_core.recipes.distill_bag.labels import read_labels
     from disdepth_core.runtime import load_estimator
-    from disdepth_core.train.distill_bag.cache import FrameCache
-    from disdepth_core.train.distill_bag.evaluate import evaluate_heldout
-    from disdepth_core.train.distill_bag.labels import read_labels
 
     cache = out / "new" / "pseudo_labels"
     heldout = evaluate_heldout(SHIPPED, FrameCache(cache), read_labels(cache), threads=1).summary

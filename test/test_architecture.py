@@ -10,15 +10,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("disdepth_core", "disdepth_ros")
-ROS_IMPORTS = ("rclpy", "disdepth_ros", "sensor_msgs", "std_msgs", "geometry_msgs", "tf2_ros", "tf2_msgs")
-# (importer prefix, forbidden prefixes, why): one line per rule of docs/ARCHITECTURE.md
-LAYER_RULES = (
-    ("disdepth_core", ROS_IMPORTS, "disdepth_core never imports ROS"),
-    ("disdepth_core.runtime", ("disdepth_core.export",), "the runtime gets engines through EngineBuilder"),
-    ("disdepth_core.models", ("disdepth_core.runtime", "disdepth_core.train"), "models sit below both"),
-    ("disdepth_core.scale", ("torch", "disdepth_core.models", "disdepth_core.runtime"), "scale is numpy"),
-    ("disdepth_core.evaluation", ("torch", "disdepth_core.train"), "the scorer is numpy"),
-)
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+
+
+def stated_rules(text: str) -> list[tuple[str, tuple[str, ...], str]]:
+    """``(importer, forbidden, why)`` of each row of the table in the "## Layers" section of ``text``."""
+    section = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    rules = []
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            forbidden = tuple(name.strip(" `") for name in cells[1].split(","))
+            rules.append((cells[0].strip("`"), forbidden, cells[2]))
+    return rules
+
+
+LAYER_RULES = stated_rules(ARCHITECTURE.read_text(encoding="utf-8"))
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -106,6 +113,19 @@ def graph() -> dict[str, set[str]]:
 def test_no_module_or_package_cycles(graph):
     assert cycles(graph) == []
     assert cycles(package_graph(graph)) == []
+
+
+def test_the_stated_rules_are_read():
+    importers = [importer for importer, _, _ in LAYER_RULES]
+    assert importers == [
+        "disdepth_core",
+        "disdepth_core.runtime",
+        "disdepth_core.models",
+        "disdepth_core.scale",
+        "disdepth_core.evaluation",
+        "disdepth_core.train",
+    ]
+    assert "rclpy" in LAYER_RULES[0][1] and "torch" in LAYER_RULES[3][1]
 
 
 def test_layer_rules_hold(graph):

@@ -17,8 +17,8 @@ from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import ACCLIMATED_KEY, load_model
 from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 from disdepth_core.models.weights import load_imagenet_encoder
+from disdepth_core.recipes.distill_bag.pipeline import STAGES
 from disdepth_core.runtime import load_estimator
-from disdepth_core.train.distill_bag.pipeline import STAGES
 
 transformers = pytest.importorskip("transformers", reason="transformers is not installed")
 
@@ -325,7 +325,7 @@ def test_two_gloo_ranks_share_the_pseudo_labels_and_train_together(assets, tmp_p
 def test_start_weights_and_encoder_rate_follow_the_student(tmp_path):
     """ImageNet weights where the student has them (auto), the lower encoder rate only for an encoder
     that starts from learned weights, explicit choices win."""
-    from disdepth_core.train.distill_bag.options import DistillBagOptions
+    from disdepth_core.recipes.distill_bag.options import DistillBagOptions
 
     def options(**kwargs):
         return DistillBagOptions(bags=[tmp_path], image_topic="/i", teacher="t", out=tmp_path, **kwargs)

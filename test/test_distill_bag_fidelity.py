@@ -13,10 +13,10 @@ from disdepth_core.files import write_json
 from disdepth_core.models.normalization import IMAGENET_MEAN, IMAGENET_STD
 from disdepth_core.models.teachers.output import MetricScale
 from disdepth_core.models.teachers.spec import open_teacher, parse_teacher_spec
+from disdepth_core.recipes.distill_bag.cache import FrameCache
+from disdepth_core.recipes.distill_bag.evaluate import EvalFrames, evaluate_heldout
+from disdepth_core.recipes.distill_bag.report import fidelity_line, summary_lines
 from disdepth_core.runtime import load_estimator
-from disdepth_core.train.distill_bag.cache import FrameCache
-from disdepth_core.train.distill_bag.evaluate import EvalFrames, evaluate_heldout
-from disdepth_core.train.distill_bag.report import fidelity_line, summary_lines
 
 SIZE = 64
 

@@ -11,9 +11,9 @@ import torch
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
 from disdepth_core.models.teachers.output import MetricScale, parse_fixed_scale
-from disdepth_core.train.distill_bag.cache import FrameCache, frame_path
-from disdepth_core.train.distill_bag.labels import CachedFrames, fit_labels, measure_alignment, write_labels
-from disdepth_core.train.distill_bag.split import check_split_sizes, split_by_time
+from disdepth_core.recipes.distill_bag.cache import FrameCache, frame_path
+from disdepth_core.recipes.distill_bag.labels import CachedFrames, fit_labels, measure_alignment, write_labels
+from disdepth_core.recipes.distill_bag.split import check_split_sizes, split_by_time
 from disdepth_core.train.label_scale import parse_label_scale
 from disdepth_core.train.scale_fit import MIN_POINTS, fit_frame, fit_global
 

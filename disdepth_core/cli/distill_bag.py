@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from disdepth_core.cli.teacher_arguments import add_teacher_arguments
-from disdepth_core.train.distill_bag.options import (
+from disdepth_core.recipes.distill_bag.options import (
     DEFAULT_MAX_ZOOM,
     DEFAULT_STUDENT,
     PRETRAINED,
@@ -150,8 +150,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from disdepth_core.train.distill_bag.options import DistillBagOptions
-    from disdepth_core.train.distill_bag.pipeline import run_distill_bag
+    from disdepth_core.recipes.distill_bag.options import DistillBagOptions
+    from disdepth_core.recipes.distill_bag.pipeline import run_distill_bag
 
     options = DistillBagOptions(
         bags=list(args.bags),

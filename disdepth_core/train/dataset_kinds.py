@@ -146,7 +146,7 @@ register_dataset(
     DatasetKind(
         "pseudo_labels",
         LABELED,
-        "disdepth_core.train.distill_bag.labels:open_pseudo_labels",
+        "disdepth_core.recipes.distill_bag.labels:open_pseudo_labels",
         "the teacher-labelled frames of a disdepth distill-bag run",
         root="the run's pseudo_labels directory",
     )

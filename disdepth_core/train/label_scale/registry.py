@@ -21,14 +21,6 @@ import numpy as np
 if TYPE_CHECKING:
     from disdepth_core.models.teachers.output import MetricScale
 
-__all__ = [
-    "LabelScaleSource",
-    "label_scale_names",
-    "label_scale_usage",
-    "parse_label_scale",
-    "register_label_scale",
-]
-
 Pairs = Iterable[tuple[np.ndarray, np.ndarray]]
 
 

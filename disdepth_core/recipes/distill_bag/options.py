@@ -164,8 +164,7 @@ class DistillBagOptions:
     def _check_student(self) -> None:
         """Build the student once with the ``--set`` overrides, as the training stages will."""
         from disdepth_core.models import build_model
-
-        from ..config import TrainConfig, apply_override, from_dict
+        from disdepth_core.train.config import TrainConfig, apply_override, from_dict
 
         raw: dict[str, Any] = {}
         for item in self.sets:

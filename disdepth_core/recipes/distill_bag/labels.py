@@ -28,9 +28,9 @@ import numpy as np
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
 from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.train.label_scale import LabelScaleSource
+from disdepth_core.train.scale_fit import alignment_quality
 
-from ..label_scale import LabelScaleSource
-from ..scale_fit import alignment_quality
 from .cache import FrameCache
 from .split import HELDOUT, TRAIN
 

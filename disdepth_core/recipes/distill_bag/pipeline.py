@@ -51,12 +51,12 @@ from disdepth_core.models.teachers.spec import (
     teacher_licence,
 )
 from disdepth_core.runtime.model_info import SIZE_MULTIPLE
+from disdepth_core.train import distributed
+from disdepth_core.train.config import TrainConfig, apply_override, from_dict
+from disdepth_core.train.label_scale import label_scale_usage, parse_label_scale
+from disdepth_core.train.scale_fit import alignment_quality
+from disdepth_core.train.state import has_state
 
-from .. import distributed
-from ..config import TrainConfig, apply_override, from_dict
-from ..label_scale import label_scale_usage, parse_label_scale
-from ..scale_fit import alignment_quality
-from ..state import has_state
 from .cache import CacheKey, FrameCache, build_cache, teacher_raw_for
 from .frames import Topics, camera_matrix, check_topics
 from .labels import (
@@ -358,7 +358,7 @@ class _Pipeline:
         return self.o.warmup_steps + (0 if features else self.o.distill_steps)
 
     def _train(self, name: str, stage: str, steps: int) -> dict[str, Any]:
-        from ..runner import run_stage
+        from disdepth_core.train.runner import run_stage
 
         out = self.out / name
         config = self._stage_config(stage, out, steps)
