@@ -306,17 +306,17 @@ class DepthNode(LifecycleNode):
             self._worker_traceback = traceback.format_exc()
 
     def _process(self, msg: Image | CompressedImage, received: float) -> None:
-        pipeline = self.pipeline
-        if pipeline is None:
+        pipeline, scale_inputs = self.pipeline, self._scale_inputs
+        if pipeline is None or scale_inputs is None:
             return
         camera_info = self._camera_info
         subscribed = {
             name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
         }
-        scale_inputs, problem = self._scale_inputs.for_frame(msg.header, pipeline.max_input_pixels)
-        if problem is not None:
-            self._report(problem)
-        outcome = pipeline.process(msg, camera_info, subscribed, scale_inputs)
+        inputs, sparse_failure = scale_inputs.for_frame(msg.header, pipeline.max_input_pixels)
+        if sparse_failure is not None:
+            self._report(sparse_failure)
+        outcome = pipeline.process(msg, camera_info, subscribed, inputs)
         for problem in outcome.problems:
             self._report(problem)
         if outcome.failure is not None:
