@@ -279,8 +279,6 @@ def evaluate_bag(
         )
         compressed = image_conns[0].msgtype.endswith("CompressedImage")
         if estimator is None:
-            if not config.model.is_file():
-                raise FileNotFoundError(f"model {config.model} does not exist; pass --model PATH")
             estimator = open_estimator(config.model, config.runtime)
         window = read_window_ns(config.tolerance_ns)
         index = index_stamps(reader, image_conns, depth_conns, config.bag, config.max_frames, window)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
-from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
-from disdepth_core.serving.limits import DEFAULT_MAX_INPUT_PIXELS
+from disdepth_ros.bag_eval_config import EvalConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,8 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cloud-stride",
         type=int,
-        default=DEFAULT_CLOUD_STRIDE,
-        help=f"point-cloud stride in --write-bag (default {DEFAULT_CLOUD_STRIDE}, as the node)",
+        default=EvalConfig.cloud_stride,
+        help=f"point-cloud stride in --write-bag (default {EvalConfig.cloud_stride}, as the node)",
     )
     parser.add_argument(
         "--points-rgb", action="store_true", help="coloured points (PointXYZRGB) in --write-bag"
@@ -73,8 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-input-pixels",
         type=int,
-        default=DEFAULT_MAX_INPUT_PIXELS,
-        help=f"largest image accepted, pixels (default {DEFAULT_MAX_INPUT_PIXELS}, as the node)",
+        default=EvalConfig.max_input_pixels,
+        help=f"largest image accepted, pixels (default {EvalConfig.max_input_pixels}, as the node)",
     )
     add_runtime_arguments(parser)
     add_scale_arguments(parser)
@@ -90,7 +89,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from disdepth_core.evaluation import format_summary
     from disdepth_ros.bag_eval import evaluate_bag
-    from disdepth_ros.bag_eval_config import EvalConfig
     from disdepth_ros.bag_eval_results import write_results
 
     config = EvalConfig(

@@ -11,10 +11,10 @@ overridable through `qos_overrides.<topic>.subscription.*`): `image` (sensor_msg
 `image/compressed` (CompressedImage) when `use_compressed` is true, `camera_info` (latest one cached),
 `sparse_depth` (Image, 32FC1 m / 16UC1 mm) when `scale_source` is auto or sparse_depth, and `range`
 (sensor_msgs/Range) when it is range. The metric scale (`scale_source`, `disdepth_core.scale`) uses the
-camera mount from parameters or TF (`disdepth_ros.scale_inputs`); /diagnostics says which scale is in
-force and why. Inference runs in a
-worker thread fed through a single-slot mailbox: the newest frame wins, frames replaced before
-processing are counted as dropped, so latency stays bounded. Each frame goes through the one
+camera mount from parameters or TF (`disdepth_ros.node_scale`); /diagnostics (`disdepth_ros.node_diagnostics`)
+says which scale is in force and why. Inference runs in a worker thread fed through a single-slot
+mailbox: the newest frame wins, frames replaced before processing are counted as dropped, so latency
+stays bounded. Each frame goes through the one
 `disdepth_ros.pipeline.FramePipeline`; a frame that fails is counted per cause, logged (throttled per
 cause) and dropped, and the node keeps serving.
 
@@ -30,8 +30,6 @@ or `python -m disdepth_ros.depth_node --ros-args --params-file config/depth.yaml
 
 from __future__ import annotations
 
-import itertools
-import re
 import signal
 import sys
 import threading
@@ -40,16 +38,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.exceptions import InvalidParameterTypeException, ParameterException
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from rclpy.signals import SignalHandlerOptions
 from rclpy.utilities import remove_ros_args
@@ -57,32 +53,30 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, Range
 
 from disdepth_core import interrupts
 from disdepth_core.bags import stamp_ns
-from disdepth_core.deployment import open_estimator
 from disdepth_core.runtime import DepthEstimator, ModelFileError
 from disdepth_core.scale import AUTO, ScaleTracker
-from disdepth_core.scale.advice import own_scale_warning
 from disdepth_core.scale.mount_source import MountSource
-from disdepth_core.scale.rotations import Rigid, frame_with_x
 from disdepth_core.serving.failures import FrameFailure
 from disdepth_core.serving.health import Assessment, NodeHealth
 from disdepth_core.serving.mailbox import LatestMailbox
 from disdepth_core.serving.stamp_gaps import StampGapCounter
 from disdepth_ros.conversions import camera_info_to_intrinsics
 from disdepth_ros.input_qos import MatchedSubscription
-from disdepth_ros.model_path import resolve_model_path
+from disdepth_ros.node_diagnostics import diagnostic_array, model_values, scale_values
 from disdepth_ros.node_help import help_text
-from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS
+from disdepth_ros.node_model import load_model
+from disdepth_ros.node_scale import NodeScaleInputs
+from disdepth_ros.outputs import ON_DEMAND_OUTPUTS, OUTPUT_TOPICS, output_qos
 from disdepth_ros.params import (
     PARAMETERS,
     descriptor,
     output_settings,
-    parameter_mount,
-    runtime_options,
-    scale_tracker,
+    start_up_options,
     validate_parameters,
 )
-from disdepth_ros.pipeline import FrameOutcome, FramePipeline, ScaleInputs
-from disdepth_ros.scale_inputs import SensorInputs, tf2_lookup
+from disdepth_ros.pipeline import FrameOutcome, FramePipeline
+from disdepth_ros.scale_inputs import SensorInputs
+from disdepth_ros.startup_errors import ros_arguments_error, startup_error
 
 __all__ = ["DepthNode", "main"]
 
@@ -92,11 +86,6 @@ DIAGNOSTICS_PERIOD_S = 1.0
 CONSOLE_THROTTLE_S = 10.0
 QOS_MATCH_PERIOD_S = 1.0
 STOP_POLL_S = 0.1  # how often the spin loop looks for SIGINT/SIGTERM
-DIAGNOSTIC_LEVELS = {
-    "OK": DiagnosticStatus.OK,
-    "WARN": DiagnosticStatus.WARN,
-    "ERROR": DiagnosticStatus.ERROR,
-}
 
 
 class DepthNode(LifecycleNode):
@@ -111,9 +100,7 @@ class DepthNode(LifecycleNode):
         for name, spec in PARAMETERS.items():
             self.declare_parameter(name, spec.default, descriptor(name, spec))
         values = self._values()
-        problem = validate_parameters(values)
-        if problem:
-            raise ValueError(f"invalid parameter: {problem}")
+        self._runtime = start_up_options(values)
         self._stale_timeout = float(values["stale_input_timeout"])
         self._output_timeout = float(values["output_timeout"])
         self.health = NodeHealth()
@@ -121,13 +108,11 @@ class DepthNode(LifecycleNode):
         self._started = time.monotonic()
         self._camera_info: CameraInfo | None = None
         self._sensors = SensorInputs()
+        self.model_path: Path | None = None
         self.estimator: DepthEstimator | None = None
         self.pipeline: FramePipeline | None = None
         self.scale: ScaleTracker | None = None
-        self.mount_source: MountSource | None = None
-        self._tf_listener: Any = None
-        self._wants_mount = False
-        self._measurement_max_age = float(values["sparse_depth_max_age"])
+        self._scale_inputs: NodeScaleInputs | None = None
         self._output_pubs: dict[str, Any] = {}
         self._inputs: dict[str, MatchedSubscription] = {}
         self._mailbox: LatestMailbox[tuple[Image | CompressedImage, float]] = LatestMailbox()
@@ -158,40 +143,25 @@ class DepthNode(LifecycleNode):
         values = self._values()
         self._configure_error = None
         try:
-            self.model_path = resolve_model_path(values["model_path"])
-            estimator = open_estimator(self.model_path, runtime_options(values))
-            tracker = scale_tracker(values, estimator.info)
-            pipeline = FramePipeline(
-                estimator,
-                output_settings(values, estimator.info),
-                compressed=bool(values["use_compressed"]),
-                max_input_pixels=int(values["max_input_pixels"]),
-                scale=tracker,
-            )
+            loaded = load_model(values, self._runtime)
         except (OSError, ModelFileError, ValueError, RuntimeError) as error:
             self._configure_error = error
             if self._log_configure_errors:
                 self.get_logger().error(f"configure failed: {startup_error(error)}")
             return TransitionCallbackReturn.FAILURE
-        self.estimator, self.pipeline, self.scale = estimator, pipeline, tracker
-        self.mount_source = self._mount_source(values)
+        estimator = self.estimator = loaded.estimator
+        self.model_path, self.pipeline, self.scale = loaded.path, loaded.pipeline, loaded.tracker
+        self._scale_inputs = NodeScaleInputs(self, values, self._sensors)
         logger = self.get_logger()
         logger.info(f"loaded {self.model_path}: {estimator.describe()}")
-        logger.info(f"scale_source={values['scale_source']}; {self.mount_source.note}")
-        self._warn_about_model_scale(values)
-        reliability = (
-            ReliabilityPolicy.RELIABLE
-            if values["qos_reliability"] == "reliable"
-            else ReliabilityPolicy.BEST_EFFORT
-        )
-        output_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=reliability)
+        logger.info(f"scale_source={values['scale_source']}; {self._scale_inputs.mount_source.note}")
+        warning = self._scale_inputs.model_scale_warning(estimator.info)
+        if warning is not None:
+            logger.warning(warning)
+        qos = output_qos(values["qos_reliability"])
+        overriding = QoSOverridingOptions.with_default_policies()
         self._output_pubs = {
-            name: self.create_lifecycle_publisher(
-                msg_type,
-                topic,
-                output_qos,
-                qos_overriding_options=QoSOverridingOptions.with_default_policies(),
-            )
+            name: self.create_lifecycle_publisher(msg_type, topic, qos, qos_overriding_options=overriding)
             for name, (topic, msg_type) in OUTPUT_TOPICS.items()
         }
         return TransitionCallbackReturn.SUCCESS
@@ -237,7 +207,7 @@ class DepthNode(LifecycleNode):
         for publisher in self._output_pubs.values():
             self.destroy_lifecycle_publisher(publisher)
         self._output_pubs = {}
-        self.estimator = self.pipeline = self.scale = self.mount_source = self._tf_listener = None
+        self.estimator = self.pipeline = self.scale = self._scale_inputs = None
         self._camera_info = None
         self._sensors.clear()
         return TransitionCallbackReturn.SUCCESS
@@ -267,11 +237,8 @@ class DepthNode(LifecycleNode):
             return SetParametersResult(successful=False, reason=problem)
         self._stale_timeout = float(values["stale_input_timeout"])
         self._output_timeout = float(values["output_timeout"])
-        self._measurement_max_age = float(values["sparse_depth_max_age"])
-        if self.mount_source is not None and self.mount_source.parameters is not None:
-            mount = parameter_mount(values)
-            if mount is not None:  # a calibration update; TF-mounted nodes ignore these parameters
-                self.mount_source.parameters = mount
+        if self._scale_inputs is not None:
+            self._scale_inputs.update(values)
         return SetParametersResult(successful=True)
 
     # -- callbacks (executor thread) --------------------------------------------------------------
@@ -339,14 +306,17 @@ class DepthNode(LifecycleNode):
             self._worker_traceback = traceback.format_exc()
 
     def _process(self, msg: Image | CompressedImage, received: float) -> None:
-        pipeline = self.pipeline
-        if pipeline is None:
+        pipeline, scale_inputs = self.pipeline, self._scale_inputs
+        if pipeline is None or scale_inputs is None:
             return
         camera_info = self._camera_info
         subscribed = {
             name for name in ON_DEMAND_OUTPUTS if self._output_pubs[name].get_subscription_count() > 0
         }
-        outcome = pipeline.process(msg, camera_info, subscribed, self._scale_inputs(msg.header, pipeline))
+        inputs, sparse_failure = scale_inputs.for_frame(msg.header, pipeline.max_input_pixels)
+        if sparse_failure is not None:
+            self._report(sparse_failure)
+        outcome = pipeline.process(msg, camera_info, subscribed, inputs)
         for problem in outcome.problems:
             self._report(problem)
         if outcome.failure is not None:
@@ -357,56 +327,6 @@ class DepthNode(LifecycleNode):
             self._output_pubs[name].publish(out)
         now = time.monotonic()
         self.health.frame_published(now, outcome.timings.inference_ms, (now - received) * 1e3)
-
-    def _scale_inputs(self, header: Any, pipeline: FramePipeline) -> ScaleInputs:
-        """The mount at this image (when a source may use it) and the sparse depth and range reading no
-        earlier frame used, within `sparse_depth_max_age` of its stamp (decoded with the camera's
-        `max_input_pixels` limit)."""
-        mount, lookup = None, None
-        if self.mount_source is not None:
-            lookup = self.mount_source.lookup
-            if self._wants_mount:
-                mount = self.mount_source.mount_for(header)
-        inputs, problem = self._sensors.for_frame(
-            header, mount, pipeline.max_input_pixels, self._measurement_max_age, lookup, self._range_pose
-        )
-        if problem is not None:
-            self._report(problem)
-        return inputs
-
-    def _mount_source(self, values: dict[str, Any]) -> MountSource:
-        """Parameters when camera_height_m is given, else TF through tf2_ros where it is installed."""
-        parameters = parameter_mount(values)
-        self._wants_mount = values["scale_source"] in (AUTO, "ground_plane")
-        self._measurement_max_age = float(values["sparse_depth_max_age"])
-        lookup = None
-        if parameters is None and values["scale_source"] in (AUTO, "ground_plane", "range"):
-            try:
-                import tf2_ros
-            except ImportError:
-                tf2_ros = None
-            if tf2_ros is not None:
-                buffer = tf2_ros.Buffer()
-                self._tf_listener = tf2_ros.TransformListener(buffer, self)
-                lookup = tf2_lookup(buffer)
-        missing = (
-            "no camera mount: tf2_ros is not installed here (pip venv) and camera_height_m is 0; set "
-            "camera_height_m, camera_pitch_deg and camera_roll_deg for scale_source ground_plane"
-        )
-        return MountSource(str(values["base_frame"]), parameters, lookup, "TF (tf2_ros)", missing)
-
-    def _range_pose(self) -> Rigid:
-        """The range sensor in the camera optical frame from the range_* parameters (used without TF)."""
-        position = [float(v) for v in self.get_parameter("range_position_xyz").value]
-        direction = np.asarray(self.get_parameter("range_direction_xyz").value, dtype=np.float64)
-        return Rigid(frame_with_x(direction), np.asarray(position))
-
-    def _warn_about_model_scale(self, values: dict[str, Any]) -> None:
-        """Say once when a model trained on rendered images only runs on its own scale."""
-        known = self.mount_source is not None and self.mount_source.known
-        warning = own_scale_warning(self.estimator.info, str(values["scale_source"]), known)
-        if warning is not None:
-            self.get_logger().warning(warning)
 
     def _report(self, failure: FrameFailure) -> None:
         """Count `failure` and log it, throttled per cause (never more than one line per cause per 5 s)."""
@@ -491,36 +411,17 @@ class DepthNode(LifecycleNode):
         values["frames lost before the node (stamp gaps)"] = str(self.stamp_gaps.lost)
         values["worker restarts"] = str(self.health.worker_restarts)
         estimator = self.estimator
-        if estimator is not None:
-            values.update(
-                {
-                    "model": estimator.info.name,
-                    "model path": str(self.model_path),
-                    "backend": estimator.backend.name,
-                    "provider": str(estimator.backend.provider),
-                }
-            )
-        for name, matched in self._inputs.items():
-            values[f"{name} topic"] = matched.topic_name
-            values[f"{name} QoS"] = matched.describe()
-        decision = self.scale.last if self.scale is not None else None
-        if decision is not None:
-            values["metric scale"] = "none" if decision.scale is None else f"{decision.scale:.4f}"
-            values["scale source"] = f"{decision.source} ({decision.state})"
-            values["scale reason"] = decision.reason
-        if self.mount_source is not None:
-            values["camera mount"] = self.mount_source.last_error or self.mount_source.note
-        node = self.get_fully_qualified_name()
-        status = DiagnosticStatus(
-            level=DIAGNOSTIC_LEVELS[assessment.level],
-            name=f"{node}: depth estimation",
-            message=assessment.message,
-            hardware_id=f"{node} ({estimator.info.name if estimator is not None else 'no model'})",
-            values=[KeyValue(key=key, value=value) for key, value in values.items()],
-        )
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
+        values.update(model_values(estimator, self.model_path, self._inputs))
+        values.update(scale_values(self.scale.last if self.scale is not None else None, self.mount_source))
+        model_name = estimator.info.name if estimator is not None else None
+        stamp = self.get_clock().now().to_msg()
+        array = diagnostic_array(self.get_fully_qualified_name(), model_name, assessment, values, stamp)
         self._diagnostics_pub.publish(array)
+
+    @property
+    def mount_source(self) -> MountSource | None:
+        """Where the camera mount comes from (parameters or TF) while configured, else None."""
+        return self._scale_inputs.mount_source if self._scale_inputs is not None else None
 
     @property
     def dropped_frames(self) -> int:
@@ -532,30 +433,6 @@ class DepthNode(LifecycleNode):
         self._active = False
         self._stop_worker()
         super().destroy_node()
-
-
-def startup_error(error: BaseException) -> str:
-    """The one line a user sees when the node cannot start (no traceback), with what to do."""
-    if isinstance(error, InvalidParameterTypeException):
-        return (
-            f"{error}; in a params file a whole number such as `5` is an integer: write `5.0` for a "
-            "double parameter (the expected type is in config/depth.yaml)"
-        )
-    return str(error)
-
-
-def ros_arguments_error(error: Exception, argv: list[str]) -> str:
-    """The one line for ROS arguments rcl refused (`--ros-args ...`): a missing params file named as such,
-    otherwise rcl's message without its source locations."""
-    ros_args = argv[argv.index("--ros-args") + 1 :] if "--ros-args" in argv else []
-    for flag, path in itertools.pairwise(ros_args):
-        if flag == "--params-file" and not Path(path).is_file():
-            return (
-                f"params file {path!r} does not exist (--params-file; relative to {Path.cwd()}); "
-                "config/depth.yaml of the package is a complete example"
-            )
-    message = re.sub(r",? at \S+:\d+", "", str(error)).strip()
-    return f"invalid ROS arguments: {message}; see `depth_node --help` for the node's parameters"
 
 
 def _spin_until_stopped(node: DepthNode) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
 
@@ -33,6 +34,7 @@ __all__ = [
     "build_cloud",
     "build_image_outputs",
     "camera_info_for_image",
+    "output_qos",
 ]
 
 # Output name -> (topic relative to the node's namespace, message type).
@@ -45,6 +47,13 @@ OUTPUT_TOPICS: dict[str, tuple[str, type]] = {
     "points": ("points", PointCloud2),
 }
 ON_DEMAND_OUTPUTS = ("colorized", "points")  # built only when someone subscribes (clouds cost CPU)
+
+
+def output_qos(reliability: str) -> QoSProfile:
+    """The publishers' QoS for parameter `qos_reliability` ("reliable" or "best_effort"): keep last 1,
+    volatile (per-topic `qos_overrides` still apply)."""
+    policy = ReliabilityPolicy.RELIABLE if reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=policy)
 
 
 @dataclass(frozen=True)

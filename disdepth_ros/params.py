@@ -13,7 +13,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
 from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
-from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions, check_device
+from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions
 from disdepth_core.scale import (
     AUTO,
     ScaleSettings,
@@ -36,6 +36,7 @@ __all__ = [
     "parameter_mount",
     "runtime_options",
     "scale_tracker",
+    "start_up_options",
     "validate_parameters",
 ]
 
@@ -244,20 +245,33 @@ def descriptor(name: str, spec: ParameterSpec) -> ParameterDescriptor:
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "backend": BACKENDS,
-    "precision": PRECISIONS,
     "qos_reliability": RELIABILITIES,
     "colormap": tuple(COLORMAPS),
 }
 
 
+def start_up_options(values: dict[str, Any]) -> RuntimeOptions:
+    """Validate a full parameter set once, at start-up, and return its runtime options (backend, device,
+    precision, threads and input size are read-only: checked here only). ValueError: `invalid parameter:
+    <what and why>`."""
+    try:
+        options = runtime_options(values)
+    except ValueError as error:
+        problem: str | None = str(error)
+    else:
+        problem = validate_parameters(values)
+    if problem is not None:
+        raise ValueError(f"invalid parameter: {problem}")
+    return options
+
+
 def validate_parameters(values: dict[str, Any]) -> str | None:
-    """Check choices and the depth range of a full parameter set; returns an error message or None."""
+    """Check the choices, scale, mount and depth ranges of a full parameter set (the runtime options are
+    `runtime_options`'s); returns an error message or None."""
     for name, choices in _CHOICES.items():
         if values[name] not in choices:
             return f"{name} must be one of {', '.join(choices)}, got {values[name]!r}"
     try:
-        check_device(values["device"])
         if values["scale_source"] != AUTO:
             build_scale_source(values["scale_source"])
         parameter_mount(values)
@@ -334,7 +348,9 @@ def scale_tracker(values: dict[str, Any], info: ModelInfo) -> ScaleTracker:
 
 
 def runtime_options(values: dict[str, Any]) -> RuntimeOptions:
-    """The runtime options of a full parameter set (threads 0 = the backend's default)."""
+    """The runtime options of a full parameter set (threads 0 = the backend's default); ValueError for
+    an input size given on one side only or a backend, precision, device or size `RuntimeOptions`
+    refuses."""
     height, width = int(values["input_height"]), int(values["input_width"])
     if (height == 0) != (width == 0):
         raise ValueError(f"set both input_height and input_width (or neither), got {height}x{width}")

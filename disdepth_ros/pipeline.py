@@ -111,7 +111,9 @@ class FramePipeline:
     """Turns camera messages into output messages with one estimator and one set of output settings.
 
     `settings` may be replaced between frames (run-time parameter changes). `compressed` says whether
-    the messages are `CompressedImage`. `scale` tracks this stream's metric scale (default: `auto`).
+    the messages are `CompressedImage`. `max_input_pixels` (>= 1, checked where it enters: the node's
+    parameter range, `EvalConfig`) is the largest image decoded. `scale` tracks this stream's metric scale
+    (default: `auto`).
     """
 
     def __init__(
@@ -122,12 +124,10 @@ class FramePipeline:
         max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS,
         scale: ScaleTracker | None = None,
     ) -> None:
-        if max_input_pixels < 1:
-            raise ValueError(f"max_input_pixels must be >= 1, got {max_input_pixels}")
         self.estimator = estimator
         self.settings = settings
         self.compressed = compressed
-        self.max_input_pixels = int(max_input_pixels)
+        self.max_input_pixels = max_input_pixels
         self.scale = scale or ScaleTracker(relative_model=estimator.info.relative)
 
     def process(

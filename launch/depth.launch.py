@@ -8,11 +8,13 @@
 overridden by a default. `autostart:=false` starts the node as a lifecycle node that waits in
 `unconfigured` for `ros2 lifecycle set /depth_node configure` and `activate`. `rviz:=true` on a machine
 without rviz2 logs one warning and runs the node alone.
+
+The params file goes to the node as it is (rcl applies it); every other parameter and every default is
+the node's (`disdepth_ros.params`). The launch reads the file only through `disdepth_ros.params_files`:
+to warn when no section names the node, and to give rviz2 the reliability the node publishes with.
 """
 
 import os
-import re
-from collections.abc import Iterator
 
 import yaml
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
@@ -22,14 +24,13 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
 from disdepth_core.files import atomic_write_text
+from disdepth_ros.params_files import fully_qualified, node_parameters, publisher_reliability
 from launch import Action, LaunchContext, LaunchDescription
 
 PACKAGE = "disdepth"
 NODE_NAME = "depth_node"
 # Launch arguments that, when non-empty, override the node parameter of the same name.
 PARAMETER_ARGUMENTS = ("use_compressed", "model_path", "backend", "precision")
-# The node's default publisher reliability (parameter qos_reliability) when the params file has none.
-DEFAULT_RELIABILITY = "reliable"
 
 
 def _flag(context: LaunchContext, name: str) -> bool:
@@ -39,64 +40,6 @@ def _flag(context: LaunchContext, name: str) -> bool:
     if value in ("false", "0", "no", "off"):
         return False
     raise ValueError(f"launch argument {name}:={value!r}: use true or false")
-
-
-def fully_qualified(namespace: str, name: str) -> str:
-    """`/<namespace>/<name>` for a relative name in `namespace` ('' or '/' = the root namespace)."""
-    tokens = [token for token in f"{namespace}/{name}".split("/") if token]
-    return "/" + "/".join(tokens)
-
-
-def _section_matches(section: str, node: str) -> bool:
-    """rcl's params-file rule: a section names a node by its fully qualified name (a name without a
-    leading slash is in the root namespace); `*` matches one token, `/**` any number of them."""
-    tokens = section.strip("/").split("/")
-    pattern = "".join(
-        "(?:/[^/]+)*" if token == "**" else "/" + re.escape(token).replace(r"\*", "[^/]*") for token in tokens
-    )
-    return re.fullmatch(pattern, node) is not None
-
-
-def _sections(tree: dict, prefix: str = "") -> Iterator[tuple[str, dict]]:
-    for key, value in tree.items():
-        if not isinstance(value, dict):
-            continue
-        if "ros__parameters" in value:
-            yield f"{prefix}/{key}", value["ros__parameters"] or {}
-        else:  # nested namespaces: {ns: {node: {ros__parameters: ...}}}
-            yield from _sections(value, f"{prefix}/{key}")
-
-
-def _flatten(parameters: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in parameters.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def node_parameters(params_file: str, node: str) -> dict:
-    """The parameters `params_file` gives the node with fully qualified name `node`, as dotted names
-    (`qos_overrides./points.publisher.reliability`); sections later in the file win, as in rcl."""
-    try:
-        with open(params_file, encoding="utf-8") as file:
-            document = yaml.safe_load(file) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise RuntimeError(f"params_file {params_file}: {error}; pass an existing YAML file") from error
-    parameters = {}
-    for section, values in _sections(document):
-        if _section_matches(section, node):
-            parameters.update(_flatten(values))
-    return parameters
-
-
-def publisher_reliability(parameters: dict, topic: str) -> str:
-    """The reliability the node publishes `topic` (fully qualified) with: the per-topic QoS override,
-    else `qos_reliability`."""
-    default = parameters.get("qos_reliability", DEFAULT_RELIABILITY)
-    return parameters.get(f"qos_overrides.{topic}.publisher.reliability", default)
 
 
 def rviz_config(share: str, parameters: dict, namespace: str) -> str:

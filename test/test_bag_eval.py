@@ -654,3 +654,18 @@ def test_eval_rgbd_scale_source_uses_each_frames_mount(bags, tmp_path, capsys):
         "scale source ground_plane" in printed
         and "frames no mount, scale from model (fallback) (2 images)" in printed
     )
+
+
+def test_bad_arguments_are_refused_once_where_they_enter(bags, tiny_model, tmp_path, capsys):
+    """`--max-input-pixels` is checked by EvalConfig (the per-frame pipeline trusts it) and a missing model
+    by the runtime when it opens the file: each is one line naming the value, before any frame is read."""
+    out = tmp_path / "o"
+    args = ["eval-bag", str(bags["mcap", False]), "--image-topic", TOPICS["image"], "--out", str(out)]
+    assert main([*args, "--model", str(tiny_model), "--max-input-pixels", "0", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("--max-input-pixels must be >= 1, got 0") == 1 and len(err.splitlines()) == 1, err
+    missing = tmp_path / "no_model.onnx"
+    assert main([*args, "--model", str(missing), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count(str(missing)) == 1 and len(err.splitlines()) == 1, err
+    assert not out.exists()

@@ -543,6 +543,10 @@ def test_rate_and_latency_windows():
         ),
         (["-p", "device:=cuda"], "device=cuda requested but this onnxruntime build has no GPU provider"),
         (["-p", "backend:=tensorrt"], "TensorRT is not installed"),
+        (["-p", "backend:=tflite"], "invalid parameter: backend must be one of auto, "),
+        (["-p", "input_height:=240"], "invalid parameter: set both input_height and input_width"),
+        # the same check at start-up for a node that waits for a lifecycle manager
+        (["-p", "autostart:=false", "-p", "input_width:=320"], "got 0x320"),
         (["-p", "model_path:=/tmp"], "'/tmp' is a directory, not a model file"),
         (["-p", "model_path:=/missing.onnx"], "'/missing.onnx' does not exist; pass a model file"),
         (["--params-file", "missing.yaml"], "params file 'missing.yaml' does not exist (--params-file"),
@@ -564,7 +568,8 @@ def test_start_up_errors_are_one_line(args, expected, tmp_path):
         env=env,
     )
     assert done.returncode == 1, done.stderr
-    assert expected in done.stderr and "Traceback" not in done.stderr
+    said = [line for line in done.stderr.splitlines() if expected in line]
+    assert len(said) == 1 and "Traceback" not in done.stderr, done.stderr  # said once
     assert "[ERROR]" not in done.stderr and "/project/src" not in done.stderr  # said once, no rcl locations
     fatal = [line for line in done.stderr.splitlines() if "[FATAL]" in line]
     assert len(fatal) == 1, done.stderr

@@ -35,6 +35,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from disdepth_ros.outputs import OUTPUT_TOPICS
 from disdepth_ros.params import PARAMETERS
+from disdepth_ros.params_files import fully_qualified, node_parameters, publisher_reliability
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = ROOT / "launch" / "depth.launch.py"
@@ -185,15 +186,11 @@ def test_launch_setup_builds_node_or_lifecycle_node_and_warns(tmp_path, monkeypa
         actions(autostart="maybe")
 
 
-@requires_launch_stack
 def test_shipped_params_apply_to_a_namespaced_node():
-    parameters = _launch_module().node_parameters(str(ROOT / "config" / "depth.yaml"), "/cam/depth_node")
-    assert parameters
+    assert node_parameters(str(ROOT / "config" / "depth.yaml"), "/cam/depth_node")
 
 
-@requires_launch_stack
 def test_params_file_sections_follow_rcl_matching(tmp_path):
-    launch_module = _launch_module()
     params = tmp_path / "params.yaml"
     params.write_text(
         yaml.safe_dump(
@@ -212,17 +209,17 @@ def test_params_file_sections_follow_rcl_matching(tmp_path):
             }
         )
     )
-    root = launch_module.node_parameters(str(params), "/depth_node")
+    root = node_parameters(str(params), "/depth_node")
     assert root == {"qos_reliability": "best_effort", "cloud_stride": 2}
-    cam = launch_module.node_parameters(str(params), "/cam/depth_node")
+    cam = node_parameters(str(params), "/cam/depth_node")
     assert cam["cloud_stride"] == 3
-    assert launch_module.publisher_reliability(cam, "/cam/points") == "reliable"
-    assert launch_module.publisher_reliability(cam, "/cam/depth/colorized") == "best_effort"
-    assert launch_module.publisher_reliability({}, "/points") == PARAMETERS["qos_reliability"].default
-    assert launch_module.fully_qualified("/cam/", "depth_node") == "/cam/depth_node"
-    assert launch_module.fully_qualified("", "points") == "/points"
+    assert publisher_reliability(cam, "/cam/points") == "reliable"
+    assert publisher_reliability(cam, "/cam/depth/colorized") == "best_effort"
+    assert publisher_reliability({}, "/points") == PARAMETERS["qos_reliability"].default
+    assert fully_qualified("/cam/", "depth_node") == "/cam/depth_node"
+    assert fully_qualified("", "points") == "/points"
     with pytest.raises(RuntimeError, match=r"params_file .*missing\.yaml"):
-        launch_module.node_parameters(str(tmp_path / "missing.yaml"), "/depth_node")
+        node_parameters(str(tmp_path / "missing.yaml"), "/depth_node")
 
 
 def _params_file(path: Path, section: str = "/**/depth_node", **overrides) -> Path:
@@ -248,8 +245,8 @@ def test_rviz_config_follows_the_node_publisher_reliability(tmp_path, monkeypatc
 
     def config_for(namespace: str, **overrides) -> str:
         params = _params_file(tmp_path / "params.yaml", **overrides)
-        node = launch_module.fully_qualified(namespace, "depth_node")
-        return launch_module.rviz_config(share, launch_module.node_parameters(str(params), node), namespace)
+        node = fully_qualified(namespace, "depth_node")
+        return launch_module.rviz_config(share, node_parameters(str(params), node), namespace)
 
     assert config_for("") == str(RVIZ_FILE)
     best_effort = config_for("cam", qos_reliability="best_effort")
