@@ -181,7 +181,7 @@ def depth_to_points(
         raise ValueError(f"max_range must be positive (or None), got {max_range}")
 
     # A contiguous copy of the kept grid (the strided view would be read three times), in which the
-    # rejected points become NaN: 3x faster than a validity mask and np.where at stride 2.
+    # rejected points become NaN in place: 3x faster than np.where at stride 2.
     z = np.array(depth[::stride, ::stride], dtype=np.float32)
     shape = (*z.shape, 3)
     if out is None:
@@ -189,10 +189,9 @@ def depth_to_points(
     elif out.shape != shape or out.dtype != np.float32:
         raise ValueError(f"out must be float32 {shape}, got {out.dtype} {out.shape}")
     x_ray, y_ray = ray_grid(intrinsics, stride)
-    with np.errstate(invalid="ignore"):
-        rejected = z <= 0  # NaN is NaN already
-        rejected |= z == np.inf
-        if max_range is not None:
+    rejected = ~valid_depth(z)
+    if max_range is not None:
+        with np.errstate(invalid="ignore"):
             rejected |= z * range_factors(intrinsics, stride) > np.float32(max_range)
     if discontinuity is not None:
         rejected |= depth_discontinuities(z, discontinuity)

@@ -9,7 +9,8 @@ A relative teacher teaches metric depth only with a declared scale source (a rob
   without a usable partner get the global fit over the paired training frames.
 
 Alignment (the :class:`~disdepth_core.models.teachers.output.MetricScale` forms): for depth-like output
-``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling) and ``lsq`` the least-squares
+``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling,
+:func:`~disdepth_core.scale.ratios.ratio_of_medians`) and ``lsq`` the least-squares
 ``s * raw + b ~ gt``; for inverse depth both work on ``1 / gt`` (``lsq`` = the MiDaS scale-and-shift
 fit). Defaults: ``median`` for depth, ``lsq`` for inverse depth (its unknown shift cannot be ignored).
 A fit needs ``MIN_POINTS`` valid pixels and a positive scale; an ``lsq`` fit with a non-positive scale
@@ -26,7 +27,9 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.geometry import valid_depth
 from disdepth_core.models.teachers.output import MetricScale, parse_fixed_scale
+from disdepth_core.scale.ratios import ratio_of_medians
 
 ALIGN_MODES = ("median", "lsq")
 SOURCE_KINDS = ("fixed", "fit", "topic")
@@ -75,9 +78,8 @@ def _valid(
 ) -> tuple[np.ndarray, np.ndarray]:
     raw, gt = np.asarray(raw, np.float64).ravel(), np.asarray(gt, np.float64).ravel()
     with np.errstate(invalid="ignore"):
-        keep = (
-            np.isfinite(gt) & (gt >= depth_range[0]) & (gt <= depth_range[1]) & np.isfinite(raw) & (raw > 0)
-        )
+        in_range = (gt >= depth_range[0]) & (gt <= depth_range[1])
+    keep = valid_depth(gt) & in_range & valid_depth(raw)
     return raw[keep], gt[keep]
 
 
@@ -93,8 +95,8 @@ def _solve(raw: np.ndarray, target: np.ndarray, mode: str) -> tuple[float, float
         (scale, shift), *_ = np.linalg.lstsq(design, target, rcond=None)
         if np.isfinite(scale) and scale > 0 and np.isfinite(shift):
             return float(scale), float(shift)
-    scale = float(np.median(target) / np.median(raw))
-    return (scale, 0.0) if np.isfinite(scale) and scale > 0 else None
+    scale = ratio_of_medians(target, raw)
+    return (scale, 0.0) if scale is not None and np.isfinite(scale) and scale > 0 else None
 
 
 def fit_frame(
@@ -129,7 +131,7 @@ def fit_global(
         frames += 1
         t = _target(g, output_kind)
         if mode == "median":
-            scales.append(np.median(t) / np.median(r))
+            scales.append(ratio_of_medians(t, r))
         else:
             pick = rng.choice(len(r), size=min(len(r), POINTS_PER_FRAME), replace=False)
             raws.append(r[pick])
