@@ -192,3 +192,15 @@ def test_distill_converts_a_metric_teacher_to_the_student_convention() -> None:
     torch.testing.assert_close(converted[:, 0, 0, 0], torch.tensor([8.0, 2.0]))
     with pytest.raises(ValueError, match="intrinsics K"):
         stage.to_student_depth(depth, None, stage.teacher_depth_focal)
+
+
+def test_label_free_acclimation_targets_the_metric_teachers_depth_at_the_students_focal() -> None:
+    from disdepth_core.train.config import LossConfig
+    from disdepth_core.train.stages.acclimate import AcclimateStage
+
+    student = build_model("disdepth-lite0", max_depth=20.0, canonical_focal_px=100.0)
+    stage = AcclimateStage(_constant_model(0.0), student, LossConfig(), target="teacher")  # teacher: 4 m
+    targets = []
+    stage.objective.forward = lambda prediction, target: targets.append(target) or (target.sum(), {})
+    stage({"image": torch.zeros(2, 3, 64, 64), "fx_in": torch.tensor([50.0, 400.0], dtype=torch.float64)})
+    torch.testing.assert_close(targets[0][:, 0, 0, 0], torch.tensor([8.0, 1.0]))  # 4 m * 100 / fx_in
