@@ -43,7 +43,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from disdepth_core.geometry import focal_depth_scale
 from disdepth_core.losses import AttentiveKDLoss, FeatureKDLoss, OutputKDLoss
 from disdepth_core.models import DepthModel
 from disdepth_core.models.checkpoint import save_model
@@ -155,14 +154,6 @@ class DistillStage(TrainingModule):
         if self.config.pseudo_labels == "ghost":
             return self.ghost(image)[0].depth
         return self.teacher(image).depth
-
-    def to_student_depth(self, depth: Tensor, fx_in: Tensor | None, source_focal: float) -> Tensor:
-        """Teacher depth predicted for ``source_focal`` -> the student's convention, per image."""
-        if source_focal == self.canonical_focal_px:
-            return depth
-        fx = [0.0] * depth.shape[0] if fx_in is None else [float(f) for f in fx_in]
-        scale = [focal_depth_scale(f, source_focal, self.canonical_focal_px) for f in fx]
-        return depth * torch.tensor(scale, dtype=depth.dtype, device=depth.device).view(-1, 1, 1, 1)
 
     @torch.no_grad()
     def teacher_targets(self, image: Tensor, need_depth: bool) -> tuple[list[Tensor], Tensor | None]:
