@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from disdepth_core.data.focal_augment import FocalAugment, canonical_depth, crop_resize, metric_depth
-from disdepth_core.geometry import focal_depth_scale
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import save_model
 from disdepth_core.runtime import load_estimator
@@ -44,11 +43,6 @@ def test_canonical_transform_round_trips_and_scales_with_the_focal() -> None:
     canonical = canonical_depth(depth, fx_in=400.0, canonical_focal=200.0)
     np.testing.assert_allclose(canonical, [[0.25, 1.0], [0.0, 20.0]])
     np.testing.assert_allclose(metric_depth(canonical, 400.0, 200.0), depth)
-    assert focal_depth_scale(400.0, 200.0, 0.0) == 2.0  # canonical -> metric
-    assert focal_depth_scale(0.0, 150.0, 300.0) == 2.0  # teacher and student both canonical: no fx needed
-    assert focal_depth_scale(0.0, 0.0, 0.0) == 1.0
-    with pytest.raises(ValueError, match="give the dataset intrinsics K"):
-        focal_depth_scale(0.0, 0.0, 200.0)
 
 
 @pytest.mark.parametrize("zoom", [1.0, 1.5])

@@ -195,7 +195,7 @@ def test_focal_depth_scale_between_metric_and_canonical_depth():
     assert focal_depth_scale(400.0, 0.0, 200.0) == 0.5  # metric -> canonical
     assert focal_depth_scale(250.0, 1000.0, 0.0) == 0.25
     assert focal_depth_scale(123.0, 150.0, 600.0) == 4.0  # two canonical focals: fx_in plays no part
-    assert focal_depth_scale(0.0, 150.0, 600.0) == 4.0
+    assert focal_depth_scale(0.0, 150.0, 600.0) == 4.0  # teacher and student both canonical: no fx needed
     assert focal_depth_scale(0.0, 0.0, 0.0) == 1.0
     assert focal_depth_scale(float("nan"), 300.0, 300.0) == 1.0
     # two steps through metric depth give the direct factor: 2 * 0.25 = 100 / 200
