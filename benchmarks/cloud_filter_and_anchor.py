@@ -29,9 +29,10 @@ from disdepth_core.data.rgbd_folder import RGBDFolder
 from disdepth_core.deployment import open_estimator
 from disdepth_core.evaluation import DepthScorer
 from disdepth_core.evaluation.protocols import protocol_for
-from disdepth_core.geometry import depth_discontinuities
+from disdepth_core.geometry import depth_discontinuities, valid_depth
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.scale import FrameContext, ScaleSettings, build_scale_source
+from disdepth_core.scale.ratios import ratio_of_medians
 
 ROOT = Path(__file__).resolve().parents[1]
 DENSE_SOURCES = ("realsense_ty", "sevenscenes", "graspnet")
@@ -44,8 +45,11 @@ def filter_figures(
     """(kept points, removed points, outliers among kept, outliers among removed) on the cloud grid."""
     p, g = pred[::stride, ::stride], gt[::stride, ::stride]
     with np.errstate(invalid="ignore"):
-        valid = (g >= EVAL_RANGE.min_depth) & (g <= EVAL_RANGE.max_depth) & np.isfinite(p) & (p > 0)
-    scaled = p * (np.median(g[valid]) / np.median(p[valid]))
+        valid = (g >= EVAL_RANGE.min_depth) & (g <= EVAL_RANGE.max_depth) & valid_depth(p)
+    scale = ratio_of_medians(g[valid], p[valid])
+    if scale is None:  # no pixel to score
+        return 0, 0, 0, 0
+    scaled = p * scale
     outlier = np.zeros_like(valid)
     outlier[valid] = np.maximum(scaled[valid] / g[valid], g[valid] / scaled[valid]) > 1.25
     removed = depth_discontinuities(p, threshold) & valid

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from disdepth_core import native_stderr
+from disdepth_core.geometry import valid_depth
 
 __all__ = [
     "COLOR_ENCODINGS",
@@ -218,8 +219,7 @@ def decode_depth(
         depth[raw == 0] = np.nan
         return depth
     depth = raw.astype(np.float32)
-    with np.errstate(invalid="ignore"):
-        depth[~(depth > 0) | ~np.isfinite(depth)] = np.nan
+    depth[~valid_depth(depth)] = np.nan
     return depth
 
 

@@ -9,13 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from disdepth_core.data.focal_augment import (
-    FocalAugment,
-    canonical_depth,
-    crop_resize,
-    depth_scale,
-    metric_depth,
-)
+from disdepth_core.data.focal_augment import FocalAugment, canonical_depth, crop_resize, metric_depth
 from disdepth_core.models import build_model
 from disdepth_core.models.checkpoint import save_model
 from disdepth_core.runtime import load_estimator
@@ -49,11 +43,6 @@ def test_canonical_transform_round_trips_and_scales_with_the_focal() -> None:
     canonical = canonical_depth(depth, fx_in=400.0, canonical_focal=200.0)
     np.testing.assert_allclose(canonical, [[0.25, 1.0], [0.0, 20.0]])
     np.testing.assert_allclose(metric_depth(canonical, 400.0, 200.0), depth)
-    assert depth_scale(400.0, 200.0, 0.0) == 2.0  # canonical -> metric
-    assert depth_scale(0.0, 150.0, 300.0) == 2.0  # teacher and student both canonical: no fx needed
-    assert depth_scale(0.0, 0.0, 0.0) == 1.0
-    with pytest.raises(ValueError, match="give the dataset intrinsics K"):
-        depth_scale(0.0, 0.0, 200.0)
 
 
 @pytest.mark.parametrize("zoom", [1.0, 1.5])
@@ -197,3 +186,15 @@ def test_distill_converts_a_metric_teacher_to_the_student_convention() -> None:
     torch.testing.assert_close(converted[:, 0, 0, 0], torch.tensor([8.0, 2.0]))
     with pytest.raises(ValueError, match="intrinsics K"):
         stage.to_student_depth(depth, None, stage.teacher_depth_focal)
+
+
+def test_label_free_acclimation_targets_the_metric_teachers_depth_at_the_students_focal() -> None:
+    from disdepth_core.train.config import LossConfig
+    from disdepth_core.train.stages.acclimate import AcclimateStage
+
+    student = build_model("disdepth-lite0", max_depth=20.0, canonical_focal_px=100.0)
+    stage = AcclimateStage(_constant_model(0.0), student, LossConfig(), target="teacher")  # teacher: 4 m
+    targets = []
+    stage.objective.forward = lambda prediction, target: targets.append(target) or (target.sum(), {})
+    stage({"image": torch.zeros(2, 3, 64, 64), "fx_in": torch.tensor([50.0, 400.0], dtype=torch.float64)})
+    torch.testing.assert_close(targets[0][:, 0, 0, 0], torch.tensor([8.0, 1.0]))  # 4 m * 100 / fx_in

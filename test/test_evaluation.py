@@ -61,6 +61,14 @@ def test_invalid_ground_truth_and_range_and_invalid_prediction_are_counted_apart
     assert row["prediction"] == pytest.approx(2 / 3)
 
 
+def test_infinite_and_negative_values_are_invalid_like_zero_and_nan():
+    gt = np.array([[np.inf, -1.0, 2.0, 3.0, 4.0, -np.inf]])
+    pred = np.array([[1.0, 1.0, -2.0, np.inf, 4.0, 1.0]])
+    score, scored = score_frame(pred, gt, RANGE, ["raw"])
+    assert (score.gt_valid, score.scored, score.predicted) == (3, 3, 1)
+    assert scored.tolist() == [[False, False, True, True, True, False]]
+
+
 HIGHER_IS_BETTER = ("d1", "d2", "d3")
 
 

@@ -1,4 +1,5 @@
-"""disdepth_core.geometry: intrinsics validation/scaling and vectorised back-projection."""
+"""disdepth_core.geometry: intrinsics validation/scaling, vectorised back-projection, the valid-depth rule
+and the canonical-focal factor."""
 
 import math
 
@@ -6,7 +7,13 @@ import cv2
 import numpy as np
 import pytest
 
-from disdepth_core.geometry import CameraIntrinsics, depth_to_points
+from disdepth_core.geometry import (
+    CameraIntrinsics,
+    depth_to_points,
+    focal_depth_scale,
+    focal_of_matrix,
+    valid_depth,
+)
 
 INTR = CameraIntrinsics(fx=100.0, fy=110.0, cx=63.5, cy=47.5, width=128, height=96)
 
@@ -149,3 +156,54 @@ def test_depth_discontinuities_match_a_per_pixel_reference():
         depth[rng.random(shape) < 0.1] = rng.choice([0.0, -1.0])
         for threshold in (0.1, 1.0):
             assert np.array_equal(depth_discontinuities(depth, threshold), reference(depth, threshold))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_valid_depth_is_finite_and_positive(dtype):
+    values = np.array([np.nan, 0.0, -0.0, np.inf, -np.inf, -1.0, 1e-30, 1e-3, 2.5, 80.0], dtype=dtype)
+    expected = [False, False, False, False, False, False, True, True, True, True]
+    assert valid_depth(values).tolist() == expected
+    assert valid_depth(values.reshape(2, 5)).tolist() == [expected[:5], expected[5:]]
+
+
+def test_valid_depth_of_empty_and_integer_depth():
+    assert valid_depth(np.zeros((0, 3))).shape == (0, 3)
+    assert valid_depth(np.array([0, 1000, 65535], np.uint16)).tolist() == [False, True, True]  # 16UC1 mm
+    assert valid_depth([[0.0, 1.0]]).tolist() == [[False, True]]
+
+
+@pytest.mark.parametrize(
+    ("k", "fx"),
+    [
+        (None, 0.0),
+        (np.eye(3), 1.0),
+        ([[517.3, 0, 318.6], [0, 516.5, 255.3], [0, 0, 1]], 517.3),
+        ([400.0, 0, 10, 0, 410.0, 20, 0, 0, 1], 400.0),  # CameraInfo.k order
+        (np.zeros((3, 3)), 0.0),
+        (np.diag([-300.0, 300.0, 1.0]), 0.0),
+        (np.diag([np.nan, 300.0, 1.0]), 0.0),
+        (np.diag([np.inf, 300.0, 1.0]), 0.0),
+    ],
+)
+def test_focal_of_matrix_is_fx_or_zero_when_unknown(k, fx):
+    assert focal_of_matrix(None if k is None else np.asarray(k, dtype=np.float64)) == fx
+
+
+def test_focal_depth_scale_between_metric_and_canonical_depth():
+    # Metric3D: depth for canonical focal f_c times fx_in / f_c is metric depth (0 = metric).
+    assert focal_depth_scale(400.0, 200.0, 0.0) == 2.0  # canonical -> metric
+    assert focal_depth_scale(400.0, 0.0, 200.0) == 0.5  # metric -> canonical
+    assert focal_depth_scale(250.0, 1000.0, 0.0) == 0.25
+    assert focal_depth_scale(123.0, 150.0, 600.0) == 4.0  # two canonical focals: fx_in plays no part
+    assert focal_depth_scale(0.0, 150.0, 600.0) == 4.0  # teacher and student both canonical: no fx needed
+    assert focal_depth_scale(0.0, 0.0, 0.0) == 1.0
+    assert focal_depth_scale(float("nan"), 300.0, 300.0) == 1.0
+    # two steps through metric depth give the direct factor: 2 * 0.25 = 100 / 200
+    assert focal_depth_scale(400.0, 200.0, 0.0) * focal_depth_scale(400.0, 0.0, 100.0) == 0.5
+
+
+@pytest.mark.parametrize("fx_in", [0.0, -400.0, float("nan")])
+def test_focal_depth_scale_needs_the_focal_when_one_side_is_metric(fx_in):
+    for source, target in ((0.0, 200.0), (200.0, 0.0)):
+        with pytest.raises(ValueError, match="give the dataset intrinsics K"):
+            focal_depth_scale(fx_in, source, target)

@@ -73,6 +73,21 @@ def test_fits_need_enough_points_and_a_positive_scale():
         fit_global([(depth, few)], "relative_depth", "median", RANGE, "t")
 
 
+def test_median_fit_is_the_ratio_of_medians_over_valid_pixels_in_range():
+    raw = 0.5 * np.arange(1, 21)  # 0.5 .. 10, median 5.25
+    gt = np.where(np.arange(1, 21) <= 10, 3 * raw, raw)  # median of the 20 values: (7.5 + 8) / 2 = 7.75
+    # pixels that must not count: an invalid raw value, or ground truth invalid or outside RANGE
+    bad_raw = [np.nan, 0.0, -1.0, np.inf, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    bad_gt = [5.0, 5.0, 5.0, 5.0, np.nan, 0.0, -2.0, np.inf, 25.0, 0.05]
+    fitted = fit_frame(
+        np.concatenate([raw, bad_raw]), np.concatenate([gt, bad_gt]), "relative_depth", "median", RANGE, "t"
+    )
+    assert fitted.scale == pytest.approx(7.75 / 5.25, rel=1e-12) and fitted.shift == 0.0  # not 2 (ratios)
+    pairs = [(raw, gt), (raw, 2 * raw)]  # the global median fit: median of the frames' scales
+    fitted = fit_global(pairs, "relative_depth", "median", RANGE, "t")
+    assert fitted.scale == pytest.approx((7.75 / 5.25 + 2) / 2)
+
+
 def test_global_fit_pools_frames():
     pairs = [(_scene(s) / 3.0, _scene(s)) for s in range(4)]
     for mode in ("median", "lsq"):

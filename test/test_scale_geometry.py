@@ -15,6 +15,7 @@ from disdepth_core.scale import (
     mount_from_transform,
     ratio_of_medians,
 )
+from disdepth_core.scale.ratios import valid_pairs
 from disdepth_core.scale.rotations import matrix_from_quaternion, quaternion_from_matrix, rotation_from_rpy
 
 # camera_link -> camera_optical_frame as every ROS camera driver publishes it (REP 103)
@@ -30,6 +31,20 @@ def test_ratio_rules_differ_and_ignore_invalid_pixels():
     assert median_of_ratios(reference2, prediction2) == pytest.approx(3.0)  # ratios 1, 4, 3
     assert ratio_of_medians(reference2, prediction2) == pytest.approx(4.0)  # 4 / 1
     assert median_of_ratios(reference2, prediction2, min_points=4) is None
+
+
+def test_valid_pairs_keep_pixels_where_both_values_are_finite_and_positive():
+    reference = np.array([1.0, 2.0, np.inf, -3.0, -0.0, 4.0, 6.0, 5.0])
+    prediction = np.array([2.0, np.nan, 1.0, 1.0, 1.0, -np.inf, 3.0, 0.0])
+    kept_reference, kept_prediction = valid_pairs(reference, prediction)
+    assert kept_reference.tolist() == [1.0, 6.0] and kept_prediction.tolist() == [2.0, 3.0]
+    assert median_of_ratios(reference, prediction) == 1.25  # ratios 0.5 and 2
+    assert ratio_of_medians(reference, prediction) == 1.4  # 3.5 / 2.5
+    assert median_of_ratios(reference, prediction, min_points=3) is None
+    empty = np.zeros(0)
+    assert median_of_ratios(empty, empty) is None and ratio_of_medians(empty, empty) is None
+    with pytest.raises(ValueError, match="differ in shape"):
+        valid_pairs(np.ones(3), np.ones(4))
 
 
 @pytest.mark.parametrize(("pitch", "roll"), [(0.0, 0.0), (12.0, 0.0), (-20.0, 3.0), (5.0, -8.0)])

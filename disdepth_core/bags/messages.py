@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.bags.reader import jazzy_typestore
+from disdepth_core.geometry import valid_depth
 from disdepth_core.image_encodings import encode_image
 
 __all__ = ["CAMERA_INFO", "IMAGE", "camera_info_cdr", "depth_image_cdr", "rgb_image_cdr"]
@@ -51,7 +52,7 @@ def rgb_image_cdr(rgb: np.ndarray, stamp_ns: int, frame_id: str = "camera_optica
 def depth_image_cdr(depth: np.ndarray, stamp_ns: int, frame_id: str = "camera_optical_frame") -> bytes:
     """A 32FC1 ``sensor_msgs/Image`` of depth in metres (0 and non-finite become NaN)."""
     metres = np.asarray(depth, np.float32).copy()
-    metres[~(np.isfinite(metres) & (metres > 0))] = np.nan
+    metres[~valid_depth(metres)] = np.nan
     return _image_cdr(metres, "32FC1", stamp_ns, frame_id)
 
 

@@ -5,6 +5,7 @@ length shows objects twice as large. Metric3D (Yin et al., ICCV 2023) removes th
 predicting depth for a *canonical* focal length ``f_c``: a pixel seen with focal ``fx_in`` (pixels, at
 the model input) at metric depth ``d`` has canonical depth ``d * f_c / fx_in``; at run time the
 prediction is multiplied back by ``fx_in / f_c`` (``disdepth_core.runtime.DepthEstimator.predict``).
+Both factors are :func:`disdepth_core.geometry.focal_depth_scale`.
 
 Training must show the model many focal lengths so that it learns the convention. Crop + resize does
 that without re-rendering: resizing an image by ``s`` multiplies its focal length (pixels) by ``s``;
@@ -25,44 +26,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-
-def focal_of_matrix(k: np.ndarray | None) -> float:
-    """fx (pixels) of a 3 x 3 intrinsics matrix; 0 when unknown (None, zero or not finite)."""
-    if k is None:
-        return 0.0
-    fx = float(np.asarray(k, dtype=np.float64).reshape(3, 3)[0, 0])
-    return fx if math.isfinite(fx) and fx > 0 else 0.0
-
-
-def depth_scale(fx_in: float, source_focal: float, target_focal: float) -> float:
-    """Factor turning depth predicted for ``source_focal`` into depth for ``target_focal``.
-
-    A focal of 0 means plain metric depth (the camera's own ``fx_in``), so ``depth_scale(fx, f_c, 0)``
-    is canonical -> metric and ``depth_scale(fx, 0, f_c)`` is metric -> canonical. ``fx_in`` (pixels at
-    the model input) is needed only when exactly one side is metric.
-    """
-    if source_focal == target_focal:
-        return 1.0
-    if source_focal > 0 and target_focal > 0:
-        return target_focal / source_focal
-    if not fx_in > 0:
-        raise ValueError(
-            "converting between metric and canonical depth needs the image's focal length; "
-            "give the dataset intrinsics K"
-        )
-    to_metric = fx_in / source_focal if source_focal > 0 else 1.0
-    to_target = target_focal / fx_in if target_focal > 0 else 1.0
-    return to_metric * to_target
+from disdepth_core.geometry import focal_depth_scale
 
 
 def canonical_depth(depth: np.ndarray, fx_in: float, canonical_focal: float) -> np.ndarray:
     """Metric depth seen with focal ``fx_in`` -> depth for the canonical focal (invalid 0 stays 0)."""
-    return (depth * np.float32(depth_scale(fx_in, 0.0, canonical_focal))).astype(np.float32, copy=False)
+    return (depth * np.float32(focal_depth_scale(fx_in, 0.0, canonical_focal))).astype(np.float32, copy=False)
 
 
 def metric_depth(depth: np.ndarray, fx_in: float, canonical_focal: float) -> np.ndarray:
     """Canonical depth -> metric depth for an image with focal ``fx_in`` (inverse of ``canonical_depth``)."""
-    return (depth * np.float32(depth_scale(fx_in, canonical_focal, 0.0))).astype(np.float32, copy=False)
+    return (depth * np.float32(focal_depth_scale(fx_in, canonical_focal, 0.0))).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)

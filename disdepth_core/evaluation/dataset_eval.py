@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from disdepth_core.evaluation.scoring import DepthScorer, EvalRange
-from disdepth_core.geometry import CameraIntrinsics
+from disdepth_core.geometry import CameraIntrinsics, focal_of_matrix
 from disdepth_core.scale import FrameContext, ScaleTracker
 
 __all__ = ["DatasetResult", "evaluate_estimator", "focal_of"]
@@ -40,12 +40,8 @@ class DatasetResult:
 
 
 def focal_of(sample: dict[str, Any]) -> float | None:
-    """fx (pixels) of a sample's ``K``, or None when the sample has none."""
-    k = sample.get("K")
-    if k is None:
-        return None
-    fx = float(np.asarray(k, dtype=np.float64).reshape(3, 3)[0, 0])
-    return fx if np.isfinite(fx) and fx > 0 else None
+    """fx (pixels) of a sample's ``K``, or None when it has none or an unusable one (zero, not finite)."""
+    return focal_of_matrix(sample.get("K")) or None
 
 
 def evaluate_estimator(

@@ -45,6 +45,7 @@ import numpy as np
 from disdepth_core.evaluation.alignment import ALIGNMENTS, align
 from disdepth_core.evaluation.crops import crop_mask
 from disdepth_core.evaluation.metrics import METRIC_KEYS, depth_errors
+from disdepth_core.geometry import valid_depth
 
 __all__ = [
     "DISTANCE_BINS",
@@ -156,10 +157,10 @@ def score_frame(
         raise ValueError(
             f"prediction {pred.shape} and ground truth {gt.shape} differ; resize the prediction first"
         )
+    gt_valid = valid_depth(gt) & crop_mask(eval_range.crop, *gt.shape)
     with np.errstate(invalid="ignore"):
-        gt_valid = np.isfinite(gt) & (gt > 0) & crop_mask(eval_range.crop, *gt.shape)
         scored = gt_valid & (gt >= eval_range.min_depth) & (gt <= eval_range.max_depth)
-        predicted = scored & np.isfinite(pred) & (pred > 0)
+    predicted = scored & valid_depth(pred)
     p, g, missed = pred[predicted], gt[predicted], gt[scored & ~predicted]
     metrics = {}
     for name in alignments:
@@ -272,8 +273,7 @@ class DepthScorer:
 
     def _add_distance_errors(self, pred: np.ndarray, gt: np.ndarray) -> None:
         """Raw absolute errors by distance; a pixel without a valid prediction at its worst case (metres)."""
-        with np.errstate(invalid="ignore"):
-            missing = ~(np.isfinite(pred) & (pred > 0))
+        missing = ~valid_depth(pred)
         if missing.any():
             pred = pred.copy()
             pred[missing] = worst_case(gt[missing], self.eval_range, in_log=False)

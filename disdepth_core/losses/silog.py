@@ -14,7 +14,8 @@ _SQRT_FLOOR = 1e-12  # keeps sqrt differentiable when pred == gt
 
 
 def valid_depth_mask(depth: Tensor, min_depth: float = 1e-3, max_depth: float | None = None) -> Tensor:
-    """Finite, ``> min_depth`` (0 and NaN = invalid) and, if given, ``<= max_depth``."""
+    """Finite, ``> min_depth`` (0 and NaN = invalid) and, if given, ``<= max_depth``: the torch form of
+    :func:`disdepth_core.geometry.valid_depth` (the same rule at ``min_depth=0``) with a training range."""
     mask = torch.isfinite(depth) & (depth > min_depth)
     if max_depth is not None:
         mask &= depth <= max_depth

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from disdepth_core.geometry import focal_depth_scale
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
 from disdepth_core.runtime.model_info import ModelInfo, check_input_size
@@ -154,4 +155,4 @@ class DepthEstimator:
             return 1.0
         if not (math.isfinite(fx) and fx > 0):
             raise ValueError(f"focal length must be finite and positive, got fx={fx}")
-        return fx * plan.width / plan.source_hw[1] / canonical
+        return focal_depth_scale(fx * plan.width / plan.source_hw[1], canonical, 0.0)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from disdepth_core.geometry import valid_depth
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizePlan, preprocess
 
@@ -69,7 +70,7 @@ def depth_difference(candidate: Backend, reference: Backend, batches: list[np.nd
     differences = []
     for batch in batches:
         depth, reference_depth = candidate.infer(batch)[0], reference.infer(batch)[0]
-        valid = np.isfinite(reference_depth) & (reference_depth > 0)
+        valid = valid_depth(reference_depth)
         if not valid.any():
             return float("inf")
         with np.errstate(invalid="ignore"):

@@ -38,7 +38,7 @@ import math
 
 import numpy as np
 
-from disdepth_core.geometry import CameraIntrinsics, range_factors, ray_grid
+from disdepth_core.geometry import CameraIntrinsics, range_factors, ray_grid, valid_depth
 from disdepth_core.scale.mount import CameraMount
 from disdepth_core.scale.sources import FrameContext, ScaleObservation, ScaleSettings, register_scale_source
 
@@ -87,8 +87,7 @@ class GroundPlaneScale:
         # The predictions along the rays below the horizon, bottom row first: floor depth then mostly
         # ascends, which numpy's partition (percentiles, median) selects from 3x faster than descending.
         z = depth[::stride, ::stride][below][::-1]
-        with np.errstate(invalid="ignore"):
-            valid = (z > 0) & (z < np.inf)
+        valid = valid_depth(z)
         count = int(np.count_nonzero(valid))
         grid_size = below.size
         if count < MIN_CANDIDATE_SHARE * grid_size:

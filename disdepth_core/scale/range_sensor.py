@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from disdepth_core.geometry import valid_depth
 from disdepth_core.scale.sources import FrameContext, ScaleObservation, ScaleSettings, register_scale_source
 
 NEAR_PERCENTILE = 10.0
@@ -54,7 +55,7 @@ class RangeScale:
         cols = slice(max(0, int(u - radius)), min(width, int(u + radius) + 1))
         yy, xx = np.mgrid[rows, cols]
         window = depth[rows, cols][(yy - v) ** 2 + (xx - u) ** 2 <= radius * radius]
-        window = window[np.isfinite(window) & (window > 0)]
+        window = window[valid_depth(window)]
         if window.size == 0:
             return ScaleObservation.undecided("no valid prediction inside the beam's footprint")
         near = float(np.percentile(window, NEAR_PERCENTILE))

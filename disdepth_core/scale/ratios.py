@@ -10,24 +10,25 @@ Two rules exist in the literature and both are used here, each for one job:
   scaling (Zhou et al. 2017), used only where results must stay comparable with published
   evaluations (the ``median`` alignment of :mod:`disdepth_core.evaluation.alignment`, teacher fits).
 
-Both take only pixels where both values are finite and positive; both return None with fewer than
-``min_points`` such pixels.
+Both take only pixels where both values are valid depths (finite and > 0,
+:func:`disdepth_core.geometry.valid_depth`); both return None with fewer than ``min_points`` such pixels.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from disdepth_core.geometry import valid_depth
+
 __all__ = ["median_of_ratios", "ratio_of_medians", "valid_pairs"]
 
 
 def valid_pairs(reference: np.ndarray, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The values of both arrays (same shape) where both are finite and > 0 (0 or NaN = no value)."""
+    """The values of both arrays (same shape) where both are valid depths (:func:`valid_depth`)."""
     reference, prediction = np.asarray(reference), np.asarray(prediction)
     if reference.shape != prediction.shape:
         raise ValueError(f"reference {reference.shape} and prediction {prediction.shape} differ in shape")
-    with np.errstate(invalid="ignore"):
-        keep = np.isfinite(reference) & (reference > 0) & np.isfinite(prediction) & (prediction > 0)
+    keep = valid_depth(reference) & valid_depth(prediction)
     return reference[keep], prediction[keep]
 
 

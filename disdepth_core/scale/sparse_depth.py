@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from disdepth_core.scale.ratios import median_of_ratios
+from disdepth_core.scale.ratios import median_of_ratios, valid_pairs
 from disdepth_core.scale.sources import FrameContext, ScaleObservation, ScaleSettings, register_scale_source
 
 __all__ = ["SparseDepthScale", "sample_at"]
@@ -34,13 +34,9 @@ class SparseDepthScale:
         if sparse is None:
             return ScaleObservation.undecided("no new sparse depth for this frame")
         prediction = depth if sparse.shape == depth.shape else sample_at(depth, sparse.shape)
-        with np.errstate(invalid="ignore"):
-            points = int(
-                np.count_nonzero(
-                    np.isfinite(sparse) & (sparse > 0) & np.isfinite(prediction) & (prediction > 0)
-                )
-            )
-        scale = median_of_ratios(sparse, prediction, self.min_points)
+        measured, predicted = valid_pairs(sparse, prediction)
+        points = int(measured.size)
+        scale = median_of_ratios(measured, predicted, self.min_points)
         if scale is None:
             return ScaleObservation.undecided(
                 f"only {points} sparse depth points on valid prediction (need {self.min_points})", points

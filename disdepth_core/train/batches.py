@@ -39,7 +39,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from disdepth_core.data.augment import Augment
-from disdepth_core.data.focal_augment import FocalAugment, canonical_depth, focal_of_matrix
+from disdepth_core.data.focal_augment import FocalAugment, canonical_depth
+from disdepth_core.geometry import focal_depth_scale, focal_of_matrix
 from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
 
 from .seeding import sample_rng
@@ -162,7 +163,7 @@ class PreparedDataset(Dataset):
             if self.canonical_focal > 0 and self.train:
                 depth = canonical_depth(depth, out["fx_in"], self.canonical_focal)
             elif self.canonical_focal > 0:
-                out["metric_scale"] = out["fx_in"] / self.canonical_focal
+                out["metric_scale"] = focal_depth_scale(out["fx_in"], self.canonical_focal, 0.0)
             out["image"] = normalize_image(image, self.norm)
             out["depth"] = torch.from_numpy(np.ascontiguousarray(depth))[None]
         else:

@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
+from disdepth_core.geometry import focal_depth_scale
 from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
 
 
@@ -32,6 +34,15 @@ class TrainingModule(nn.Module, ABC):
     input_norm: InputNorm = IMAGENET_NORM
     #: Canonical focal length of the depth it learns (``disdepth_core.data.focal_augment``); 0 = metric.
     canonical_focal_px: float = 0.0
+
+    def to_student_depth(self, depth: Tensor, fx_in: Tensor | None, source_focal: float) -> Tensor:
+        """``B x 1 x H x W`` depth predicted for ``source_focal`` (a teacher's; 0 = metric) -> the
+        convention of the model this stage trains, image by image with its ``fx_in`` (None: unknown)."""
+        if source_focal == self.canonical_focal_px:
+            return depth
+        fx = [0.0] * depth.shape[0] if fx_in is None else [float(f) for f in fx_in]
+        scale = [focal_depth_scale(f, source_focal, self.canonical_focal_px) for f in fx]
+        return depth * torch.tensor(scale, dtype=depth.dtype, device=depth.device).view(-1, 1, 1, 1)
 
     def resume_state(self) -> dict[str, Tensor]:
         """``state_dict()`` without the frozen parts."""

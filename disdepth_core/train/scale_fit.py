@@ -2,7 +2,8 @@
 (the sources that use it: :mod:`disdepth_core.train.label_scale`).
 
 Alignment (the :class:`~disdepth_core.models.teachers.output.MetricScale` forms): for depth-like output
-``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling) and ``lsq`` the least-squares
+``median`` is ``s = median(gt) / median(raw)`` (monodepth2's median scaling,
+:func:`~disdepth_core.scale.ratios.ratio_of_medians`) and ``lsq`` the least-squares
 ``s * raw + b ~ gt``; for inverse depth both work on ``1 / gt`` (``lsq`` = the MiDaS scale-and-shift
 fit). A fit needs ``MIN_POINTS`` valid pixels and a positive scale; an ``lsq`` fit with a non-positive
 scale falls back to ``median``. The global ``median`` fit is the median of per-frame scales; the global
@@ -17,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.evaluation import DepthScorer, EvalRange
+from disdepth_core.geometry import valid_depth
 from disdepth_core.models.teachers.output import MetricScale
+from disdepth_core.scale.ratios import ratio_of_medians
 
 MIN_POINTS = 20
 POINTS_PER_FRAME = 4096
@@ -28,9 +31,8 @@ def _valid(
 ) -> tuple[np.ndarray, np.ndarray]:
     raw, gt = np.asarray(raw, np.float64).ravel(), np.asarray(gt, np.float64).ravel()
     with np.errstate(invalid="ignore"):
-        keep = (
-            np.isfinite(gt) & (gt >= depth_range[0]) & (gt <= depth_range[1]) & np.isfinite(raw) & (raw > 0)
-        )
+        in_range = (gt >= depth_range[0]) & (gt <= depth_range[1])
+    keep = valid_depth(gt) & in_range & valid_depth(raw)
     return raw[keep], gt[keep]
 
 
@@ -46,8 +48,8 @@ def _solve(raw: np.ndarray, target: np.ndarray, mode: str) -> tuple[float, float
         (scale, shift), *_ = np.linalg.lstsq(design, target, rcond=None)
         if np.isfinite(scale) and scale > 0 and np.isfinite(shift):
             return float(scale), float(shift)
-    scale = float(np.median(target) / np.median(raw))
-    return (scale, 0.0) if np.isfinite(scale) and scale > 0 else None
+    scale = ratio_of_medians(target, raw)
+    return (scale, 0.0) if scale is not None and np.isfinite(scale) and scale > 0 else None
 
 
 def fit_frame(
@@ -82,7 +84,7 @@ def fit_global(
         frames += 1
         t = _target(g, output_kind)
         if mode == "median":
-            scales.append(np.median(t) / np.median(r))
+            scales.append(ratio_of_medians(t, r))
         else:
             pick = rng.choice(len(r), size=min(len(r), POINTS_PER_FRAME), replace=False)
             raws.append(r[pick])

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.files import atomic_write
+from disdepth_core.geometry import valid_depth
 
 __all__ = ["cloud_points", "preview_figure", "render_preview", "render_report", "report_figure"]
 
@@ -47,7 +48,7 @@ def _save(fig: Any, path: Path) -> None:
 def _colour_max(gt: np.ndarray | None, pred: np.ndarray) -> float:
     """The shared colour scale's top: the 99th percentile of the ground truth, else of the prediction."""
     reference = pred if gt is None else gt
-    finite = reference[np.isfinite(reference) & (reference > 0)]
+    finite = reference[valid_depth(reference)]
     return float(np.percentile(finite, 99)) if finite.size else 1.0
 
 

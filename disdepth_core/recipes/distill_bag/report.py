@@ -19,6 +19,7 @@ import numpy as np
 
 from disdepth_core.evaluation import ALIGNMENT_LABELS
 from disdepth_core.files import atomic_write
+from disdepth_core.geometry import valid_depth
 
 from .evaluate import FIDELITY_LABELS
 
@@ -125,7 +126,7 @@ def _depth_limits(teacher: np.ndarray, sensor: np.ndarray | None) -> tuple[float
     """One colour range for the depth panels of a row: 2nd-98th percentile of teacher and sensor depth."""
     values = [teacher[np.isfinite(teacher)]]
     if sensor is not None:
-        values.append(sensor[np.isfinite(sensor) & (sensor > 0)])
+        values.append(sensor[valid_depth(sensor)])
     pooled = np.concatenate(values)
     low, high = np.percentile(pooled, (2, 98)) if pooled.size else (0.0, 1.0)
     return float(low), float(max(high, low + 0.1))

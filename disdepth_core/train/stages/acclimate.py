@@ -75,8 +75,7 @@ class AcclimateStage(TrainingModule):
         if self.target == "teacher":
             with torch.no_grad():
                 target = self.ghost.teacher(image).depth
-            if self.canonical_focal_px > 0:  # the student's convention: depth at the canonical focal
-                target = target * (self.canonical_focal_px / batch["fx_in"].to(target)).view(-1, 1, 1, 1)
+            target = self.to_student_depth(target, batch.get("fx_in"), 0.0)  # metric -> the student's
             return self.objective(prediction, target)
         return self.objective(prediction, batch["depth"])
 

@@ -23,7 +23,7 @@ no teacher forward once cached); KD terms and the depth loss are summed with fix
 Teacher and student may differ in input normalisation (the batches are normalised for the student and
 re-normalised for the teacher) and in depth convention: teacher depth (pseudo-labels, the attentive
 loss's teacher depth, labeled output KD) is converted to the student's canonical focal length with each
-image's ``fx_in`` (``disdepth_core.data.focal_augment.depth_scale``; needs ``K`` only when one of the
+image's ``fx_in`` (``disdepth_core.geometry.focal_depth_scale``; needs ``K`` only when one of the
 two predicts plain metric depth and the other canonical depth).
 The teacher (and ghost decoder) is frozen and stays in eval mode. The artifact is the student.
 
@@ -43,7 +43,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from disdepth_core.data.focal_augment import depth_scale
 from disdepth_core.losses import AttentiveKDLoss, FeatureKDLoss, OutputKDLoss
 from disdepth_core.models import DepthModel
 from disdepth_core.models.checkpoint import save_model
@@ -155,14 +154,6 @@ class DistillStage(TrainingModule):
         if self.config.pseudo_labels == "ghost":
             return self.ghost(image)[0].depth
         return self.teacher(image).depth
-
-    def to_student_depth(self, depth: Tensor, fx_in: Tensor | None, source_focal: float) -> Tensor:
-        """Teacher depth predicted for ``source_focal`` -> the student's convention, per image."""
-        if source_focal == self.canonical_focal_px:
-            return depth
-        fx = [0.0] * depth.shape[0] if fx_in is None else [float(f) for f in fx_in]
-        scale = [depth_scale(f, source_focal, self.canonical_focal_px) for f in fx]
-        return depth * torch.tensor(scale, dtype=depth.dtype, device=depth.device).view(-1, 1, 1, 1)
 
     @torch.no_grad()
     def teacher_targets(self, image: Tensor, need_depth: bool) -> tuple[list[Tensor], Tensor | None]:
