@@ -58,6 +58,11 @@ def import_openvino() -> Any:
     return openvino
 
 
+def device_capabilities(core: Any, device: str) -> list[str]:
+    """What OpenVINO ``device`` lists in ``OPTIMIZATION_CAPABILITIES`` (FP32, BF16, FP16, INT8, ...)."""
+    return [str(c) for c in core.get_property(device, "OPTIMIZATION_CAPABILITIES")]
+
+
 def choose_device(available: list[str], device: str) -> tuple[str, str]:
     """Map ``device`` ("auto", "cpu", "gpu", "gpu.N", "npu") to an OpenVINO device name and a reason.
 
@@ -122,7 +127,7 @@ class OpenVinoBackend:
             ) from error
         self.info = ModelInfo.from_props(_framework_props(self.model), self.path)
         _check_finite_weights(self.model, self.path)
-        capabilities = [str(c) for c in self.core.get_property(self.device, "OPTIMIZATION_CAPABILITIES")]
+        capabilities = device_capabilities(self.core, self.device)
         self.precision = check_precision(precision, capabilities, self.device, self.info, self.path)
         full_name = str(self.core.get_property(self.device, "FULL_DEVICE_NAME"))
         formats = [c for c in capabilities if c in ("FP32", "BF16", "FP16", "INT8")]
