@@ -12,7 +12,6 @@ output back. ``forward`` gives metres through a :class:`MetricScale` (required f
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 from disdepth_core.teacher_card import TeacherCard
 
 from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
@@ -29,19 +29,19 @@ from ..prediction import DepthPrediction
 from .output import MetricScale
 
 
-def card_from_disdepth_metadata(props: dict[str, str], licence: str) -> TeacherCard:
-    """The card of a disdepth export (metric depth, NCHW, normalisation from its metadata)."""
+def card_from_disdepth_metadata(info: ModelInfo) -> TeacherCard:
+    """The card of a disdepth export: NCHW, its graph names, and what its metadata (``info``) says."""
     return TeacherCard(
-        input_height=int(props["input_height"]),
-        input_width=int(props["input_width"]),
-        output="metric_depth",
-        licence=licence,
-        color_order=props.get("color_order", "rgb"),
-        mean=tuple(json.loads(props["mean"])),
-        std=tuple(json.loads(props["std"])),
-        name=props.get("name", ""),
-        input_name="image",
-        output_name="depth",
+        input_height=info.input_height,
+        input_width=info.input_width,
+        output=info.output_kind,
+        licence=info.extra.get("licence", "disdepth export (licence not recorded)"),
+        color_order=info.color_order,
+        mean=info.mean,
+        std=info.std,
+        name=info.name,
+        input_name=INPUT_NAME,
+        output_name=DEPTH_OUTPUT,
     )
 
 

@@ -156,6 +156,8 @@ def read_onnx_card(spec: TeacherSpec) -> Any:
     """The teacher card of an ONNX spec (from the file beside it, or a disdepth export's metadata)."""
     import onnx
 
+    from disdepth_core.model_files import ModelFileError
+    from disdepth_core.model_info import ModelInfo
     from disdepth_core.teacher_card import TeacherCard, card_path
 
     from .onnx_teacher import card_from_disdepth_metadata
@@ -170,12 +172,11 @@ def read_onnx_card(spec: TeacherSpec) -> Any:
             f"{spec.path} is not a readable ONNX model ({type(error).__name__}: {error}); "
             "export or download it again"
         ) from None
-    props = {p.key: p.value for p in proto.metadata_props}
-    if "input_height" in props and "max_depth" in props:
-        return card_from_disdepth_metadata(
-            props, props.get("licence", "disdepth export (licence not recorded)")
-        )
-    return TeacherCard.read(path)  # raises: no card and not a disdepth export
+    try:
+        info = ModelInfo.from_props({p.key: p.value for p in proto.metadata_props}, spec.path)
+    except ModelFileError:
+        return TeacherCard.read(path)  # raises: no card and not a disdepth export
+    return card_from_disdepth_metadata(info)
 
 
 def teacher_licence(spec: TeacherSpec) -> str:

@@ -3,7 +3,7 @@
 Uses the public OpenVINO Python API (``openvino.Core``: ``read_model`` reads ONNX directly,
 ``compile_model`` with ``INFERENCE_PRECISION_HINT``, ``INFERENCE_NUM_THREADS``, ``PERFORMANCE_HINT``).
 The ONNX ``metadata_props`` arrive in the model's ``rt_info["framework"]``, so the same
-:class:`~disdepth_core.runtime.model_info.ModelInfo` drives pre/post-processing as on ONNX Runtime.
+:class:`~disdepth_core.model_info.ModelInfo` drives pre/post-processing as on ONNX Runtime.
 
 Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it is always set explicitly):
 
@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.runtime.backends.openvino_tail import (
     detach_trailing_resizes,
     resize_output,
     unfold_vector_products,
 )
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 OPENVINO_REQUIREMENT = "openvino==2026.4.1"
 """The version CI tests (the ``openvino`` extra in setup.py, requirements/dev.txt)."""
