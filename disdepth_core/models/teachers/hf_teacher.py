@@ -50,6 +50,7 @@ class HFDepthTeacher(nn.Module):
     """A transformers ``*ForDepthEstimation`` model behind the DepthModel interface (see the module doc)."""
 
     input_norm = IMAGENET_NORM  # what it takes; mapped to the model's own normalisation inside
+    canonical_focal_px = 0.0  # depth for the camera that took the image (not camera-aware)
 
     def __init__(
         self,

@@ -50,6 +50,7 @@ class ONNXDepthTeacher(nn.Module):
 
     has_features = False
     input_norm = IMAGENET_NORM  # what it takes; the card's normalisation is applied inside
+    canonical_focal_px = TeacherCard.canonical_focal_px  # a card-described model is not camera-aware
 
     def __init__(
         self,
