@@ -12,6 +12,7 @@ output back. ``forward`` gives metres through a :class:`MetricScale` (required f
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
-from disdepth_core.teacher_card import TeacherCard
+from disdepth_core.teacher_card import TeacherCard, card_path
 
 from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from ..prediction import DepthPrediction
 from .output import MetricScale
+from .spec import OpenOptions, TeacherLoader, TeacherSpec
 
 
 def card_from_disdepth_metadata(info: ModelInfo) -> TeacherCard:
@@ -139,3 +141,52 @@ def _single_channel(result: np.ndarray, path: Path) -> np.ndarray:
     if squeezed.ndim != 2:
         raise ValueError(f"{path}: output of shape {result.shape} is not a single-channel depth map")
     return squeezed
+
+
+def read_onnx_card(path: Path) -> TeacherCard:
+    """The teacher card of an ONNX model: the file beside it, or a disdepth export's metadata."""
+    import onnx
+
+    from disdepth_core.model_files import ModelFileError
+
+    card = card_path(path)
+    if card.is_file():
+        return TeacherCard.read(card)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError (and onnx's own errors) for a damaged file
+        raise ValueError(
+            f"{path} is not a readable ONNX model ({type(error).__name__}: {error}); "
+            "export or download it again"
+        ) from None
+    try:
+        info = ModelInfo.from_props({p.key: p.value for p in proto.metadata_props}, path)
+    except ModelFileError:
+        return TeacherCard.read(card)  # raises: no card and not a disdepth export
+    return card_from_disdepth_metadata(info)
+
+
+class ONNXLoader(TeacherLoader):
+    """Kind ``onnx``: an ONNX file with its card (or a disdepth export); output KD only."""
+
+    def open(self, spec: TeacherSpec, options: OpenOptions) -> ONNXDepthTeacher:
+        card = read_onnx_card(spec.path)
+        if options.declared is not None and options.declared != card.output:
+            card = dataclasses.replace(card, output=options.declared)
+        return ONNXDepthTeacher(
+            spec.path,
+            card,
+            scale=options.scale,
+            min_depth=options.min_depth,
+            max_depth=options.max_depth,
+            device=options.device,
+        )
+
+    def licence(self, spec: TeacherSpec) -> str:
+        return read_onnx_card(spec.path).licence
+
+    def files(self, spec: TeacherSpec) -> list[Path]:
+        return [spec.path, *[p for p in (card_path(spec.path),) if p.is_file()]]
+
+
+ONNX_LOADER = ONNXLoader()
