@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 from disdepth_core.teacher_card import TeacherCard, card_path
 
@@ -147,8 +148,6 @@ def read_onnx_card(path: Path) -> TeacherCard:
     """The teacher card of an ONNX model: the file beside it, or a disdepth export's metadata."""
     import onnx
 
-    from disdepth_core.model_files import ModelFileError
-
     card = card_path(path)
     if card.is_file():
         return TeacherCard.read(card)
@@ -186,7 +185,8 @@ class ONNXLoader(TeacherLoader):
         return read_onnx_card(spec.path).licence
 
     def files(self, spec: TeacherSpec) -> list[Path]:
-        return [spec.path, *[p for p in (card_path(spec.path),) if p.is_file()]]
+        card = card_path(spec.path)
+        return [spec.path, card] if card.is_file() else [spec.path]
 
 
 ONNX_LOADER = ONNXLoader()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +63,7 @@ class OpenOptions:
     device: str = "cpu"
 
 
-class TeacherLoader:
+class TeacherLoader(ABC):
     """What a teacher kind's module provides (``teacher_kinds.register_teacher_kind`` names it): ``open``
     and ``licence``; ``claims`` and ``files`` have defaults."""
 
@@ -70,13 +71,13 @@ class TeacherLoader:
         """Whether a bare file with the kind's suffix is this kind (e.g. by its header); default yes."""
         return True
 
+    @abstractmethod
     def open(self, spec: TeacherSpec, options: OpenOptions) -> nn.Module:
         """The teacher module of ``spec``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def licence(self, spec: TeacherSpec) -> str:
         """The licence the teacher declares, or a line saying it is not recorded."""
-        raise NotImplementedError
 
     def files(self, spec: TeacherSpec) -> list[Path]:
         """The files whose content identifies the teacher (:func:`teacher_digest`): a directory's weights
