@@ -54,11 +54,12 @@ from disdepth_core.export.calibration import calibration_images, model_batches  
 from disdepth_core.export.onnx_export import export_onnx  # noqa: E402
 from disdepth_core.export.ort_quantize import compare_depth, quantize_int8  # noqa: E402
 from disdepth_core.files import write_json  # noqa: E402
+from disdepth_core.model_info import ModelInfo  # noqa: E402
 from disdepth_core.models import build_model, list_models  # noqa: E402
 from disdepth_core.profiling import count_flops  # noqa: E402
 from disdepth_core.runtime.backends.onnxruntime_backend import OnnxRuntimeBackend  # noqa: E402
 from disdepth_core.runtime.backends.openvino_backend import OpenVinoBackend  # noqa: E402
-from disdepth_core.runtime.backends.torch_backend import TorchBackend, model_info_for  # noqa: E402
+from disdepth_core.runtime.backends.torch_backend import TorchBackend  # noqa: E402
 from disdepth_core.runtime.estimator import DepthEstimator  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -238,7 +239,7 @@ def bench_student(name: str, size: str, tmp: Path, peak: float, args: argparse.N
     height, width = (int(v) for v in size.lower().split("x"))
     torch.manual_seed(0)
     model = build_model(name).eval()
-    info = model_info_for(model, {"input_height": height, "input_width": width})
+    info = ModelInfo.from_model(model, height, width, dynamic=True)
     onnx_path = export_onnx(model, tmp / f"{name}-{size}.onnx", height, width, trained=False).path
     int8_path, agreement = int8_of(onnx_path, tmp / f"{name}-{size}.int8.onnx", info, args)
     backends = {"torch-eager": TorchBackend(model, info, device="cpu", threads=args.threads)}

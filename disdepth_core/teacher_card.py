@@ -26,9 +26,11 @@ from typing import Any
 
 from disdepth_core.teacher_kinds import OUTPUT_KINDS, check_output_kind
 
-__all__ = ["CARD_SUFFIX", "LAYOUTS", "TeacherCard", "card_path"]
+__all__ = ["CARD_SUFFIX", "DEFAULT_DEPTH_RANGE", "LAYOUTS", "TeacherCard", "card_path"]
 
 LAYOUTS = ("NCHW", "NHWC")
+DEFAULT_DEPTH_RANGE = (0.1, 80.0)
+"""Metres a metric output may take when the card gives no ``min_depth``/``max_depth``."""
 CARD_SUFFIX = ".teacher.json"
 
 
@@ -48,6 +50,7 @@ class TeacherCard:
     input_name: str = ""
     output_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    canonical_focal_px = 0.0  # not a card key: a card-described model predicts depth for the real camera
 
     def __post_init__(self) -> None:
         check_output_kind(self.output, "teacher card 'output'")
@@ -87,6 +90,21 @@ class TeacherCard:
             return cls(**values, extra={k: v for k, v in raw.items() if k not in known})
         except (TypeError, ValueError) as error:
             raise ValueError(f"teacher card {path}: {error}") from None
+
+    @property
+    def input_norm(self) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+        """``(mean, std)``, as :meth:`disdepth_core.model_info.ModelInfo.from_model` reads it."""
+        return self.mean, self.std
+
+    @property
+    def min_depth(self) -> float:
+        """The card's ``min_depth`` (metres), else ``DEFAULT_DEPTH_RANGE``'s."""
+        return float(self.extra.get("min_depth", DEFAULT_DEPTH_RANGE[0]))
+
+    @property
+    def max_depth(self) -> float:
+        """The card's ``max_depth`` (metres), else ``DEFAULT_DEPTH_RANGE``'s."""
+        return float(self.extra.get("max_depth", DEFAULT_DEPTH_RANGE[1]))
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)

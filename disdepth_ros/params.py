@@ -12,7 +12,7 @@ from typing import Any
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
 from disdepth_core.geometry import DEFAULT_CLOUD_STRIDE
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE, ModelInfo
+from disdepth_core.model_info import SIZE_MULTIPLE, ModelInfo
 from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions
 from disdepth_core.scale import (
     AUTO,

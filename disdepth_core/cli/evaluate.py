@@ -7,7 +7,7 @@ import json
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
-from disdepth_core.runtime.model_info import check_input_size
+from disdepth_core.model_info import check_input_size
 from disdepth_core.train.dataset_kinds import LABELED, dataset_kind, dataset_names
 
 

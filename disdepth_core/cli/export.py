@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE
+from disdepth_core.model_info import SIZE_MULTIPLE
 
 if TYPE_CHECKING:
-    from disdepth_core.runtime.model_info import ModelInfo
+    from disdepth_core.model_info import ModelInfo
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE, check_input_size
+from disdepth_core.model_info import SIZE_MULTIPLE, check_input_size
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

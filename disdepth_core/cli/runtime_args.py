@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE
+from disdepth_core.model_info import SIZE_MULTIPLE
 from disdepth_core.runtime.options import BACKENDS, DEVICE_HELP, PRECISIONS, RuntimeOptions
 
 __all__ = ["add_runtime_arguments", "runtime_options"]

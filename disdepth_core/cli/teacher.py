@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from disdepth_core.teacher_kinds import OUTPUT_KINDS, SPEC_HELP
+from disdepth_core.teacher_kinds import OUTPUT_KINDS, spec_help
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="known checkpoints for `pull`")
     listing.set_defaults(func=run_list)
     info = commands.add_parser("info", help="what a teacher spec is: kind, output, features, licence")
-    info.add_argument("spec", help=SPEC_HELP)
+    info.add_argument("spec", help=spec_help())
     info.add_argument("--teacher-output", choices=("auto", *OUTPUT_KINDS), default="auto")
     info.set_defaults(func=run_info)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from disdepth_core.teacher_kinds import OUTPUT_KINDS, SPEC_HELP
+from disdepth_core.teacher_kinds import OUTPUT_KINDS, spec_help
 from disdepth_core.train.label_scale import label_scale_usage
 
 
@@ -12,7 +12,7 @@ def add_teacher_arguments(
     parser: argparse.ArgumentParser, required: bool = False, scale: bool = False
 ) -> None:
     """``--teacher``, ``--teacher-output`` and (with ``scale``) ``--teacher-scale``."""
-    parser.add_argument("--teacher", required=required, help=f"the teacher: {SPEC_HELP}")
+    parser.add_argument("--teacher", required=required, help=f"the teacher: {spec_help()}")
     parser.add_argument(
         "--teacher-output",
         choices=("auto", *OUTPUT_KINDS),

@@ -15,8 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.runtime.image_ops import ResizePlan, preprocess
-from disdepth_core.runtime.model_info import ModelInfo
 
 BAG_SUFFIXES = (".mcap", ".db3")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from disdepth_core.files import atomic_write_bytes
 from disdepth_core.model_files import ModelFileError
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.runtime.engine_record import EngineKey, read_record, record_json, sidecar_path
-from disdepth_core.runtime.model_info import ModelInfo
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,16 @@ import torch
 from torch import nn
 
 from disdepth_core.files import atomic_write
-from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
-from disdepth_core.provenance import git_revision
-from disdepth_core.runtime.model_info import (
+from disdepth_core.model_info import (
     DEPTH_OUTPUT,
     INPUT_NAME,
     UNCERTAINTY_OUTPUT,
     ModelInfo,
     check_input_size,
 )
+from disdepth_core.models import DepthModel
+from disdepth_core.models.normalization import IMAGENET_NORM, InputNorm
+from disdepth_core.provenance import git_revision
 
 DEFAULT_OPSET = 18
 """ONNX opset 18: supported by onnxruntime and by the TensorRT 10.3 (JetPack 6) ONNX parser."""
@@ -60,46 +61,6 @@ class ExportReport:
     info: ModelInfo
     max_abs_error: dict[str, float]
     seconds: float
-
-
-def export_info(
-    model: nn.Module,
-    height: int,
-    width: int,
-    *,
-    dynamic: bool = False,
-    trained: bool = True,
-    recipe: str = "",
-    precision: str = "fp32",
-    extra: dict[str, str] | None = None,
-) -> ModelInfo:
-    """The metadata written into the ONNX file for ``model`` exported at ``height`` x ``width``.
-
-    Normalisation is the model's own (``input_norm``); a camera-aware model's ``canonical_focal_px``
-    goes into the metadata so the runtime rescales its depth by the real focal length; ``extra`` adds
-    string keys (provenance: teacher, licence, training data).
-    """
-    norm = _input_norm(model)
-    return ModelInfo(
-        name=model.name,
-        input_height=height,
-        input_width=width,
-        mean=norm.mean,
-        std=norm.std,
-        min_depth=float(model.min_depth),
-        max_depth=float(model.max_depth),
-        dynamic=dynamic,
-        trained=trained,
-        precision=precision,
-        recipe=recipe,
-        git_hash=git_revision(),
-        canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
-        extra=dict(extra or {}),
-    )
-
-
-def _input_norm(model: nn.Module) -> InputNorm:
-    return getattr(model, "input_norm", IMAGENET_NORM)
 
 
 def write_metadata(path: Path, info: ModelInfo) -> None:
@@ -179,7 +140,7 @@ def compare_with_torch(model: nn.Module, path: Path, batches: list[np.ndarray]) 
 
 
 def export_onnx(
-    model: nn.Module,
+    model: DepthModel,
     output: str | Path,
     height: int,
     width: int,
@@ -193,6 +154,9 @@ def export_onnx(
 ) -> ExportReport:
     """Export ``model`` to ``output`` and verify it against PyTorch; raise if depth differs > ``tolerance`` m.
 
+    The metadata is :meth:`ModelInfo.from_model` (the model's normalisation, depth range and canonical
+    focal length) at the export size; ``extra`` adds string keys (provenance: teacher, licence, data).
+
     A dynamic export is verified at the export size and at a second size (H+32, W+64), so a model whose
     shape code is not symbolic fails here instead of on the robot. The file is written to a temporary
     name, verified, then renamed (``disdepth_core.files``): a failed or killed export leaves the previous
@@ -204,8 +168,17 @@ def export_onnx(
     path = Path(output)
     start = time.perf_counter()
     model = model.eval()
-    info = export_info(model, height, width, dynamic=dynamic, trained=trained, recipe=recipe, extra=extra)
-    norm = _input_norm(model)
+    info = ModelInfo.from_model(
+        model,
+        height,
+        width,
+        dynamic=dynamic,
+        trained=trained,
+        recipe=recipe,
+        git_hash=git_revision(),
+        extra=dict(extra or {}),
+    )
+    norm = model.input_norm
     batches = verification_batches(height, width, norm=norm)
     if dynamic:
         batches += [np.concatenate(verification_batches(height + 32, width + 64, count=1, seed=7, norm=norm))]

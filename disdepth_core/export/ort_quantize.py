@@ -31,7 +31,7 @@ import numpy as np
 
 from disdepth_core.export.onnx_export import write_metadata
 from disdepth_core.files import atomic_write
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
+from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
 INT8_BACKENDS = ("onnxruntime", "openvino")
 FLOAT_MODULES = ("LGConv", "BinsHead")

@@ -27,11 +27,11 @@ from disdepth_core.export.calibration import calibration_images, model_batches
 from disdepth_core.export.engine_cache import CacheResult, get_or_build
 from disdepth_core.files import atomic_write_bytes, sha256_file
 from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 from disdepth_core.runtime.backends.tensorrt_backend import TensorRTBackend, import_tensorrt
 from disdepth_core.runtime.cuda_memory import DeviceMemory, default_device_memory
 from disdepth_core.runtime.engine_record import EngineKey
 from disdepth_core.runtime.errors import PrecisionCheckError
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
 
 DEFAULT_TOLERANCE = {"fp32": 0.005, "fp16": 0.02, "int8": 0.08}
 """Largest accepted mean |engine - onnxruntime| / onnxruntime depth (AbsRel) per precision. fp32 allows

@@ -22,7 +22,7 @@ class DepthModel(nn.Module):
 
     ``x`` is B x 3 x H x W, RGB in [0, 1] normalised with ``input_norm`` (the backbone's statistics,
     ImageNet mean/std unless the registry says otherwise), H and W as
-    ``runtime.model_info.check_input_size`` allows.
+    ``model_info.check_input_size`` allows.
     ``config`` is JSON-serialisable and ``build_model(name, **config)`` rebuilds the same architecture.
     """
 

@@ -68,10 +68,13 @@ class GhostDecoder(nn.Module):
 
     ``teacher`` needs ``encode``, ``feature_channels`` and ``feature_strides`` (a registered teacher or a
     :class:`~disdepth_core.models.teachers.hf_teacher.HFDepthTeacher`); ``student`` is a :class:`DepthModel`.
+    Its depth follows the student's convention: ``canonical_focal_px`` is the student's.
     The copied decoder + head never require gradients and stay in eval mode (BN statistics fixed) even
     after ``.train()``; with ``freeze_teacher_encoder`` the teacher is frozen the same way and only FAM
     trains.
     """
+
+    canonical_focal_px: float
 
     def __init__(self, teacher: nn.Module, student: nn.Module, freeze_teacher_encoder: bool = True) -> None:
         super().__init__()
@@ -83,7 +86,7 @@ class GhostDecoder(nn.Module):
             student.feature_channels,
             student.feature_strides,
         )
-        self.canonical_focal_px = float(getattr(student, "canonical_focal_px", 0.0))  # the ghost head's
+        self.canonical_focal_px = student.canonical_focal_px  # the convention of the copied student head
         self.decoder = copy.deepcopy(student.decoder)
         self.head = copy.deepcopy(student.head)
         frozen = [self.decoder, self.head] + ([self.teacher] if freeze_teacher_encoder else [])

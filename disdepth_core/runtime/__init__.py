@@ -5,10 +5,10 @@ it is chosen, so a robot needs only numpy, OpenCV and ONNX Runtime or TensorRT, 
 """
 
 from disdepth_core.model_files import ModelFileError
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.runtime.estimator import DepthEstimator, DepthResult, Timings
 from disdepth_core.runtime.image_ops import ResizePlan
 from disdepth_core.runtime.loader import load_estimator, select_backend
-from disdepth_core.runtime.model_info import ModelInfo
 
 __all__ = [
     "DepthEstimator",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from disdepth_core.model_files import ModelFileError
-from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.model_info import ModelInfo
 
 SIDECAR_SUFFIX = ".json"
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from disdepth_core.geometry import focal_depth_scale
+from disdepth_core.model_info import ModelInfo, check_input_size
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
-from disdepth_core.runtime.model_info import ModelInfo, check_input_size
 
 
 @dataclass(frozen=True)

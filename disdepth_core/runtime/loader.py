@@ -84,8 +84,9 @@ def _check_fp16_runs_here(path: Path) -> None:
     if importlib.util.find_spec("openvino") is not None:
         import openvino
 
-        capabilities = [str(c) for c in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
-        if "BF16" in capabilities:
+        from disdepth_core.runtime.backends.openvino_backend import device_capabilities
+
+        if "BF16" in device_capabilities(openvino.Core(), "CPU"):
             runs.append("precision=bf16 (openvino on this CPU)")
     runs.append("precision=int8 with a file from `disdepth export --precision int8`")
     raise ValueError(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from disdepth_core.model_info import check_input_size
 from disdepth_core.runtime.backends.registry import backend_names
 from disdepth_core.runtime.image_ops import ResizeMode
-from disdepth_core.runtime.model_info import check_input_size
 
 __all__ = ["BACKENDS", "PRECISIONS", "RuntimeOptions"]
 

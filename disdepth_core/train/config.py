@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from disdepth_core.runtime.model_info import check_input_size
+from disdepth_core.model_info import check_input_size
 from disdepth_core.teacher_kinds import OUTPUT_KINDS
 
 from .dataset_kinds import LABELED, NO_UNLABELED, UNLABELED, dataset_names
@@ -97,7 +97,7 @@ class UnlabeledConfig:
 
 @dataclass
 class DataConfig:
-    """Input resolution (``runtime.model_info.check_input_size``), batching, the datasets; ``augment``:
+    """Input resolution (``model_info.check_input_size``), batching, the datasets; ``augment``:
     BTS/AdaBins train-time augmentation (``disdepth_core.data.augment.Augment``) on labeled images, flips
     on unlabeled ones. ``max_zoom``: the largest random zoom of the crop + resize of labeled training
     images (``disdepth_core.data.focal_augment``; 1 = none): for a camera-aware model it varies the focal

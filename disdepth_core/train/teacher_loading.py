@@ -17,7 +17,7 @@ from torch import nn
 
 from disdepth_core.models import DepthModel
 from disdepth_core.models.teachers.spec import output_kind, parse_teacher_spec
-from disdepth_core.teacher_kinds import SPEC_HELP
+from disdepth_core.teacher_kinds import spec_help
 
 from .acclimated import TeacherBundle, load_teacher
 from .batches import PreparedDataset
@@ -31,7 +31,7 @@ def open_stage_teacher(
 ) -> TeacherBundle:
     """The teacher bundle of ``config`` for ``student`` (its depth range bounds the teacher's metres)."""
     if not config.teacher:
-        raise ValueError(f"the {config.stage} stage needs a teacher: --teacher with {SPEC_HELP}")
+        raise ValueError(f"the {config.stage} stage needs a teacher: --teacher with {spec_help()}")
     spec = parse_teacher_spec(config.teacher)
     if acclimate and spec.kind == "acclimated":
         raise ValueError(f"teacher {spec} is already acclimated; give the teacher it was made from")

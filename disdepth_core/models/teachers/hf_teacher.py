@@ -40,6 +40,7 @@ from ..layers import resize_to
 from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from ..prediction import DepthPrediction
 from .output import MetricScale, check_output_kind
+from .spec import PULL_RECORD, OpenOptions, TeacherLoader, TeacherSpec, readme_licence
 
 _PROBE_SIZE = 64
 # Children of a transformers depth model that compute the features; the others only turn them into depth.
@@ -50,6 +51,7 @@ class HFDepthTeacher(nn.Module):
     """A transformers ``*ForDepthEstimation`` model behind the DepthModel interface (see the module doc)."""
 
     input_norm = IMAGENET_NORM  # what it takes; mapped to the model's own normalisation inside
+    canonical_focal_px = 0.0  # depth for the camera that took the image (not camera-aware)
 
     def __init__(
         self,
@@ -231,3 +233,35 @@ def processor_size(settings: Mapping[str, Any], height: int, width: int, multipl
     if settings.get("keep_aspect_ratio", False):  # scale as little as possible
         scale_h = scale_w = scale_w if abs(1 - scale_w) < abs(1 - scale_h) else scale_h
     return _multiple(scale_h * height, multiple), _multiple(scale_w * width, multiple)
+
+
+class HFLoader(TeacherLoader):
+    """Kind ``hf``: a local ``save_pretrained()`` directory; a ``disdepth teacher pull`` record says what
+    DPT predicts and the licence, else the model card's ``license:`` field does."""
+
+    def open(self, spec: TeacherSpec, options: OpenOptions) -> HFDepthTeacher:
+        record = spec.path / PULL_RECORD
+        declared = options.declared
+        if declared is None and record.is_file():  # `disdepth teacher pull` knows what DPT predicts
+            declared = json.loads(record.read_text(encoding="utf-8")).get("output")
+        return HFDepthTeacher.from_pretrained(
+            spec.path,
+            output=declared,
+            scale=options.scale,
+            min_depth=options.min_depth,
+            max_depth=options.max_depth,
+        )
+
+    def licence(self, spec: TeacherSpec) -> str:
+        record = spec.path / PULL_RECORD
+        if record.is_file():
+            return str(json.loads(record.read_text(encoding="utf-8")).get("licence", ""))
+        readme = spec.path / "README.md"
+        if readme.is_file():
+            found = readme_licence(readme.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                return found
+        return f"not recorded (no README.md license field in {spec.path}); check the model's page"
+
+
+HF_LOADER = HFLoader()

@@ -12,7 +12,7 @@ output back. ``forward`` gives metres through a :class:`MetricScale` (required f
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -22,26 +22,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from disdepth_core.teacher_card import TeacherCard
+from disdepth_core.model_files import ModelFileError
+from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
+from disdepth_core.teacher_card import TeacherCard, card_path
 
 from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from ..prediction import DepthPrediction
 from .output import MetricScale
+from .spec import OpenOptions, TeacherLoader, TeacherSpec
 
 
-def card_from_disdepth_metadata(props: dict[str, str], licence: str) -> TeacherCard:
-    """The card of a disdepth export (metric depth, NCHW, normalisation from its metadata)."""
+def card_from_disdepth_metadata(info: ModelInfo) -> TeacherCard:
+    """The card of a disdepth export: NCHW, its graph names, and what its metadata (``info``) says."""
     return TeacherCard(
-        input_height=int(props["input_height"]),
-        input_width=int(props["input_width"]),
-        output="metric_depth",
-        licence=licence,
-        color_order=props.get("color_order", "rgb"),
-        mean=tuple(json.loads(props["mean"])),
-        std=tuple(json.loads(props["std"])),
-        name=props.get("name", ""),
-        input_name="image",
-        output_name="depth",
+        input_height=info.input_height,
+        input_width=info.input_width,
+        output=info.output_kind,
+        licence=info.extra.get("licence", "disdepth export (licence not recorded)"),
+        color_order=info.color_order,
+        mean=info.mean,
+        std=info.std,
+        name=info.name,
+        input_name=INPUT_NAME,
+        output_name=DEPTH_OUTPUT,
     )
 
 
@@ -50,6 +53,7 @@ class ONNXDepthTeacher(nn.Module):
 
     has_features = False
     input_norm = IMAGENET_NORM  # what it takes; the card's normalisation is applied inside
+    canonical_focal_px = TeacherCard.canonical_focal_px  # a card-described model is not camera-aware
 
     def __init__(
         self,
@@ -138,3 +142,51 @@ def _single_channel(result: np.ndarray, path: Path) -> np.ndarray:
     if squeezed.ndim != 2:
         raise ValueError(f"{path}: output of shape {result.shape} is not a single-channel depth map")
     return squeezed
+
+
+def read_onnx_card(path: Path) -> TeacherCard:
+    """The teacher card of an ONNX model: the file beside it, or a disdepth export's metadata."""
+    import onnx
+
+    card = card_path(path)
+    if card.is_file():
+        return TeacherCard.read(card)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # protobuf's DecodeError (and onnx's own errors) for a damaged file
+        raise ValueError(
+            f"{path} is not a readable ONNX model ({type(error).__name__}: {error}); "
+            "export or download it again"
+        ) from None
+    try:
+        info = ModelInfo.from_props({p.key: p.value for p in proto.metadata_props}, path)
+    except ModelFileError:
+        return TeacherCard.read(card)  # raises: no card and not a disdepth export
+    return card_from_disdepth_metadata(info)
+
+
+class ONNXLoader(TeacherLoader):
+    """Kind ``onnx``: an ONNX file with its card (or a disdepth export); output KD only."""
+
+    def open(self, spec: TeacherSpec, options: OpenOptions) -> ONNXDepthTeacher:
+        card = read_onnx_card(spec.path)
+        if options.declared is not None and options.declared != card.output:
+            card = dataclasses.replace(card, output=options.declared)
+        return ONNXDepthTeacher(
+            spec.path,
+            card,
+            scale=options.scale,
+            min_depth=options.min_depth,
+            max_depth=options.max_depth,
+            device=options.device,
+        )
+
+    def licence(self, spec: TeacherSpec) -> str:
+        return read_onnx_card(spec.path).licence
+
+    def files(self, spec: TeacherSpec) -> list[Path]:
+        card = card_path(spec.path)
+        return [spec.path, card] if card.is_file() else [spec.path]
+
+
+ONNX_LOADER = ONNXLoader()

@@ -1,6 +1,7 @@
 """Teacher specs: the one way every command names a teacher (``--teacher SPEC``).
 
-A spec is one of
+A spec is one of the kinds registered in :mod:`disdepth_core.teacher_kinds`, each opened by its
+module's :class:`TeacherLoader`:
 
 - a disdepth checkpoint (``.safetensors``: a trained model, or an acclimated teacher from
   ``disdepth acclimate``);
@@ -9,36 +10,33 @@ A spec is one of
 - an ONNX depth model: ``onnx:FILE`` or a ``.onnx`` path, with a teacher card beside it
   (:mod:`disdepth_core.models.teachers.onnx_teacher`); output KD only, it exposes no features.
 
-:func:`parse_teacher_spec` resolves the kind without loading anything; :func:`open_teacher` loads it;
+:func:`parse_teacher_spec` resolves the kind without loading the model; :func:`open_teacher` loads it;
 :func:`teacher_licence` and :func:`teacher_digest` give what model cards and pseudo-label caches record.
 Nothing is downloaded (``disdepth teacher pull`` is the explicit way to fetch a checkpoint).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from torch import nn
 
 from disdepth_core.files import sha256_file
-from disdepth_core.teacher_kinds import SPEC_HELP
+from disdepth_core.teacher_kinds import spec_help, teacher_kind, teacher_kinds
 
 from .output import MetricScale
 
-TEACHER_KINDS = ("checkpoint", "acclimated", "hf", "onnx")
 PULL_RECORD = "disdepth_teacher.json"
 
 
 @dataclass(frozen=True)
 class TeacherSpec:
-    """A resolved spec: its kind, the file or directory, and the text the user gave."""
+    """A resolved spec: its kind (``teacher_kinds``), the file or directory, and the text the user gave."""
 
     kind: str
     path: Path
@@ -47,43 +45,82 @@ class TeacherSpec:
     @property
     def has_features(self) -> bool:
         """Whether the teacher exposes encoder features (feature KD, ghost decoder); ONNX teachers do not."""
-        return self.kind != "onnx"
+        return teacher_kind(self.kind).has_features
 
     def __str__(self) -> str:
         return self.text
+
+
+@dataclass(frozen=True)
+class OpenOptions:
+    """How to open a teacher: ``declared`` overrides the output kind the model declares (None: its own),
+    ``scale`` turns a relative output into metres, clamped to ``min_depth``-``max_depth``."""
+
+    declared: str | None = None
+    scale: MetricScale | None = None
+    min_depth: float = 0.1
+    max_depth: float = 10.0
+    device: str = "cpu"
+
+
+class TeacherLoader(ABC):
+    """What a teacher kind's module provides (``teacher_kinds.register_teacher_kind`` names it): ``open``
+    and ``licence``; ``claims`` and ``files`` have defaults."""
+
+    def claims(self, path: Path) -> bool:
+        """Whether a bare file with the kind's suffix is this kind (e.g. by its header); default yes."""
+        return True
+
+    @abstractmethod
+    def open(self, spec: TeacherSpec, options: OpenOptions) -> nn.Module:
+        """The teacher module of ``spec``."""
+
+    @abstractmethod
+    def licence(self, spec: TeacherSpec) -> str:
+        """The licence the teacher declares, or a line saying it is not recorded."""
+
+    def files(self, spec: TeacherSpec) -> list[Path]:
+        """The files whose content identifies the teacher (:func:`teacher_digest`): a directory's weights
+        and configs (.json, .safetensors, .bin), or the file itself."""
+        if spec.path.is_dir():
+            return sorted(
+                p
+                for p in spec.path.iterdir()
+                if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")
+            )
+        return [spec.path]
 
 
 def parse_teacher_spec(text: str | os.PathLike[str]) -> TeacherSpec:
     """Resolve ``text`` (see the module docstring); FileNotFoundError/ValueError say what was expected."""
     text = str(text)
     if not text:
-        raise ValueError(f"no teacher given: pass --teacher with {SPEC_HELP}")
+        raise ValueError(f"no teacher given: pass --teacher with {spec_help()}")
     prefix, _, rest = text.partition(":")
-    if prefix in ("hf", "onnx") and rest:
-        path = Path(rest).expanduser()
+    prefixed = {kind.name: kind for kind in teacher_kinds() if kind.prefix}
+    if prefix in prefixed and rest:
+        kind, path = prefixed[prefix], Path(rest).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"teacher {text}: {path} does not exist")
-        if prefix == "hf" and not (path / "config.json").is_file():
+        if kind.marker and not (path / kind.marker).is_file():
             raise FileNotFoundError(
-                f"teacher {text}: {path} has no config.json (a save_pretrained() directory)"
+                f"teacher {text}: {path} has no {kind.marker}; {kind.name}:PATH takes {kind.summary}"
             )
-        if prefix == "onnx" and not path.is_file():
+        if not kind.marker and not path.is_file():
             raise FileNotFoundError(f"teacher {text}: {path} is not a file")
-        return TeacherSpec(prefix, path, text)
+        return TeacherSpec(kind.name, path, text)
     path = Path(text).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"teacher {text} does not exist; give {SPEC_HELP}")
+        raise FileNotFoundError(f"teacher {text} does not exist; give {spec_help()}")
+    for kind in teacher_kinds():
+        if path.is_dir() and kind.marker and (path / kind.marker).is_file():
+            return TeacherSpec(kind.name, path, text)
+        if path.is_file() and path.suffix.lower() in kind.suffixes and kind.load().claims(path):
+            return TeacherSpec(kind.name, path, text)
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ValueError(f"teacher {text} is a directory without config.json; give {SPEC_HELP}")
-        return TeacherSpec("hf", path, text)
-    if path.suffix.lower() == ".onnx":
-        return TeacherSpec("onnx", path, text)
-    if path.suffix.lower() == ".safetensors":
-        from ..checkpoint import is_acclimated
-
-        return TeacherSpec("acclimated" if is_acclimated(path) else "checkpoint", path, text)
-    raise ValueError(f"teacher {text}: unknown file type {path.suffix!r}; give {SPEC_HELP}")
+        markers = " or ".join(sorted({kind.marker for kind in teacher_kinds() if kind.marker}))
+        raise ValueError(f"teacher {text} is a directory without {markers}; give {spec_help()}")
+    raise ValueError(f"teacher {text}: unknown file type {path.suffix!r}; give {spec_help()}")
 
 
 def open_teacher(
@@ -96,17 +133,16 @@ def open_teacher(
     device: str = "cpu",
     require_scale: bool = True,
 ) -> nn.Module:
-    """Load the teacher module of ``spec`` (eval mode, on ``device``).
+    """Load the teacher module of ``spec`` (eval mode, on ``device``) with its kind's loader.
 
     ``output`` overrides what the model declares (``auto``: its config, card or checkpoint says);
     ``scale`` turns a relative output into metres. With ``require_scale`` a relative teacher without a
     scale is refused (a robot needs metres); the distill-bag recipe opens it without one to cache raw
     outputs before it fits the scale. Any loading failure is a ValueError naming the spec.
     """
-    if spec.kind == "acclimated":
-        raise ValueError(f"teacher {spec}: an acclimated teacher is opened by the distill stage, not here")
+    options = OpenOptions(None if output == "auto" else output, scale, min_depth, max_depth, device)
     try:
-        teacher = _load(spec, output, scale, min_depth, max_depth, device)
+        teacher = teacher_kind(spec.kind).load().open(spec, options)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as error:
         raise ValueError(f"teacher {spec} cannot be loaded: {error}") from None
     if require_scale and getattr(teacher, "scale", True) is None:
@@ -117,85 +153,15 @@ def open_teacher(
     return teacher.to(device).eval()
 
 
-def _load(
-    spec: TeacherSpec, output: str, scale: MetricScale | None, min_depth: float, max_depth: float, device: str
-) -> nn.Module:
-    declared = None if output == "auto" else output
-    if spec.kind == "checkpoint":
-        from ..checkpoint import load_model
-
-        if declared not in (None, "metric_depth"):
-            raise ValueError("a disdepth checkpoint predicts metric_depth")
-        model, _ = load_model(spec.path, device)
-        return model
-    if spec.kind == "hf":
-        from .hf_teacher import HFDepthTeacher
-
-        record = spec.path / PULL_RECORD
-        if declared is None and record.is_file():  # `disdepth teacher pull` knows what DPT predicts
-            declared = json.loads(record.read_text(encoding="utf-8")).get("output")
-        return HFDepthTeacher.from_pretrained(
-            spec.path, output=declared, scale=scale, min_depth=min_depth, max_depth=max_depth
-        )
-    from .onnx_teacher import ONNXDepthTeacher
-
-    card = read_onnx_card(spec)
-    if declared is not None and declared != card.output:
-        card = dataclasses.replace(card, output=declared)
-    return ONNXDepthTeacher(
-        spec.path, card, scale=scale, min_depth=min_depth, max_depth=max_depth, device=device
-    )
-
-
 def output_kind(teacher: nn.Module) -> str:
     """What a loaded teacher predicts (disdepth models: metric depth)."""
     return str(getattr(teacher, "output_kind", "metric_depth"))
 
 
-def read_onnx_card(spec: TeacherSpec) -> Any:
-    """The teacher card of an ONNX spec (from the file beside it, or a disdepth export's metadata)."""
-    import onnx
-
-    from disdepth_core.teacher_card import TeacherCard, card_path
-
-    from .onnx_teacher import card_from_disdepth_metadata
-
-    path = card_path(spec.path)
-    if path.is_file():
-        return TeacherCard.read(path)
-    try:
-        proto = onnx.load(str(spec.path), load_external_data=False)
-    except Exception as error:  # protobuf's DecodeError (and onnx's own errors) for a damaged file
-        raise ValueError(
-            f"{spec.path} is not a readable ONNX model ({type(error).__name__}: {error}); "
-            "export or download it again"
-        ) from None
-    props = {p.key: p.value for p in proto.metadata_props}
-    if "input_height" in props and "max_depth" in props:
-        return card_from_disdepth_metadata(
-            props, props.get("licence", "disdepth export (licence not recorded)")
-        )
-    return TeacherCard.read(path)  # raises: no card and not a disdepth export
-
-
 def teacher_licence(spec: TeacherSpec) -> str:
-    """The licence a teacher declares: its card, the ``disdepth teacher pull`` record, the model README's
-    ``license:`` field, or the checkpoint's metadata; says so when none is recorded."""
-    if spec.kind == "onnx":
-        return read_onnx_card(spec).licence
-    if spec.kind == "hf":
-        record = spec.path / PULL_RECORD
-        if record.is_file():
-            return str(json.loads(record.read_text(encoding="utf-8")).get("licence", ""))
-        readme = spec.path / "README.md"
-        if readme.is_file():
-            found = readme_licence(readme.read_text(encoding="utf-8", errors="replace"))
-            if found:
-                return found
-        return f"not recorded (no README.md license field in {spec.path}); check the model's page"
-    from ..checkpoint import checkpoint_metadata
-
-    return str(checkpoint_metadata(spec.path).get("licence", "not recorded in the checkpoint"))
+    """The licence a teacher declares (its kind's loader says where: a card, a pull record, a model
+    card's ``license:`` field, a checkpoint's metadata); says so when none is recorded."""
+    return teacher_kind(spec.kind).load().licence(spec)
 
 
 def readme_licence(text: str) -> str:
@@ -212,18 +178,8 @@ def readme_licence(text: str) -> str:
 
 def teacher_digest(spec: TeacherSpec, length: int = 16) -> str:
     """A content hash of the teacher's files (weights, config, card): caches keyed by it never go stale."""
-    if spec.path.is_dir():
-        files = sorted(
-            p for p in spec.path.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")
-        )
-    else:
-        files = [spec.path]
-        if spec.kind == "onnx":
-            from disdepth_core.teacher_card import card_path
-
-            files += [p for p in (card_path(spec.path),) if p.is_file()]
     digest = hashlib.sha256()
-    for path in files:
+    for path in teacher_kind(spec.kind).load().files(spec):
         if path.name != PULL_RECORD:
             digest.update(f"{path.name}:{sha256_file(path)};".encode())
     return digest.hexdigest()[:length]

@@ -6,10 +6,10 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.models.checkpoint import load_model
 from disdepth_core.profiling import profile_model
 from disdepth_core.provenance import git_revision
-from disdepth_core.runtime.model_info import ModelInfo
 
 from .evaluate import FIDELITY_LABELS, HELDOUT_SETS, fidelity_alignments
 from .split import HELDOUT, TRAIN

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE, check_input_size
+from disdepth_core.model_info import SIZE_MULTIPLE, check_input_size
 
 FEATURE_KD = ("attentive", "mse", "none")
 PRETRAINED = ("auto", "imagenet", "none")

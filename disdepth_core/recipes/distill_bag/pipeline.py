@@ -42,6 +42,7 @@ import torch
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import remove_stale_temporaries, write_json
+from disdepth_core.model_info import SIZE_MULTIPLE
 from disdepth_core.models.teachers.output import MetricScale
 from disdepth_core.models.teachers.spec import (
     open_teacher,
@@ -50,7 +51,6 @@ from disdepth_core.models.teachers.spec import (
     teacher_digest,
     teacher_licence,
 )
-from disdepth_core.runtime.model_info import SIZE_MULTIPLE
 from disdepth_core.train import distributed
 from disdepth_core.train.config import TrainConfig, apply_override, from_dict
 from disdepth_core.train.label_scale import label_scale_usage, parse_label_scale

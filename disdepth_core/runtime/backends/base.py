@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.model_info import ModelInfo
 
 
 class Backend(Protocol):

@@ -4,12 +4,12 @@ MiDaS/DPT, PyDNet++ exports: ``model_path`` of the node, ``eval``, ``eval-bag``)
 The card (:mod:`disdepth_core.teacher_card`, the same one ``distill-bag --teacher onnx:FILE`` takes)
 says what the graph wants and means; this backend turns it into the runtime's contract
 (:class:`~disdepth_core.runtime.backends.base.Backend`): :class:`ModelInfo` from the card (input size,
-mean/std, colour order, ``output_kind``; depth range from the card's ``min_depth``/``max_depth``,
-default 0.1-80 m), the estimator's NCHW batch transposed for NHWC graphs, the output reshaped to
-B x 1 x H x W at the input size (bilinear), and an inverse-depth output (``relative_inverse_depth``)
-inverted to depth up to scale (its unknown shift is taken as 0: a scale source then fixes the scale;
-Ranftl et al. 2020 fit scale and shift, which needs ground truth). A relative model's depth becomes
-metres only through a scale source (``ground_plane``, ``sparse_depth``, ``range``, ``fixed:F``).
+mean/std, colour order, ``output_kind``, depth range ``TeacherCard.min_depth``/``max_depth``), the
+estimator's NCHW batch transposed for NHWC graphs, the output reshaped to B x 1 x H x W at the input
+size (bilinear), and an inverse-depth output (``relative_inverse_depth``) inverted to depth up to scale
+(its unknown shift is taken as 0: a scale source then fixes the scale; Ranftl et al. 2020 fit scale and
+shift, which needs ground truth). A relative model's depth becomes metres only through a scale source
+(``ground_plane``, ``sparse_depth``, ``range``, ``fixed:F``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import cv2
 import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
-from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.teacher_card import TeacherCard
 
-__all__ = ["DEFAULT_DEPTH_RANGE", "CardBackend"]
+__all__ = ["CardBackend"]
 
-DEFAULT_DEPTH_RANGE = (0.1, 80.0)
 _EPS = 1e-6
 
 
@@ -52,18 +51,11 @@ class CardBackend:
                 f"its card names input {self._input!r} / output {self._output!r}; the graph has inputs "
                 f"{[i.name for i in inputs]} and outputs {[o.name for o in outputs]}",
             )
-        low, high = (
-            float(card.extra.get(key, default))
-            for key, default in zip(("min_depth", "max_depth"), DEFAULT_DEPTH_RANGE, strict=True)
-        )
-        self.info = ModelInfo(
+        self.info = ModelInfo.from_model(
+            card,
+            card.input_height,
+            card.input_width,
             name=card.name or self.path.stem,
-            input_height=card.input_height,
-            input_width=card.input_width,
-            mean=tuple(card.mean),
-            std=tuple(card.std),
-            min_depth=low,
-            max_depth=high,
             color_order=card.color_order,
             output_kind=card.output,
             recipe="foreign ONNX model with a teacher card",

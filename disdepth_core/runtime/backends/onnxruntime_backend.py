@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.onnx_sessions import TENSORRT, open_session
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 _NUMPY_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 

@@ -3,7 +3,7 @@
 Uses the public OpenVINO Python API (``openvino.Core``: ``read_model`` reads ONNX directly,
 ``compile_model`` with ``INFERENCE_PRECISION_HINT``, ``INFERENCE_NUM_THREADS``, ``PERFORMANCE_HINT``).
 The ONNX ``metadata_props`` arrive in the model's ``rt_info["framework"]``, so the same
-:class:`~disdepth_core.runtime.model_info.ModelInfo` drives pre/post-processing as on ONNX Runtime.
+:class:`~disdepth_core.model_info.ModelInfo` drives pre/post-processing as on ONNX Runtime.
 
 Precision (OpenVINO's CPU plugin *defaults* to bf16 on CPUs that have it, so it is always set explicitly):
 
@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.runtime.backends.openvino_tail import (
     detach_trailing_resizes,
     resize_output,
     unfold_vector_products,
 )
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 OPENVINO_REQUIREMENT = "openvino==2026.4.1"
 """The version CI tests (the ``openvino`` extra in setup.py, requirements/dev.txt)."""
@@ -56,6 +56,11 @@ def import_openvino() -> Any:
             "(or the disdepth 'openvino' extra), or use backend=onnxruntime"
         ) from error
     return openvino
+
+
+def device_capabilities(core: Any, device: str) -> list[str]:
+    """What OpenVINO ``device`` lists in ``OPTIMIZATION_CAPABILITIES`` (FP32, BF16, FP16, INT8, ...)."""
+    return [str(c) for c in core.get_property(device, "OPTIMIZATION_CAPABILITIES")]
 
 
 def choose_device(available: list[str], device: str) -> tuple[str, str]:
@@ -122,7 +127,7 @@ class OpenVinoBackend:
             ) from error
         self.info = ModelInfo.from_props(_framework_props(self.model), self.path)
         _check_finite_weights(self.model, self.path)
-        capabilities = [str(c) for c in self.core.get_property(self.device, "OPTIMIZATION_CAPABILITIES")]
+        capabilities = device_capabilities(self.core, self.device)
         self.precision = check_precision(precision, capabilities, self.device, self.info, self.path)
         full_name = str(self.core.get_property(self.device, "FULL_DEVICE_NAME"))
         formats = [c for c in capabilities if c in ("FP32", "BF16", "FP16", "INT8")]

@@ -18,9 +18,9 @@ import numpy as np
 
 from disdepth_core.files import sha256_file
 from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.runtime.cuda_memory import DeviceBuffer, DeviceMemory, default_device_memory
 from disdepth_core.runtime.engine_record import read_record
-from disdepth_core.runtime.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 
 
 def import_tensorrt() -> ModuleType:

@@ -7,40 +7,16 @@ fp16 runs under ``torch.autocast`` on CUDA (softmax/bins stay in fp32 where auto
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from disdepth_core.model_files import ModelFileError, require_file
-from disdepth_core.runtime.model_info import ModelInfo
+from disdepth_core.model_info import ModelInfo
 
 DEFAULT_INPUT_HW = (240, 320)
 """Inference size of a checkpoint whose metadata records none (any size that
 ``model_info.check_input_size`` allows works)."""
-
-
-def model_info_for(model: Any, metadata: dict[str, Any] | None = None) -> ModelInfo:
-    """Describe a DepthModel for the runtime; input size from ``metadata`` (input_height/width) if set,
-    normalisation and canonical focal length (camera-aware models) from the model itself."""
-    from disdepth_core.models.normalization import IMAGENET_NORM
-
-    metadata = metadata or {}
-    norm = getattr(model, "input_norm", IMAGENET_NORM)
-    return ModelInfo(
-        name=model.name,
-        input_height=int(metadata.get("input_height", DEFAULT_INPUT_HW[0])),
-        input_width=int(metadata.get("input_width", DEFAULT_INPUT_HW[1])),
-        mean=norm.mean,
-        std=norm.std,
-        canonical_focal_px=float(getattr(model, "canonical_focal_px", 0.0)),
-        min_depth=float(model.min_depth),
-        max_depth=float(model.max_depth),
-        dynamic=True,
-        trained=bool(metadata.get("trained", True)),
-        recipe=str(metadata.get("recipe", "")),
-        git_hash=str(metadata.get("git_hash", "")),
-    )
 
 
 def resolve_device(device: str) -> tuple[torch.device, str]:
@@ -84,7 +60,8 @@ class TorchBackend:
     def from_checkpoint(
         cls, path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None
     ) -> TorchBackend:
-        """Load a ``.safetensors`` checkpoint written by ``checkpoint.save_model``."""
+        """Load a ``.safetensors`` checkpoint written by ``checkpoint.save_model``; the input size and
+        provenance its metadata records (else ``DEFAULT_INPUT_HW``) go into its :class:`ModelInfo`."""
         from disdepth_core.models.checkpoint import load_model
 
         path = require_file(path)
@@ -96,7 +73,16 @@ class TorchBackend:
             raise ModelFileError(
                 path, f"cannot load checkpoint (corrupted or truncated?): {error}"
             ) from error
-        return cls(model, model_info_for(model, metadata), device, precision, threads)
+        info = ModelInfo.from_model(
+            model,
+            int(metadata.get("input_height", DEFAULT_INPUT_HW[0])),
+            int(metadata.get("input_width", DEFAULT_INPUT_HW[1])),
+            dynamic=True,
+            trained=bool(metadata.get("trained", True)),
+            recipe=str(metadata.get("recipe", "")),
+            git_hash=str(metadata.get("git_hash", "")),
+        )
+        return cls(model, info, device, precision, threads)
 
     @torch.inference_mode()
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

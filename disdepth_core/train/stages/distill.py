@@ -107,9 +107,9 @@ class DistillStage(TrainingModule):
         self.frozen.requires_grad_(False).eval()
         self.teacher_norm = getattr(self.teacher, "input_norm", IMAGENET_NORM)
         source = self.ghost if self.ghost is not None and config.pseudo_labels == "ghost" else self.teacher
-        self.pseudo_label_focal = float(getattr(source, "canonical_focal_px", 0.0))
+        self.pseudo_label_focal = float(source.canonical_focal_px)
         self.teacher_depth_focal = float(
-            getattr(self.ghost if self.ghost is not None else self.teacher, "canonical_focal_px", 0.0)
+            (self.ghost if self.ghost is not None else self.teacher).canonical_focal_px
         )
         if self.ghost is not None:
             self.pairs = list(range(len(student.feature_channels)))

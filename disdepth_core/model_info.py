@@ -1,16 +1,19 @@
 """What the runtime needs to know about a model, stored as ONNX ``metadata_props`` (all strings).
 
 The same key set is written by :mod:`disdepth_core.export.onnx_export`, copied into TensorRT engine
-sidecars by the engine cache, and rebuilt from a checkpoint for the torch backend, so every backend
-pre- and post-processes identically (ARCHITECTURE.md, "Model input").
+sidecars by the engine cache, rebuilt from a checkpoint for the torch backend and read by the ONNX
+teacher, so every backend pre- and post-processes identically (ARCHITECTURE.md, "Model input").
+No torch import: the ONNX runtime path, the teachers and the command line share it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from disdepth_core.model_files import ModelFileError
 from disdepth_core.teacher_kinds import check_output_kind
@@ -34,10 +37,25 @@ def check_input_size(height: int, width: int, what: str = "input size") -> None:
         raise ValueError(f"{what} must be positive multiples of {SIZE_MULTIPLE}, got {height}x{width}")
 
 
-_REQUIRED_KEYS = ("name", "input_height", "input_width", "mean", "std", "min_depth", "max_depth")
+class DescribedModel(Protocol):
+    """What :meth:`ModelInfo.from_model` reads from a model: a ``DepthModel``, or a teacher card."""
+
+    name: str
+    min_depth: float
+    max_depth: float
+    canonical_focal_px: float
+
+    @property
+    def input_norm(self) -> tuple[Sequence[float], Sequence[float]]:
+        """``(mean, std)`` per RGB channel (``models.normalization.InputNorm`` is such a pair)."""
 
 
-@dataclass(frozen=True)
+_WHEN_SET = {"when_set": True}
+"""Field metadata: the key is written only when the value differs from the default (files without it
+read as the default)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ModelInfo:
     """Model description: pre-processing constants, depth range and provenance.
 
@@ -50,6 +68,9 @@ class ModelInfo:
     ``metric_depth``; a foreign model described by a teacher card may be ``relative_depth`` (its runtime
     output is depth up to scale) or ``relative_inverse_depth`` (inverted by the runtime first); a
     relative model needs a scale source.
+
+    Every field but ``extra`` is one ``metadata_props`` key of the same name, in this order; fields
+    without a default are required; ``extra`` holds the other keys (provenance: teacher, licence).
     """
 
     name: str
@@ -57,17 +78,17 @@ class ModelInfo:
     input_width: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    color_order: str = field(default="rgb", metadata={"parse": str.lower})
     min_depth: float
     max_depth: float
-    color_order: str = "rgb"
     dynamic: bool = False
     trained: bool = True
     precision: str = "fp32"
     recipe: str = ""
     git_hash: str = ""
     output_meaning: str = OUTPUT_MEANING
-    canonical_focal_px: float = 0.0
-    output_kind: str = "metric_depth"
+    canonical_focal_px: float = field(default=0.0, metadata=_WHEN_SET)
+    output_kind: str = field(default="metric_depth", metadata=_WHEN_SET)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -80,7 +101,31 @@ class ModelInfo:
             )
         if not all(s > 0 for s in self.std):
             raise ValueError(f"std must be positive per channel, got {self.std}")
+        if self.color_order not in ("rgb", "bgr"):
+            raise ValueError(f"color_order must be rgb or bgr, got {self.color_order!r}")
+        if not (0 <= self.canonical_focal_px < float("inf")):
+            raise ValueError(
+                f"canonical_focal_px must be a finite number >= 0, got {self.canonical_focal_px}"
+            )
         check_output_kind(self.output_kind, "model output")
+
+    @classmethod
+    def from_model(
+        cls, model: DescribedModel, input_height: int, input_width: int, **settings: Any
+    ) -> ModelInfo:
+        """Describe ``model`` at ``input_height`` x ``input_width``: name, normalisation, depth range and
+        canonical focal length from the model; what the caller knows instead (``dynamic``,
+        ``precision``, provenance, a teacher card's ``output_kind``, another ``name``) as ``settings``."""
+        mean, std = model.input_norm
+        described = {
+            "name": model.name,
+            "mean": tuple(mean),
+            "std": tuple(std),
+            "min_depth": float(model.min_depth),
+            "max_depth": float(model.max_depth),
+            "canonical_focal_px": float(model.canonical_focal_px),
+        }
+        return cls(**{**described, **settings}, input_height=input_height, input_width=input_width)
 
     @property
     def relative(self) -> bool:
@@ -95,32 +140,18 @@ class ModelInfo:
     def to_props(self) -> dict[str, str]:
         """Serialise to string key/values (ONNX ``metadata_props``, engine sidecar)."""
         props = {
-            "name": self.name,
-            "input_height": str(self.input_height),
-            "input_width": str(self.input_width),
-            "mean": json.dumps(list(self.mean)),
-            "std": json.dumps(list(self.std)),
-            "color_order": self.color_order,
-            "min_depth": repr(float(self.min_depth)),
-            "max_depth": repr(float(self.max_depth)),
-            "dynamic": str(self.dynamic).lower(),
-            "trained": str(self.trained).lower(),
-            "precision": self.precision,
-            "recipe": self.recipe,
-            "git_hash": self.git_hash,
-            "output_meaning": self.output_meaning,
+            key.name: _WRITE[key.type](getattr(self, key.name))
+            for key in _prop_fields()
+            if not (key.metadata.get("when_set") and getattr(self, key.name) == key.default)
         }
-        if self.camera_aware:
-            props["canonical_focal_px"] = repr(float(self.canonical_focal_px))
-        if self.relative:
-            props["output_kind"] = self.output_kind
         props.update(self.extra)
         return props
 
     @classmethod
     def from_props(cls, props: Mapping[str, str], source: str | Path) -> ModelInfo:
         """Parse ``metadata_props``; raise :class:`ModelFileError` naming ``source`` if keys are missing."""
-        missing = [key for key in _REQUIRED_KEYS if key not in props]
+        keys = _prop_fields()
+        missing = [key.name for key in keys if key.default is dataclasses.MISSING and key.name not in props]
         if missing:
             raise ModelFileError(
                 source,
@@ -128,41 +159,20 @@ class ModelInfo:
                 "so the runtime knows its input size, normalisation and depth range",
             )
         try:
-            known = set(_REQUIRED_KEYS) | {
-                "color_order",
-                "dynamic",
-                "trained",
-                "precision",
-                "recipe",
-                "git_hash",
-                "output_meaning",
-                "canonical_focal_px",
-                "output_kind",
+            values = {
+                key.name: key.metadata.get("parse", _PARSE[key.type])(props[key.name])
+                for key in keys
+                if key.name in props
             }
-            color_order = props.get("color_order", "rgb").lower()
-            if color_order not in ("rgb", "bgr"):
-                raise ValueError(f"color_order must be rgb or bgr, got {color_order!r}")
-            return cls(
-                name=props["name"],
-                input_height=int(props["input_height"]),
-                input_width=int(props["input_width"]),
-                mean=_triple(props["mean"]),
-                std=_triple(props["std"]),
-                min_depth=float(props["min_depth"]),
-                max_depth=float(props["max_depth"]),
-                color_order=color_order,
-                dynamic=props.get("dynamic", "false") == "true",
-                trained=props.get("trained", "true") == "true",
-                precision=props.get("precision", "fp32"),
-                recipe=props.get("recipe", ""),
-                git_hash=props.get("git_hash", ""),
-                output_meaning=props.get("output_meaning", OUTPUT_MEANING),
-                canonical_focal_px=_non_negative(props.get("canonical_focal_px", "0"), "canonical_focal_px"),
-                output_kind=props.get("output_kind", "metric_depth"),
-                extra={k: v for k, v in props.items() if k not in known},
-            )
+            known = {key.name for key in keys}
+            return cls(**values, extra={k: v for k, v in props.items() if k not in known})
         except (ValueError, TypeError) as error:
             raise ModelFileError(source, f"invalid disdepth metadata: {error}") from error
+
+
+def _prop_fields() -> tuple[dataclasses.Field, ...]:
+    """The fields stored as one ``metadata_props`` key each (all but ``extra``)."""
+    return tuple(key for key in dataclasses.fields(ModelInfo) if key.name != "extra")
 
 
 def _triple(text: str) -> tuple[float, float, float]:
@@ -172,8 +182,19 @@ def _triple(text: str) -> tuple[float, float, float]:
     return (float(values[0]), float(values[1]), float(values[2]))
 
 
-def _non_negative(text: str, key: str) -> float:
-    value = float(text)
-    if not (value >= 0 and value < float("inf")):
-        raise ValueError(f"{key} must be a finite number >= 0, got {text!r}")
-    return value
+_TRIPLE = "tuple[float, float, float]"
+# Field annotation (a string under ``from __future__ import annotations``) -> props text and back.
+_WRITE: dict[str, Callable[[Any], str]] = {
+    "str": str,
+    "int": str,
+    "float": lambda value: repr(float(value)),
+    "bool": lambda value: str(value).lower(),
+    _TRIPLE: lambda value: json.dumps(list(value)),
+}
+_PARSE: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": lambda text: text == "true",
+    _TRIPLE: _triple,
+}
