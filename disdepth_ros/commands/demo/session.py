@@ -1,6 +1,7 @@
 """`disdepth demo`: the real depth node on a recorded camera, end to end, in one process, in seconds.
 
-1. A synthetic sample bag (`disdepth_ros.commands.sample_bag.recording`) is made once and cached in the output directory.
+1. A synthetic sample bag (`disdepth_ros.commands.sample_bag.recording`) is made once and cached in the
+   output directory.
 2. The real `DepthNode` (`disdepth_ros.depth_node`, default model unless one is given) runs in an
    rclpy executor thread, with its `image`/`camera_info` inputs remapped to the played topics and the
    scale source `ground_plane` by default: the camera mount is the bag's TF, which the player publishes
