@@ -65,9 +65,9 @@ setup(
         ],
         # Commands the ROS package adds to `disdepth` (see disdepth_core/cli/main.py).
         "disdepth.commands": [
-            "make-sample-bag = disdepth_ros.cli_sample_bag",
-            "eval-bag = disdepth_ros.cli_eval_bag",
-            "demo = disdepth_ros.cli_demo",
+            "make-sample-bag = disdepth_ros.commands.sample_bag.command",
+            "eval-bag = disdepth_ros.commands.eval_bag.command",
+            "demo = disdepth_ros.commands.demo.command",
         ],
     },
 )

@@ -238,7 +238,7 @@ def bench_end_to_end(
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
-    from disdepth_ros.demo import mount_parameters
+    from disdepth_ros.commands.demo.session import mount_parameters
     from disdepth_ros.depth_node import DepthNode
     from disdepth_ros.executors import SpinningExecutors
     from disdepth_ros.params import node_parameters

@@ -119,9 +119,14 @@ def real_dev(model: Path, root: Path, seeds: int, threads: int) -> dict[str, Any
 def synthetic_recording(model: Path, seed: int, frames: int, threads: int) -> dict[str, Any]:
     from disdepth_core.cli.scale_args import ScaleOptions
     from disdepth_core.runtime.options import RuntimeOptions
-    from disdepth_ros.bag_eval import evaluate_bag
-    from disdepth_ros.bag_eval_config import EvalConfig
-    from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, robot_mount, write_sample_bag
+    from disdepth_ros.commands.eval_bag.config import EvalConfig
+    from disdepth_ros.commands.eval_bag.evaluate import evaluate_bag
+    from disdepth_ros.commands.sample_bag.recording import (
+        TOPICS,
+        SampleBagSpec,
+        robot_mount,
+        write_sample_bag,
+    )
 
     with tempfile.TemporaryDirectory(prefix="disdepth-scale-") as tmp:
         spec = SampleBagSpec(frames=frames, seed=seed)

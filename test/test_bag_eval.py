@@ -16,12 +16,12 @@ from disdepth_core.bags import BagError, open_bag, stamp_ns
 from disdepth_core.cli.main import main
 from disdepth_core.evaluation import ALIGNMENTS, METRIC_KEYS
 from disdepth_core.image_encodings import decode_depth
-from disdepth_ros.bag_eval import evaluate_bag, output_topic
-from disdepth_ros.bag_eval_config import EvalConfig
-from disdepth_ros.bag_eval_results import write_results
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
+from disdepth_ros.commands.eval_bag.config import EvalConfig
+from disdepth_ros.commands.eval_bag.evaluate import evaluate_bag, output_topic
+from disdepth_ros.commands.eval_bag.results import write_results
+from disdepth_ros.commands.sample_bag.recording import TOPICS, SampleBagSpec, write_sample_bag
 from disdepth_ros.conversions import compressed_msg_to_rgb
-from disdepth_ros.sample_bag import TOPICS, SampleBagSpec, write_sample_bag
 
 H, W, FRAMES = 64, 96, 6
 
@@ -530,7 +530,7 @@ def test_sigterm_writes_the_results_and_leaves_no_partial_files(tiny_model, tmp_
 
 
 def test_an_interrupt_before_the_first_frame_still_reports(bags, tiny_model, tmp_path, monkeypatch):
-    import disdepth_ros.bag_eval as bag_eval
+    import disdepth_ros.commands.eval_bag.evaluate as bag_eval
 
     def interrupted(*_args):
         raise KeyboardInterrupt("signal 15")
@@ -548,7 +548,7 @@ def test_an_interrupt_swallowed_by_a_c_extension_still_stops_the_run(bags, tiny_
     record of the request stops the read loop anyway."""
     import contextlib
 
-    import disdepth_ros.bag_eval as bag_eval
+    import disdepth_ros.commands.eval_bag.evaluate as bag_eval
     from disdepth_core import interrupts
 
     calls = []
@@ -626,7 +626,7 @@ def _strip_tf(source: Path, target: Path) -> Path:
 def test_eval_rgbd_scale_source_uses_each_frames_mount(bags, tmp_path, capsys):
     """`disdepth eval --scale-source ground_plane`: frames with an index.json mount use it, frames
     without one are scored with the fallback and counted separately."""
-    from disdepth_ros.sample_bag import robot_mount
+    from disdepth_ros.commands.sample_bag.recording import robot_mount
 
     shipped = Path(__file__).resolve().parents[1] / "models" / "disdepth_default.onnx"
     folder = tmp_path / "frames"

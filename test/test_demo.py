@@ -9,8 +9,8 @@ pytest.importorskip("rclpy")
 pytest.importorskip("onnxruntime")
 
 from disdepth_core.cli.main import main
-from disdepth_ros import demo
-from disdepth_ros.demo import DemoConfig, run_demo
+from disdepth_ros.commands.demo import session as demo
+from disdepth_ros.commands.demo.session import DemoConfig, run_demo
 from disdepth_ros.executors import SpinThreadError
 
 

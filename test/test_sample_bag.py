@@ -12,7 +12,13 @@ from disdepth_core.data.synthetic import intrinsics_matrix, make_scene, render_s
 from disdepth_core.data.synthetic.primitives import CameraPose
 from disdepth_core.image_encodings import decode_compressed
 from disdepth_core.scale import TransformBuffer, mount_from_transform
-from disdepth_ros.sample_bag import FRAME_ID, TOPICS, SampleBagSpec, robot_mount, write_sample_bag
+from disdepth_ros.commands.sample_bag.recording import (
+    FRAME_ID,
+    TOPICS,
+    SampleBagSpec,
+    robot_mount,
+    write_sample_bag,
+)
 
 SPEC = {"frames": 4, "height": 48, "width": 64, "seed": 3}
 

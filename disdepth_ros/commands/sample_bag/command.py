@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from disdepth_ros.sample_bag import SampleBagSpec, robot_mount, write_sample_bag
+    from disdepth_ros.commands.sample_bag.recording import SampleBagSpec, robot_mount, write_sample_bag
 
     spec = SampleBagSpec(
         frames=args.frames,

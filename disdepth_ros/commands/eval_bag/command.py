@@ -8,7 +8,7 @@ from pathlib import Path
 
 from disdepth_core.cli.runtime_args import add_runtime_arguments, runtime_options
 from disdepth_core.cli.scale_args import add_scale_arguments, scale_options
-from disdepth_ros.bag_eval_config import EvalConfig
+from disdepth_ros.commands.eval_bag.config import EvalConfig
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -88,8 +88,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from disdepth_core.evaluation import format_summary
-    from disdepth_ros.bag_eval import evaluate_bag
-    from disdepth_ros.bag_eval_results import write_results
+    from disdepth_ros.commands.eval_bag.evaluate import evaluate_bag
+    from disdepth_ros.commands.eval_bag.results import write_results
 
     config = EvalConfig(
         bag=args.bag,

@@ -18,7 +18,7 @@ order while holding only the ground-truth frames and predictions still waiting f
 The metric scale comes from `scale.spec` as in the node (`disdepth_core.scale`): the camera mount from
 `scale.mount` (measured numbers) or from the bag's own `/tf` and `/tf_static` (`base_frame <- image
 frame_id` at each image's stamp), sparse depth from `sparse_depth_topic`, range readings from
-`range_topic` (each used once: `disdepth_ros.bag_scale_inputs`). Frames are
+`range_topic` (each used once: `disdepth_ros.commands.eval_bag.scale_inputs`). Frames are
 scored as the model predicted them (raw, median, ...) and as published with the scale source's factor
 (the `scale_source` row); every frame's scale, source and state are in `frames.csv`, and the summary
 counts frames per source and state.
@@ -63,11 +63,11 @@ from disdepth_core.runtime import DepthEstimator
 from disdepth_core.scale import ScaleSettings, ScaleTracker
 from disdepth_core.scale.advice import own_scale_warning
 from disdepth_core.serving.failures import FrameFailure
-from disdepth_ros.bag_eval_config import DEFAULT_GT_RANGE, EvalConfig
-from disdepth_ros.bag_eval_results import EvalResult, Failures
 from disdepth_ros.bag_messages import MessageBagWriter, read_message
-from disdepth_ros.bag_scale_inputs import BagScaleInputs, bag_mounts
-from disdepth_ros.bag_stamps import Pairing, index_stamps, read_window_ns
+from disdepth_ros.commands.eval_bag.config import DEFAULT_GT_RANGE, EvalConfig
+from disdepth_ros.commands.eval_bag.results import EvalResult, Failures
+from disdepth_ros.commands.eval_bag.scale_inputs import BagScaleInputs, bag_mounts
+from disdepth_ros.commands.eval_bag.stamps import Pairing, index_stamps, read_window_ns
 from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS, OutputSettings
 from disdepth_ros.pipeline import FramePipeline

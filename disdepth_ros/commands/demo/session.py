@@ -1,6 +1,7 @@
 """`disdepth demo`: the real depth node on a recorded camera, end to end, in one process, in seconds.
 
-1. A synthetic sample bag (`disdepth_ros.sample_bag`) is made once and cached in the output directory.
+1. A synthetic sample bag (`disdepth_ros.commands.sample_bag.recording`) is made once and cached in the
+   output directory.
 2. The real `DepthNode` (`disdepth_ros.depth_node`, default model unless one is given) runs in an
    rclpy executor thread, with its `image`/`camera_info` inputs remapped to the played topics and the
    scale source `ground_plane` by default: the camera mount is the bag's TF, which the player publishes
@@ -38,10 +39,16 @@ from disdepth_core.files import write_json
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.scale import CameraMount, TransformBuffer, mount_from_transform
 from disdepth_ros.bag_messages import read_message
+from disdepth_ros.commands.sample_bag.recording import (
+    BASE_FRAME,
+    FRAME_ID,
+    TOPICS,
+    SampleBagSpec,
+    write_sample_bag,
+)
 from disdepth_ros.conversions import depth_msg_to_array
 from disdepth_ros.outputs import OUTPUT_TOPICS
 from disdepth_ros.params import node_parameters
-from disdepth_ros.sample_bag import BASE_FRAME, FRAME_ID, TOPICS, SampleBagSpec, write_sample_bag
 
 __all__ = ["NAMESPACE", "DemoConfig", "run_demo"]
 

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from disdepth_core.evaluation import ALIGNMENT_LABELS, accuracy_line
-    from disdepth_ros.demo import DemoConfig, run_demo
+    from disdepth_ros.commands.demo.session import DemoConfig, run_demo
 
     if args.model is not None and not args.model.is_file():
         raise FileNotFoundError(
