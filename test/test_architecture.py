@@ -155,3 +155,30 @@ def test_the_checks_catch_a_lazy_cycle_and_a_layer_break(tmp_path):
     assert cycles(graph) == [["pkg.a", "pkg.sub.b"]]
     assert cycles(package_graph(graph)) == [["pkg.a", "pkg.sub"]]
     assert "rclpy" in imports_of(package / "sub" / "b.py", tmp_path)
+
+
+def mapped_modules(text: str) -> dict[str, set[str]]:
+    """Package -> the modules named in the first column of its table in the "## Module map" section."""
+    section = text.split("## Module map", 1)[1].split("\n## ", 1)[0]
+    mapped: dict[str, set[str]] = {}
+    package = ""
+    for line in section.splitlines():
+        if line.startswith("`") and "one row per module" in line:
+            package = line.split("`")[1]
+        elif line.startswith("| `") and package:
+            mapped.setdefault(package, set()).add(line.split("`")[1])
+    return mapped
+
+
+def test_the_module_map_has_one_row_per_module():
+    """Every module of both packages has its row in ARCHITECTURE.md, and every row names a module."""
+    mapped = mapped_modules(ARCHITECTURE.read_text(encoding="utf-8"))
+    assert set(mapped) == set(PACKAGES)
+    for package in PACKAGES:
+        modules = {
+            path.relative_to(ROOT / package).with_suffix("").as_posix()
+            for path in (ROOT / package).rglob("*.py")
+            if path.name != "__init__.py"
+        }
+        assert sorted(modules - mapped[package]) == [], f"{package} modules without a row"
+        assert sorted(mapped[package] - modules) == [], f"{package} rows naming no module"

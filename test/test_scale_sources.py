@@ -285,3 +285,33 @@ def test_ground_plane_percentiles_are_numpys_bit_for_bit():
                 expected = np.percentile(values, percents)
                 assert np.array_equal(_percentiles(values, percents), expected)
                 assert _percentiles(values, percents).dtype == expected.dtype
+
+
+def test_a_registered_source_is_listed_built_and_tracked(monkeypatch):
+    """A new source is one class and one decorator: the choices, the help, the relative-model advice and
+    the tracker then know it."""
+    from disdepth_core.scale import register_scale_source, scale_source_help, sources
+    from disdepth_core.scale.tracker import ScaleTracker as Tracker
+
+    monkeypatch.setattr(sources, "_REGISTRY", dict(sources._REGISTRY))
+
+    @register_scale_source("halved", "half the model's depth")
+    class Halved:
+        name = "halved"
+        relative_ok = True
+
+        def __init__(self, argument, settings):
+            pass
+
+        def has_input(self, context):
+            return True
+
+        def observe(self, depth, context):
+            return ScaleObservation(0.5, 1.0, depth.size, "halved")
+
+    assert "halved" in scale_source_names() and "halved: half the model's depth" in scale_source_help()
+    assert "halved" in sources.relative_source_names() and "model" not in sources.relative_source_names()
+    decision = Tracker("halved", relative_model=True).update(np.ones((4, 4)), FrameContext())
+    assert decision.scale == pytest.approx(0.5) and decision.source == "halved"
+    with pytest.raises(ValueError, match=r"use fixed:ARG, .*halved or auto"):
+        Tracker("model", relative_model=True)

@@ -32,6 +32,7 @@ __all__ = [
     "ScaleSource",
     "build_scale_source",
     "register_scale_source",
+    "relative_source_names",
     "scale_source_help",
     "scale_source_names",
 ]
@@ -123,6 +124,7 @@ class _Registered:
     factory: SourceFactory
     help: str
     takes_argument: bool
+    relative_ok: bool
 
 
 _REGISTRY: dict[str, _Registered] = {}
@@ -137,7 +139,8 @@ def register_scale_source(
     def decorate(factory: SourceFactory) -> SourceFactory:
         if name in _REGISTRY or name == AUTO:
             raise ValueError(f"scale source {name!r} is registered twice")
-        _REGISTRY[name] = _Registered(factory, help, takes_argument)
+        relative_ok = factory.relative_ok  # type: ignore[attr-defined]  # every source class declares it
+        _REGISTRY[name] = _Registered(factory, help, takes_argument, relative_ok)
         return factory
 
     return decorate
@@ -146,6 +149,16 @@ def register_scale_source(
 def scale_source_names() -> list[str]:
     """``auto`` and every registered name (``name:ARG`` for sources that take an argument)."""
     return [AUTO] + [f"{name}:ARG" if entry.takes_argument else name for name, entry in _REGISTRY.items()]
+
+
+def relative_source_names() -> list[str]:
+    """The registered sources that can give a relative-depth model metres (``relative_ok``), written
+    as in :func:`scale_source_names`."""
+    return [
+        f"{name}:ARG" if entry.takes_argument else name
+        for name, entry in _REGISTRY.items()
+        if entry.relative_ok
+    ]
 
 
 def scale_source_help() -> str:

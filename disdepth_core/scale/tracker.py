@@ -33,6 +33,7 @@ from disdepth_core.scale.sources import (
     ScaleSettings,
     ScaleSource,
     build_scale_source,
+    relative_source_names,
 )
 
 __all__ = ["STATES", "ScaleDecision", "ScaleTracker", "TrackerSettings"]
@@ -106,8 +107,8 @@ class ScaleTracker:
         self.sources: list[ScaleSource] = [build_scale_source(name, settings) for name in names]
         if relative_model and not any(source.relative_ok for source in self.sources):
             raise ValueError(
-                f"scale_source={spec} cannot give a relative-depth model metres; use ground_plane, "
-                "sparse_depth, range, fixed:FACTOR or auto"
+                f"scale_source={spec} cannot give a relative-depth model metres; use "
+                f"{', '.join(relative_source_names())} or {AUTO}"
             )
         self._log_scale: float | None = None
         self._scale_source = ""
