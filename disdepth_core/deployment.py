@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from disdepth_core.runtime import DepthEstimator, load_estimator
+from disdepth_core.runtime import DepthEstimator
+from disdepth_core.runtime.loader import load_with_options
 from disdepth_core.runtime.options import RuntimeOptions
 
 __all__ = ["open_estimator"]
@@ -21,15 +22,4 @@ def _build_engine(onnx_path: Path, precision: str, cache_dir: Path | None, devic
 
 def open_estimator(path: str | Path, options: RuntimeOptions | None = None) -> DepthEstimator:
     """Load ``path`` (.onnx, .engine/.plan, .safetensors) with ``options`` into a DepthEstimator."""
-    options = options or RuntimeOptions()
-    return load_estimator(
-        path,
-        backend=options.backend,
-        device=options.device,
-        precision=options.precision,
-        threads=options.threads,
-        resize_mode=options.resize_mode,
-        input_hw=options.input_hw,
-        engine_cache_dir=options.engine_cache_dir,
-        engine_builder=_build_engine,
-    )
+    return load_with_options(path, options or RuntimeOptions(), _build_engine)

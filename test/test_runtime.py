@@ -128,8 +128,8 @@ def test_estimator_marks_invalid_and_returns_input_resolution():
     lean = estimator.predict(np.zeros((64, 64), np.uint8), uncertainty=False)  # nobody wants it
     assert lean.uncertainty is None
     np.testing.assert_array_equal(lean.depth, result.depth)
-    with pytest.raises(ValueError, match="multiples of 16"):
-        DepthEstimator(_FakeBackend(values), "test", input_hw=(50, 64))
+    with pytest.raises(ValueError, match="multiples of 16"):  # checked once, where options enter
+        load_estimator("no_such_model.onnx", input_hw=(50, 64))
 
 
 def test_select_backend_by_suffix_and_reason(tmp_path: Path):

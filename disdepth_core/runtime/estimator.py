@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from disdepth_core.geometry import focal_depth_scale
-from disdepth_core.model_info import ModelInfo, check_input_size
+from disdepth_core.model_info import ModelInfo
 from disdepth_core.runtime.backends.base import Backend
 from disdepth_core.runtime.image_ops import ResizeMode, ResizePlan, invalidate, preprocess, restore
 
@@ -45,7 +45,7 @@ class DepthEstimator:
     """Pre-process, run a backend, post-process. Build it with :func:`disdepth_core.runtime.load_estimator`.
 
     ``resize_mode`` is "resize" (stretch to the model input) or "letterbox" (keep the aspect ratio, pad,
-    crop back); ``input_hw`` picks the inference size of a dynamic model (``check_input_size``),
+    crop back); ``input_hw`` picks the inference size of a dynamic model (checked by ``RuntimeOptions``),
     defaulting to the size stored in the model's metadata. Resize plans are cached for the
     ``PLAN_CACHE_SIZE`` most recent image sizes. ``predict`` may be called from several threads: backend
     calls are serialised (one camera is one stream; OpenVINO and TensorRT requests are not thread-safe).
@@ -79,7 +79,6 @@ class DepthEstimator:
                 f"model {backend.info.name} has a static input {fixed[0]}x{fixed[1]}; cannot run at "
                 f"{requested[0]}x{requested[1]} (export with --dynamic or at that size)"
             )
-        check_input_size(*requested)
         return requested
 
     @property

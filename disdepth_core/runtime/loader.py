@@ -31,7 +31,7 @@ from disdepth_core.runtime.backends.registry import backend_kind, backend_names,
 from disdepth_core.runtime.errors import PrecisionCheckError
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
-from disdepth_core.runtime.options import PRECISIONS, check_device
+from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.runtime.precision import AUTO, choose_precision
 
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
@@ -199,27 +199,35 @@ def load_estimator(
     "auto" is the fastest this device runs within the accuracy bound of ``runtime.precision``;
     ``threads`` sets intra-op threads (onnxruntime, openvino) or torch's process-wide thread count;
     ``engine_cache_dir`` is where backend=tensorrt caches engines built from an .onnx file.
-    ``estimator.describe()`` and ``estimator.selection_reason`` say what was chosen and why.
+    ``estimator.describe()`` and ``estimator.selection_reason`` say what was chosen and why. The options
+    are checked once, as :class:`RuntimeOptions`.
     """
+    cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
+    options = RuntimeOptions(backend, device, precision, threads, input_hw, resize_mode, cache_dir)
+    return load_with_options(path, options, engine_builder)
+
+
+def load_with_options(
+    path: str | Path, options: RuntimeOptions, engine_builder: EngineBuilder | None = None
+) -> DepthEstimator:
+    """:func:`load_estimator` for options already checked (the file is checked here, once)."""
     path = require_file(path)
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    check_device(device)
+    o = options
     card = read_card_if_any(path) if path.suffix.lower() == ".onnx" else None
     if card is not None:
-        runner = card_backend_for(path, card, backend, device, precision, threads)
-        estimator = DepthEstimator(runner, runner.reason, resize_mode=resize_mode, input_hw=input_hw)
+        runner = card_backend_for(path, card, o.backend, o.device, o.precision, o.threads)
+        estimator = DepthEstimator(runner, runner.reason, resize_mode=o.resize_mode, input_hw=o.input_hw)
         _check_finite_output(estimator, path)
         return estimator
-    name, reason = select_backend(path, backend, device, precision)
-    cache_dir = Path(engine_cache_dir) if engine_cache_dir is not None else None
-    if precision == AUTO:
-        runner, why = _auto_precision(path, name, device, threads, cache_dir, engine_builder, input_hw)
+    name, reason = select_backend(path, o.backend, o.device, o.precision)
+    cache_dir = o.engine_cache_dir
+    if o.precision == AUTO:
+        runner, why = _auto_precision(path, name, o.device, o.threads, cache_dir, engine_builder, o.input_hw)
         reason = f"{reason}; {runner.reason}; {why}"
     else:
-        runner = _make_backend(path, name, device, precision, threads, cache_dir, engine_builder)
+        runner = _make_backend(path, name, o.device, o.precision, o.threads, cache_dir, engine_builder)
         reason = f"{reason}; {runner.reason}"
-    estimator = DepthEstimator(runner, reason, resize_mode=resize_mode, input_hw=input_hw)
+    estimator = DepthEstimator(runner, reason, resize_mode=o.resize_mode, input_hw=o.input_hw)
     _check_finite_output(estimator, path)
     return estimator
 

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import ModelInfo
 from disdepth_core.teacher_card import TeacherCard
 
@@ -39,7 +39,7 @@ class CardBackend:
     ) -> None:
         from disdepth_core.onnx_sessions import open_session
 
-        self.path = require_file(path)
+        self.path = Path(path)
         self.card = card
         self.session, reason = open_session(self.path, device, "fp32", threads)
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.onnx_sessions import TENSORRT, open_session
 
@@ -23,7 +23,7 @@ class OnnxRuntimeBackend:
     def __init__(
         self, path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None
     ) -> None:
-        self.path = require_file(path)
+        self.path = Path(path)
         self.session, self.reason = open_session(self.path, device, precision, threads)
         self.info = ModelInfo.from_props(self.session.get_modelmeta().custom_metadata_map, self.path)
         self.provider = self.session.get_providers()[0]

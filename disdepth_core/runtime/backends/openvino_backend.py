@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.runtime.backends.openvino_tail import (
     detach_trailing_resizes,
@@ -116,7 +116,7 @@ class OpenVinoBackend:
         self, path: str | Path, device: str = "auto", precision: str = "fp32", threads: int | None = None
     ) -> None:
         ov = import_openvino()
-        self.path = require_file(path)
+        self.path = Path(path)
         self.core = ov.Core()
         self.device, device_reason = choose_device(list(self.core.available_devices), device)
         try:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from disdepth_core.files import sha256_file
-from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import DEPTH_OUTPUT, UNCERTAINTY_OUTPUT, ModelInfo
 from disdepth_core.runtime.cuda_memory import DeviceBuffer, DeviceMemory, default_device_memory
 from disdepth_core.runtime.engine_record import read_record
@@ -74,7 +74,7 @@ class TensorRTBackend:
         trt: ModuleType | None = None,
     ) -> TensorRTBackend:
         """Load an engine after checking its sidecar key against this TensorRT and GPU."""
-        path = require_file(path)
+        path = Path(path)
         trt = trt or import_tensorrt()
         key, info, engine_sha = read_record(path)
         memory = memory or default_device_memory(device)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from disdepth_core.model_files import ModelFileError, require_file
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import ModelInfo
 
 DEFAULT_INPUT_HW = (240, 320)
@@ -64,7 +64,7 @@ class TorchBackend:
         provenance its metadata records (else ``DEFAULT_INPUT_HW``) go into its :class:`ModelInfo`."""
         from disdepth_core.models.checkpoint import load_model
 
-        path = require_file(path)
+        path = Path(path)
         try:
             model, metadata = load_model(path)
         except (FileNotFoundError, MemoryError):
