@@ -198,3 +198,17 @@ def test_label_free_acclimation_targets_the_metric_teachers_depth_at_the_student
     stage.objective.forward = lambda prediction, target: targets.append(target) or (target.sum(), {})
     stage({"image": torch.zeros(2, 3, 64, 64), "fx_in": torch.tensor([50.0, 400.0], dtype=torch.float64)})
     torch.testing.assert_close(targets[0][:, 0, 0, 0], torch.tensor([8.0, 1.0]))  # 4 m * 100 / fx_in
+
+
+def test_label_free_acclimation_converts_a_camera_aware_teachers_depth() -> None:
+    """A teacher predicting depth for its own canonical focal (200 px) is converted to the student's
+    (100 px): 4 m at f = 200 is 2 m at f = 100, whatever the camera."""
+    from disdepth_core.train.config import LossConfig
+    from disdepth_core.train.stages.acclimate import AcclimateStage
+
+    student = build_model("disdepth-lite0", max_depth=20.0, canonical_focal_px=100.0)
+    stage = AcclimateStage(_constant_model(200.0), student, LossConfig(), target="teacher")
+    targets = []
+    stage.objective.forward = lambda prediction, target: targets.append(target) or (target.sum(), {})
+    stage({"image": torch.zeros(2, 3, 64, 64), "fx_in": torch.tensor([50.0, 400.0], dtype=torch.float64)})
+    torch.testing.assert_close(targets[0][:, 0, 0, 0], torch.tensor([2.0, 2.0]))

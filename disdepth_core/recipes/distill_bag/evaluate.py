@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from disdepth_core.evaluation import DepthScorer, EvalRange, focal_of
+from disdepth_core.geometry import focal_of_matrix
 from disdepth_core.models.teachers.output import MetricScale
 
 from .cache import FrameCache, teacher_raw_for
@@ -102,7 +103,7 @@ def evaluate_heldout(
     estimator = load_estimator(model_path, device="cpu", threads=threads)
     depth_range = (float(labels["min_depth"]), float(labels["max_depth"]))
     scorers = {name: DepthScorer(EvalRange(*depth_range)) for name in HELDOUT_SETS}
-    fx = {f["id"]: f["K"][0][0] if f["K"] else None for f in cache.frames}
+    fx = {f["id"]: focal_of_matrix(f["K"]) or None for f in cache.frames}
     ids = sorted(int(i) for i, v in labels["frames"].items() if v["split"] == HELDOUT)
     picks = set(ids[:: max(1, len(ids) // EXAMPLES)][:EXAMPLES])
     totals, inference, examples = [], [], []

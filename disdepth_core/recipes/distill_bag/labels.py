@@ -27,6 +27,7 @@ import numpy as np
 
 from disdepth_core.evaluation import EvalRange
 from disdepth_core.files import write_json
+from disdepth_core.geometry import focal_of_matrix
 from disdepth_core.models.teachers.output import MetricScale
 from disdepth_core.train.label_scale import LabelScaleSource
 from disdepth_core.train.scale_fit import alignment_quality
@@ -115,8 +116,9 @@ def measure_alignment(
 
 
 def canonical_focal(cache: FrameCache) -> float:
-    """The first frame's fx at the input size (Metric3D's canonical camera); 0 without camera info."""
-    return next((float(f["K"][0][0]) for f in cache.frames if f["K"]), 0.0)
+    """The first frame's fx at the input size (Metric3D's canonical camera); 0 without camera info (or an
+    uncalibrated one, fx 0)."""
+    return next((focal_of_matrix(f["K"]) for f in cache.frames if f["K"]), 0.0)
 
 
 def write_labels(

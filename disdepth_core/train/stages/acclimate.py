@@ -29,7 +29,6 @@ import torch
 from torch import Tensor, nn
 
 from disdepth_core.models import DepthModel, GhostDecoder
-from disdepth_core.models.normalization import IMAGENET_NORM
 from disdepth_core.models.teachers.spec import TeacherSpec
 
 from ..acclimated import save_acclimated
@@ -56,7 +55,7 @@ class AcclimateStage(TrainingModule):
         if target == "teacher" and not freeze_teacher_encoder:
             raise ValueError("acclimate.target=teacher needs a frozen teacher encoder (it is the target)")
         self.depth_range = (student.min_depth, student.max_depth)
-        self.input_norm = getattr(teacher, "input_norm", IMAGENET_NORM)
+        self.input_norm = teacher.input_norm
         self.canonical_focal_px = student.canonical_focal_px
         self.student_name = student.name
         self.student_config = dict(student.config)
@@ -75,7 +74,8 @@ class AcclimateStage(TrainingModule):
         if self.target == "teacher":
             with torch.no_grad():
                 target = self.ghost.teacher(image).depth
-            target = self.to_student_depth(target, batch.get("fx_in"), 0.0)  # metric -> the student's
+            # the teacher's convention (metric, or depth at its own canonical focal) -> the student's
+            target = self.to_student_depth(target, batch.get("fx_in"), self.ghost.teacher.canonical_focal_px)
             return self.objective(prediction, target)
         return self.objective(prediction, batch["depth"])
 

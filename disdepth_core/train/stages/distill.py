@@ -46,7 +46,7 @@ from torch import Tensor, nn
 from disdepth_core.losses import AttentiveKDLoss, FeatureKDLoss, OutputKDLoss
 from disdepth_core.models import DepthModel
 from disdepth_core.models.checkpoint import save_model
-from disdepth_core.models.normalization import IMAGENET_NORM, renormalize
+from disdepth_core.models.normalization import renormalize
 
 from ..acclimated import TeacherBundle
 from ..config import DistillConfig, LossConfig
@@ -105,7 +105,7 @@ class DistillStage(TrainingModule):
         self.ghost = bundle.ghost if config.ghost else None
         self.raw_teacher = None if self.ghost is not None else bundle.teacher
         self.frozen.requires_grad_(False).eval()
-        self.teacher_norm = getattr(self.teacher, "input_norm", IMAGENET_NORM)
+        self.teacher_norm = self.teacher.input_norm
         source = self.ghost if self.ghost is not None and config.pseudo_labels == "ghost" else self.teacher
         self.pseudo_label_focal = float(source.canonical_focal_px)
         self.teacher_depth_focal = float(
