@@ -10,9 +10,10 @@ texts and error lists come from here.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
+
+from disdepth_core.lazy_reference import resolve
 
 __all__ = [
     "OUTPUT_KINDS",
@@ -54,8 +55,7 @@ class TeacherKind:
 
     def load(self) -> Any:
         """Import the loader (``models.teachers.spec.TeacherLoader``) of this kind."""
-        module, _, attribute = self.loader.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return resolve(self.loader)
 
 
 _KINDS: dict[str, TeacherKind] = {}

@@ -13,11 +13,11 @@ is one module with an opener ``(spec, height, width, training) -> Dataset`` plus
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 from disdepth_core.evaluation import EvalRange
+from disdepth_core.lazy_reference import resolve
 
 __all__ = [
     "LABELED",
@@ -60,8 +60,7 @@ class DatasetKind:
 
     def open(self, spec: Any, height: int, width: int, training: bool) -> Any:
         """Import the opener and open ``spec`` (a ``DatasetConfig`` / ``UnlabeledConfig``) at the size."""
-        module, _, attribute = self.opener.partition(":")
-        return getattr(importlib.import_module(module), attribute)(spec, height, width, training)
+        return resolve(self.opener)(spec, height, width, training)
 
 
 _KINDS: dict[tuple[str, str], DatasetKind] = {}

@@ -9,10 +9,11 @@ line below.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from disdepth_core.lazy_reference import resolve
 
 __all__ = ["BackendKind", "backend_kind", "backend_names", "backends_for_suffix", "register_backend"]
 
@@ -29,11 +30,7 @@ class BackendKind:
 
     def make(self, path: Path, device: str, precision: str, threads: int | None) -> Any:
         """Import the factory and build the backend."""
-        module, _, attribute = self.factory.partition(":")
-        target: Any = importlib.import_module(module)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-        return target(path, device=device, precision=precision, threads=threads)
+        return resolve(self.factory)(path, device=device, precision=precision, threads=threads)
 
 
 _KINDS: dict[str, BackendKind] = {}
