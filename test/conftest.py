@@ -1,6 +1,7 @@
 """Shared test setup: an isolated ROS 2 environment per test session (log dir, ament prefix, domain id)."""
 
 import os
+import signal
 import sys
 import tempfile
 
@@ -16,6 +17,11 @@ os.environ["ROS_DOMAIN_ID"] = str(os.environ.get("DISDEPTH_TEST_DOMAIN_ID", 1 + 
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 # Keep the 2-core CI machine responsive: one intra-op thread per torch/ORT session unless a test asks.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# A shell starts a background job with SIGINT ignored, and a child process inherits that: `ros2 launch`
+# (which relies on Python's own SIGINT handler) would then ignore the Ctrl-C the launch tests send it.
+# Python's default handler here makes every child start with SIGINT at its default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session", autouse=True)
