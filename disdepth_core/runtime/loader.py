@@ -212,24 +212,26 @@ def load_with_options(
 ) -> DepthEstimator:
     """:func:`load_estimator` for options already checked (the file is checked here, once)."""
     path = require_file(path)
-    o = options
+    runner, reason = _runner(path, options, engine_builder)
+    estimator = DepthEstimator(runner, reason, resize_mode=options.resize_mode, input_hw=options.input_hw)
+    _check_finite_output(estimator, path)
+    return estimator
+
+
+def _runner(path: Path, o: RuntimeOptions, engine_builder: EngineBuilder | None) -> tuple[Any, str]:
+    """The backend for ``path`` with options ``o`` and the sentence saying why it was chosen: a card
+    model's, else the selected backend at the asked (or auto-chosen) precision."""
     card = read_card_if_any(path) if path.suffix.lower() == ".onnx" else None
     if card is not None:
         runner = card_backend_for(path, card, o.backend, o.device, o.precision, o.threads)
-        estimator = DepthEstimator(runner, runner.reason, resize_mode=o.resize_mode, input_hw=o.input_hw)
-        _check_finite_output(estimator, path)
-        return estimator
+        return runner, runner.reason
     name, reason = select_backend(path, o.backend, o.device, o.precision)
     cache_dir = o.engine_cache_dir
     if o.precision == AUTO:
         runner, why = _auto_precision(path, name, o.device, o.threads, cache_dir, engine_builder, o.input_hw)
-        reason = f"{reason}; {runner.reason}; {why}"
-    else:
-        runner = _make_backend(path, name, o.device, o.precision, o.threads, cache_dir, engine_builder)
-        reason = f"{reason}; {runner.reason}"
-    estimator = DepthEstimator(runner, reason, resize_mode=o.resize_mode, input_hw=o.input_hw)
-    _check_finite_output(estimator, path)
-    return estimator
+        return runner, f"{reason}; {runner.reason}; {why}"
+    runner = _make_backend(path, name, o.device, o.precision, o.threads, cache_dir, engine_builder)
+    return runner, f"{reason}; {runner.reason}"
 
 
 def _check_finite_output(estimator: DepthEstimator, path: Path) -> None:

@@ -64,15 +64,16 @@ def check_batches(backend: Backend, input_hw: tuple[int, int]) -> list[np.ndarra
     return batches
 
 
-def depth_difference(candidate: Backend, reference: Backend, batches: list[np.ndarray]) -> float:
-    """Mean over ``batches`` of mean |d - d_fp32| / d_fp32 over the pixels where the fp32 depth is finite
-    and positive (AbsRel of ``candidate`` against ``reference``); inf when none are."""
+def depth_difference(candidate: Backend, batches: list[np.ndarray], references: list[np.ndarray]) -> float:
+    """Mean over ``batches`` of mean |d - d_fp32| / d_fp32 over the pixels where the fp32 depth
+    (``references``, one per batch) is finite and positive (AbsRel of ``candidate`` against fp32); inf
+    when none are."""
     differences = []
-    for batch in batches:
-        depth, reference_depth = candidate.infer(batch)[0], reference.infer(batch)[0]
+    for batch, reference_depth in zip(batches, references, strict=True):
         valid = valid_depth(reference_depth)
         if not valid.any():
             return float("inf")
+        depth = candidate.infer(batch)[0]
         with np.errstate(invalid="ignore"):
             relative = np.abs(depth[valid] - reference_depth[valid]) / reference_depth[valid]
         differences.append(float(np.mean(relative)))  # a NaN candidate pixel makes it NaN: refused below
@@ -96,7 +97,9 @@ def choose_precision(
     reference = make(path, "fp32")
     if reference.precision != "fp32":  # an int8 file runs at its own precision
         return PrecisionChoice(reference, f"precision=auto: the file is {reference.precision}")
-    tried, batches = [], None
+    tried: list[str] = []
+    batches: list[np.ndarray] = []
+    references: list[np.ndarray] = []  # the fp32 depth of each check image, computed once
     for precision in _FAST_FIRST.get(backend, ()):
         file = int8_sibling(path) if precision == "int8" else path
         if precision == "int8" and not file.is_file():
@@ -107,10 +110,12 @@ def choose_precision(
         except ValueError as error:
             tried.append(f"{precision}: {str(error).split('; ')[0]}")
             continue
-        info = reference.info
-        size_hw = reference.fixed_input_hw or input_hw or (info.input_height, info.input_width)
-        batches = batches or check_batches(reference, size_hw)
-        difference = depth_difference(candidate, reference, batches)
+        if not batches:
+            info = reference.info
+            size_hw = reference.fixed_input_hw or input_hw or (info.input_height, info.input_width)
+            batches = check_batches(reference, size_hw)
+            references = [reference.infer(batch)[0] for batch in batches]
+        difference = depth_difference(candidate, batches, references)
         verdict = "within" if difference <= AUTO_TOLERANCE else "over"
         tried.append(
             f"{precision}: depth {difference:.2%} from fp32 on {len(batches)} check images, {verdict} "

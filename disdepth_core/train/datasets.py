@@ -78,7 +78,7 @@ def _rendered(spec: DatasetConfig | UnlabeledConfig, height: int, width: int, **
 def build_labeled(spec: DatasetConfig, data: DataConfig, training: bool = True) -> Any:
     """The sample dataset described by ``spec`` (``data.train`` or ``data.val``; the kinds of
     :mod:`.dataset_kinds`), truncated to ``max_samples`` > 0."""
-    kind = dataset_kind(LABELED, spec.kind, what="dataset kind")
+    kind = dataset_kind(LABELED, spec.kind)
     samples = kind.open(spec, data.height, data.width, training)
     if len(samples) == 0:
         raise ValueError(f"{spec.kind} dataset at {spec.root or '<synthetic>'} ({spec.split}) is empty")

@@ -15,12 +15,13 @@ from disdepth_core.scale import TransformBuffer
 from disdepth_core.scale.mount_source import MountSource
 from disdepth_core.scale.rotations import Rigid
 from disdepth_core.serving.failures import FrameFailure
+from disdepth_ros.params import PARAMETERS
 from disdepth_ros.pipeline import ScaleInputs
 from disdepth_ros.scale_inputs import SensorInputs
 
 __all__ = ["SCALE_INPUT_MAX_AGE_S", "BagScaleInputs", "bag_mounts"]
 
-SCALE_INPUT_MAX_AGE_S = 0.2  # as the node's sparse_depth_max_age default
+SCALE_INPUT_MAX_AGE_S = float(PARAMETERS["sparse_depth_max_age"].default)  # as the node's default
 # A range sensor without a transform: co-located with the camera, looking along the optical axis.
 _ALONG_OPTICAL_AXIS = Rigid(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]), np.zeros(3))
 
