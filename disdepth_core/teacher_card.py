@@ -24,9 +24,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from disdepth_core.model_files import ModelFileError
 from disdepth_core.teacher_kinds import OUTPUT_KINDS, check_output_kind
 
-__all__ = ["CARD_SUFFIX", "DEFAULT_DEPTH_RANGE", "LAYOUTS", "TeacherCard", "card_path"]
+__all__ = [
+    "CARD_SUFFIX",
+    "DEFAULT_DEPTH_RANGE",
+    "LAYOUTS",
+    "TeacherCard",
+    "card_path",
+    "read_card_if_any",
+    "single_channel_map",
+]
 
 LAYOUTS = ("NCHW", "NHWC")
 DEFAULT_DEPTH_RANGE = (0.1, 80.0)
@@ -106,6 +117,20 @@ class TeacherCard:
         """The card's ``max_depth`` (metres), else ``DEFAULT_DEPTH_RANGE``'s."""
         return float(self.extra.get("max_depth", DEFAULT_DEPTH_RANGE[1]))
 
+    def graph_names(self, path: Path, session: Any) -> tuple[str, str]:
+        """The graph input and output the card names (default: the graph's first of each), checked
+        against the ONNX Runtime ``session`` of model ``path``; ModelFileError otherwise."""
+        inputs = [node.name for node in session.get_inputs()]
+        outputs = [node.name for node in session.get_outputs()]
+        input_name, output_name = self.input_name or inputs[0], self.output_name or outputs[0]
+        if input_name not in inputs or output_name not in outputs:
+            raise ModelFileError(
+                path,
+                f"its card names input {input_name!r} / output {output_name!r}; the graph has inputs "
+                f"{inputs} and outputs {outputs}",
+            )
+        return input_name, output_name
+
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         extra = values.pop("extra")
@@ -116,3 +141,18 @@ def card_path(model_path: str | os.PathLike[str]) -> Path:
     """Where the card of ``model_path`` lives: ``MODEL.teacher.json`` beside ``MODEL.onnx``."""
     path = Path(model_path)
     return path.with_name(path.stem + CARD_SUFFIX)
+
+
+def read_card_if_any(model_path: str | os.PathLike[str]) -> TeacherCard | None:
+    """The card beside ``model_path``, or None when it has none."""
+    card = card_path(model_path)
+    return TeacherCard.read(card) if card.is_file() else None
+
+
+def single_channel_map(result: np.ndarray, path: Path) -> np.ndarray:
+    """The H x W map of a batch-1 output shaped 1xHxW, 1x1xHxW or 1xHxWx1 of model ``path``;
+    ModelFileError for any other shape."""
+    squeezed = result.reshape([s for s in result.shape if s != 1]) if result.ndim > 2 else result
+    if squeezed.ndim != 2:
+        raise ModelFileError(path, f"output of shape {result.shape} is not a single-channel depth map")
+    return squeezed

@@ -26,13 +26,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from disdepth_core.model_files import ModelFileError, require_file
-from disdepth_core.runtime.backends.card_backend import card_backend_for, read_card_if_any
+from disdepth_core.runtime.backends.card_backend import card_backend_for
 from disdepth_core.runtime.backends.registry import backend_kind, backend_names, backends_for_suffix
 from disdepth_core.runtime.errors import PrecisionCheckError
 from disdepth_core.runtime.estimator import DepthEstimator
 from disdepth_core.runtime.image_ops import ResizeMode
 from disdepth_core.runtime.options import RuntimeOptions
 from disdepth_core.runtime.precision import AUTO, choose_precision
+from disdepth_core.teacher_card import read_card_if_any
 
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
 

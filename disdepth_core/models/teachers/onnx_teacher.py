@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import DEPTH_OUTPUT, INPUT_NAME, ModelInfo
-from disdepth_core.teacher_card import TeacherCard, card_path
+from disdepth_core.teacher_card import TeacherCard, card_path, read_card_if_any, single_channel_map
 
 from ..normalization import IMAGENET_MEAN, IMAGENET_NORM, IMAGENET_STD
 from ..prediction import DepthPrediction
@@ -81,17 +81,7 @@ class ONNXDepthTeacher(nn.Module):
         self.scale = scale if scale is not None or card.output != "metric_depth" else MetricScale()
         self.min_depth, self.max_depth, self.n_bins = float(min_depth), float(max_depth), n_bins
         self.session, _ = open_session(self.path, device, "fp32", threads)
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        self.input_name = card.input_name or inputs[0].name
-        self.output_name = card.output_name or outputs[0].name
-        if self.input_name not in [i.name for i in inputs]:
-            raise ValueError(
-                f"{self.path}: no input {self.input_name!r} (inputs: {[i.name for i in inputs]})"
-            )
-        if self.output_name not in [o.name for o in outputs]:
-            raise ValueError(
-                f"{self.path}: no output {self.output_name!r} (outputs: {[o.name for o in outputs]})"
-            )
+        self.input_name, self.output_name = card.graph_names(self.path, self.session)
         ours_mean, ours_std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
         self.register_buffer("_ours_mean", ours_mean.view(1, 3, 1, 1), persistent=False)
         self.register_buffer("_ours_std", ours_std.view(1, 3, 1, 1), persistent=False)
@@ -120,7 +110,7 @@ class ONNXDepthTeacher(nn.Module):
         maps = []
         for image in batch:
             (result,) = self.session.run([self.output_name], {self.input_name: image[None]})
-            maps.append(_single_channel(np.asarray(result, np.float32), self.path))
+            maps.append(single_channel_map(np.asarray(result, np.float32), self.path))
         raw = torch.from_numpy(np.stack(maps)[:, None]).to(x.device)
         return F.interpolate(raw, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
 
@@ -136,21 +126,13 @@ class ONNXDepthTeacher(nn.Module):
         return DepthPrediction(depth, torch.zeros_like(depth), centers)
 
 
-def _single_channel(result: np.ndarray, path: Path) -> np.ndarray:
-    """One H x W map from a batch-1 output shaped 1xHxW, 1x1xHxW or 1xHxWx1."""
-    squeezed = result.reshape([s for s in result.shape if s != 1]) if result.ndim > 2 else result
-    if squeezed.ndim != 2:
-        raise ValueError(f"{path}: output of shape {result.shape} is not a single-channel depth map")
-    return squeezed
-
-
 def read_onnx_card(path: Path) -> TeacherCard:
     """The teacher card of an ONNX model: the file beside it, or a disdepth export's metadata."""
     import onnx
 
-    card = card_path(path)
-    if card.is_file():
-        return TeacherCard.read(card)
+    card = read_card_if_any(path)
+    if card is not None:
+        return card
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf's DecodeError (and onnx's own errors) for a damaged file
@@ -161,7 +143,7 @@ def read_onnx_card(path: Path) -> TeacherCard:
     try:
         info = ModelInfo.from_props({p.key: p.value for p in proto.metadata_props}, path)
     except ModelFileError:
-        return TeacherCard.read(card)  # raises: no card and not a disdepth export
+        return TeacherCard.read(card_path(path))  # raises: no card and not a disdepth export
     return card_from_disdepth_metadata(info)
 
 

@@ -15,14 +15,12 @@ shift, which needs ground truth). A relative model's depth becomes metres only t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from disdepth_core.model_files import ModelFileError
 from disdepth_core.model_info import ModelInfo
-from disdepth_core.teacher_card import TeacherCard
+from disdepth_core.teacher_card import TeacherCard, single_channel_map
 
 __all__ = ["CardBackend"]
 
@@ -42,15 +40,7 @@ class CardBackend:
         self.path = Path(path)
         self.card = card
         self.session, reason = open_session(self.path, device, "fp32", threads)
-        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
-        self._input = card.input_name or inputs[0].name
-        self._output = card.output_name or outputs[0].name
-        if self._input not in [i.name for i in inputs] or self._output not in [o.name for o in outputs]:
-            raise ModelFileError(
-                self.path,
-                f"its card names input {self._input!r} / output {self._output!r}; the graph has inputs "
-                f"{[i.name for i in inputs]} and outputs {[o.name for o in outputs]}",
-            )
+        self._input, self._output = card.graph_names(self.path, self.session)
         self.info = ModelInfo.from_model(
             card,
             card.input_height,
@@ -77,11 +67,7 @@ class CardBackend:
 
     def _depth(self, result: np.ndarray) -> np.ndarray:
         """One H x W map at the input size from a 1xHxW, 1x1xHxW or 1xHxWx1 output; inverse depth inverted."""
-        squeezed = result.reshape([s for s in result.shape if s != 1]) if result.ndim > 2 else result
-        if squeezed.ndim != 2:
-            raise ModelFileError(
-                self.path, f"output of shape {result.shape} is not a single-channel depth map"
-            )
+        squeezed = single_channel_map(result, self.path)
         height, width = self.fixed_input_hw
         if squeezed.shape != (height, width):
             squeezed = cv2.resize(squeezed, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -91,17 +77,9 @@ class CardBackend:
         return squeezed
 
 
-def read_card_if_any(path: Path) -> TeacherCard | None:
-    """The teacher card beside an .onnx file, or None when it has none."""
-    from disdepth_core.teacher_card import card_path
-
-    card = card_path(path)
-    return TeacherCard.read(card) if card.is_file() else None
-
-
 def card_backend_for(
     path: Path, card: TeacherCard, backend: str, device: str, precision: str, threads: int | None
-) -> Any:
+) -> CardBackend:
     """The card backend for ``backend`` (auto or onnxruntime) at ``precision`` fp32 (auto: fp32 too);
     ValueError otherwise."""
     if backend not in ("auto", "onnxruntime"):
